@@ -1,0 +1,151 @@
+"""A small threaded HTTP server that platform fakes build on.
+
+A fake answers from its own `route` method, which a test can pre-empt with faults:
+
+    fake.fail_next(Reply(429, {"Retry-After": "1"}, b"..."))   # next request gets this
+    fake.fail_next(Fault.TIMEOUT)                                # sleep past the client timeout
+    fake.fail_next(Fault.RESET)                                  # drop the connection mid-body
+
+Every request is recorded in `fake.requests` so tests can count them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+        merged = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        return cls(status, merged, json.dumps(data).encode())
+
+
+class Fault(Enum):
+    TIMEOUT = "timeout"  # answer nothing for `slow_seconds`
+    RESET = "reset"  # send headers and half a body, then close the socket
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def params(self, name: str) -> list[str]:
+        return [v for k, v in self.query if k == name]
+
+    def param(self, name: str) -> str | None:
+        values = self.params(name)
+        return values[0] if values else None
+
+
+class FakePlatform:
+    """Base of every fake: start it, point a collector's base_url at `.url`, stop it."""
+
+    slow_seconds = 3.0
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self._faults: deque[Reply | Fault] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.delay = 0.0  # seconds before every answer
+
+    # -- to override -------------------------------------------------------------------
+    def route(self, seen: Seen) -> Reply:
+        return Reply(404, {}, b'{"error":"not found"}')
+
+    # -- test controls -----------------------------------------------------------------
+    def fail_next(self, *faults: Reply | Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "fake not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakePlatform:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                seen = Seen(
+                    self.command,
+                    parts.path,
+                    parse_qsl(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
+                with fake._lock:
+                    fake.requests.append(seen)
+                    fault = fake._faults.popleft() if fake._faults else None
+                if fake.delay:
+                    time.sleep(fake.delay)
+                if fault is Fault.TIMEOUT:
+                    time.sleep(fake.slow_seconds)
+                    self.close_connection = True
+                    return
+                if fault is Fault.RESET:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b'{"partial": ')
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                reply = fault if isinstance(fault, Reply) else fake.route(seen)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            do_GET = do_POST = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakePlatform:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Collectors: one module per platform, found through the `tracker.collectors` entry points."""

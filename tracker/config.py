@@ -1,0 +1,321 @@
+"""Load and validate `tracker.toml`, with `TRACKER_<SECTION>__<KEY>` environment overrides.
+
+Bad input fails fast with the file, the dotted key and the reason (`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from tracker.collectors.base import SourceSettings, Target
+from tracker.errors import ConfigError
+
+DEFAULT_PATH = Path("config/tracker.toml")
+ENV_PREFIX = "TRACKER_"
+
+_TAG = re.compile(r"^\w+$")
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMB]?)\s*$", re.IGNORECASE)
+_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}
+MAX_TAG_LENGTH = 100
+
+
+def normalize_tag(text: str) -> str:
+    """One normal form per tag: '#Heartstopper', 'heartstopper' and full-width letters agree."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    folded = folded.removeprefix("#").casefold()
+    if not folded:
+        raise ValueError("a hashtag cannot be empty")
+    if len(folded) > MAX_TAG_LENGTH:
+        raise ValueError(f"a hashtag is at most {MAX_TAG_LENGTH} characters, got {len(folded)}")
+    if not _TAG.match(folded):
+        raise ValueError(
+            f"{text!r} is not a hashtag: use letters, digits and underscores only "
+            "(no spaces, punctuation or emoji)"
+        )
+    if folded.isdigit():
+        raise ValueError(f"{text!r} is not a hashtag: platforms ignore all-digit tags")
+    return folded
+
+
+def parse_amount(value: int | str) -> tuple[int, int | None]:
+    """'3.4M' -> (3_400_000, 2 significant figures); 12 -> (12, None, exact)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number like 3400000 or '3.4M', got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"expected a non-negative number, got {value}")
+        return value, None
+    match = _AMOUNT.match(value)
+    if not match:
+        raise ValueError(f"expected a number like 3400000 or '3.4M', got {value!r}")
+    mantissa, suffix = match.group(1), match.group(2).upper()
+    digits = mantissa.replace(".", "").lstrip("0") or "0"
+    whole, _, frac = mantissa.partition(".")
+    scale = _SCALE[suffix]
+    amount = int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
+    return amount, len(digits)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSettings(_Section):
+    timeout: float = Field(default=10.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    # Attempts per request for temporary failures (connect errors, timeouts, 5xx, 429).
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    # The most one request may spend waiting between attempts, in seconds.
+    max_wait: float = Field(default=60.0, ge=0)
+    user_agent: str = "tracker/0.1 (+https://github.com/tracker-dev/tracker)"
+
+
+class Account(_Section):
+    platform: str
+    handle: str
+    subject: str
+    # The platform's stable id, when known (DID, channel id, user id).
+    id: str = ""
+
+    @field_validator("handle", "subject", "platform")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+class Hashtag(_Section):
+    tag: str
+    platforms: list[str] = Field(min_length=1)
+    subject: str = ""
+
+    @field_validator("tag")
+    @classmethod
+    def _normal(cls, value: str) -> str:
+        return normalize_tag(value)
+
+
+class Chart(_Section):
+    source: str
+    title: str
+    subject: str = ""
+
+
+class Page(_Section):
+    source: str = "wikipedia"
+    article: str
+    project: str = "en.wikipedia"
+    subject: str = ""
+
+
+class Reference(_Section):
+    """A baseline or a claim: a figure someone published, with its citation."""
+
+    name: str
+    subject: str
+    source: str
+    metric: str
+    value: int | str
+    at: date
+    citation: str = ""
+    text: str = ""
+
+    @field_validator("value")
+    @classmethod
+    def _amount(cls, value: int | str) -> int | str:
+        parse_amount(value)
+        return value
+
+    @property
+    def amount(self) -> tuple[int, int | None]:
+        return parse_amount(self.value)
+
+
+class Campaign(_Section):
+    name: str
+    launch: date
+    baselines: list[Reference] = []
+    claims: list[Reference] = []
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The parsed TOML file as a settings source (below the environment, above defaults)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database_url: str = "sqlite:///tracker.db"
+    log_format: Literal["text", "json"] = "text"
+    # Who runs this tracker: goes into the User-Agent, as Wikimedia asks.
+    contact: str = ""
+    http: HttpSettings = HttpSettings()
+    sources: dict[str, dict[str, Any]] = {}
+    accounts: list[Account] = []
+    hashtags: list[Hashtag] = []
+    charts: list[Chart] = []
+    pages: list[Page] = []
+    campaign: Campaign | None = None
+
+    # Set by `load`: where this came from, and the validated per-source settings.
+    path: Path = Path("")
+    source_settings: dict[str, SourceSettings] = {}
+
+    def targets(self, source: str) -> list[Target]:
+        """Everything the config asks `source` to measure."""
+        found: list[Target] = []
+        for account in self.accounts:
+            if account.platform == source:
+                options = (("id", account.id),) if account.id else ()
+                found.append(Target("account", account.handle, account.subject, options))
+        for tag in self.hashtags:
+            if source in tag.platforms:
+                found.append(Target("hashtag", tag.tag, tag.subject or f"#{tag.tag}"))
+        for chart in self.charts:
+            if chart.source == source:
+                found.append(Target("chart", chart.title, chart.subject or chart.title))
+        for page in self.pages:
+            if page.source == source:
+                options = (("project", page.project),)
+                found.append(Target("page", page.article, page.subject or page.article, options))
+        return found
+
+    def platforms_named(self) -> set[str]:
+        """Every source the targets mention, installed or not."""
+        named = {a.platform for a in self.accounts} | {c.source for c in self.charts}
+        named |= {p.source for p in self.pages}
+        for tag in self.hashtags:
+            named |= set(tag.platforms)
+        return named
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("TRACKER_CONFIG") or DEFAULT_PATH)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "no such file (use --config or TRACKER_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _first_error(path: Path, exc: ValidationError, prefix: str = "") -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    key = _dotted(tuple(first["loc"]))
+    key = f"{prefix}.{key}" if prefix and key else (prefix or key)
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ConfigError(str(path), key, message + more)
+
+
+def load(path: str | Path | None = None, *, database_url: str | None = None) -> Config:
+    """Read, override from the environment, validate. Raises ConfigError naming file and key."""
+    from tracker.collectors import registry
+
+    where = config_path(path)
+    data = read_toml(where)
+
+    class _Loaded(Config):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, _FileSource(settings_cls, data)
+
+    overrides: dict[str, Any] = {"path": where}
+    if database_url:
+        overrides["database_url"] = database_url
+    try:
+        config = _Loaded(**overrides)
+    except ValidationError as exc:
+        raise _first_error(where, exc) from None
+
+    installed = registry.available()
+    settings: dict[str, SourceSettings] = {}
+    for name, raw in config.sources.items():
+        if name not in installed:
+            known = ", ".join(installed)
+            raise ConfigError(str(where), f"sources.{name}", f"no such source (known: {known})")
+        try:
+            settings[name] = installed[name].settings_model(**raw)
+        except ValidationError as exc:
+            raise _first_error(where, exc, f"sources.{name}") from None
+    for name, cls in installed.items():
+        if name not in settings:
+            try:
+                settings[name] = cls.settings_model()
+            except ValidationError as exc:
+                raise _first_error(where, exc, f"sources.{name}") from None
+    config.source_settings = settings
+    _check_targets(config, where)
+    return config
+
+
+def _check_targets(config: Config, where: Path) -> None:
+    seen: dict[tuple[str, ...], str] = {}
+
+    def once(identity: tuple[str, ...], key: str) -> None:
+        if identity in seen:
+            raise ConfigError(str(where), key, f"duplicate of {seen[identity]}")
+        seen[identity] = key
+
+    for i, account in enumerate(config.accounts):
+        once(("account", account.platform, account.handle.casefold()), f"accounts[{i}]")
+    for i, tag in enumerate(config.hashtags):
+        once(("hashtag", tag.tag), f"hashtags[{i}]")
+    for i, chart in enumerate(config.charts):
+        once(("chart", chart.source, chart.title), f"charts[{i}]")
+    for i, page in enumerate(config.pages):
+        once(("page", page.source, page.project, page.article), f"pages[{i}]")
+    if config.campaign:
+        for i, ref in enumerate(config.campaign.baselines + config.campaign.claims):
+            once(("reference", ref.name), f"campaign reference [{i}] {ref.name!r}")

@@ -1,0 +1,127 @@
+"""The one httpx client factory and the one retry policy.
+
+Retry only what is temporary (connect errors, timeouts, 5xx, 429), honour the platform's
+Retry-After or reset header, log each attempt, bound the total wait, re-raise at the end.
+Collectors never retry on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from tracker.collectors.base import Collector, Request
+from tracker.config import HttpSettings
+from tracker.errors import RateLimited, SourceError, TemporaryError
+
+log = logging.getLogger("tracker.http")
+
+
+def make_client(
+    settings: HttpSettings,
+    contact: str = "",
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    max_connections: int = 32,
+) -> httpx.AsyncClient:
+    """The client every collector shares: timeouts, pooling, redirects, an honest User-Agent."""
+    agent = settings.user_agent + (f" contact: {contact}" if contact else "")
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=16),
+        headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
+        follow_redirects=True,
+        transport=transport,
+    )
+
+
+class _Wait:
+    """Exponential backoff with jitter, or what the platform asked for, whichever is longer."""
+
+    def __init__(self, max_wait: float) -> None:
+        self._backoff = wait_exponential_jitter(initial=0.5, max=max(max_wait, 0.5), jitter=0.5)
+
+    def __call__(self, state: RetryCallState) -> float:
+        backoff = self._backoff(state)
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return max(backoff, error.retry_after)
+        return backoff
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning(
+        "attempt %d failed (%s); retrying in %.1fs",
+        state.attempt_number,
+        getattr(error, "cause", error),
+        wait,
+    )
+
+
+class _Budget:
+    """Stop retrying when the next wait would take the request past its total bound."""
+
+    def __init__(self, attempts: int, max_wait: float) -> None:
+        self._attempts = stop_after_attempt(attempts)
+        self._max_wait = max_wait
+
+    def __call__(self, state: RetryCallState) -> bool:
+        if self._attempts(state):
+            return True
+        upcoming = state.upcoming_sleep
+        return state.idle_for + upcoming > self._max_wait
+
+
+def retry_policy(
+    settings: HttpSettings, sleep: Callable[[float], object] | None = None
+) -> AsyncRetrying:
+    kwargs = {"sleep": sleep} if sleep is not None else {}
+    return AsyncRetrying(
+        retry=retry_if_exception_type(TemporaryError),
+        stop=_Budget(settings.max_attempts, settings.max_wait),
+        wait=_Wait(settings.max_wait),
+        before_sleep=_log_retry,
+        reraise=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def exchange(client: httpx.AsyncClient, collector: Collector, request: Request) -> bytes:
+    """One attempt: send, classify the answer, return the body of a normal answer."""
+    try:
+        response = await collector.fetch(client, request)
+        body = await response.aread() if not response.is_stream_consumed else response.content
+    except httpx.TimeoutException as exc:
+        raise TemporaryError(f"timed out ({type(exc).__name__}) on {_where(request)}") from None
+    except httpx.TransportError as exc:
+        raise TemporaryError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+    error = collector.error(response.status_code, response.headers, body)
+    if error is not None:
+        raise error
+    return body
+
+
+async def fetch_body(
+    client: httpx.AsyncClient, collector: Collector, request: Request, policy: AsyncRetrying
+) -> bytes:
+    """`exchange` under the retry policy; raises the last SourceError when it gives up."""
+    async for attempt in policy.copy():
+        with attempt:
+            return await exchange(client, collector, request)
+    raise SourceError("retry policy ended without an outcome")  # pragma: no cover
+
+
+def _where(request: Request) -> str:
+    return httpx.URL(request.url).host or request.url

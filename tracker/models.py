@@ -1,0 +1,107 @@
+"""The tables. Times are integer seconds since the Unix epoch, which is UTC by definition;
+`tracker.timeutil` turns them into timezone-aware datetimes at the edges.
+
+`snapshot` is the one time-series table: narrow, keyed by (series_id, ts), and WITHOUT ROWID
+on SQLite so a series' history is one contiguous range of the primary key.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+# Flag bits on a snapshot.
+BACKFILLED = 1
+
+
+class Series(SQLModel, table=True):
+    """What is measured: one metric of one target on one source."""
+
+    __table_args__ = (UniqueConstraint("source", "metric", "key", name="uq_series_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    metric: str = Field(max_length=40)
+    # The platform's stable id (DID, account id, article, title|country|category ...).
+    key: str = Field(max_length=300)
+    # Who or what this is about, as the campaign names it ("Kit Connor", "Heartstopper").
+    subject: str = Field(max_length=200, index=True)
+    # The human handle, which may change while `key` stays.
+    label: str = Field(default="", max_length=300)
+    # JSON object of extra labels: {"country": "GB", "chart": "TV (English)"}.
+    labels: str = Field(default="{}")
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Snapshot(SQLModel, table=True):
+    """One value of one series at one time."""
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    series_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # Exact up to 10**15 and beyond: a 64-bit integer.
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Length of the reporting period in seconds, where the source reports periods (Netflix weeks:
+    # `ts` is the period's end).
+    period: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # Significant figures when the platform rounds (YouTube: 3); NULL = exact.
+    sig: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    flags: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+
+
+class Attempt(SQLModel, table=True):
+    """Every collection attempt of a source: when, what came of it, and why."""
+
+    __table_args__ = (Index("ix_attempt_source_started", "source", "started"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    started: int = Field(sa_column=Column(BigInteger, nullable=False))
+    finished: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # ok | partial | failed | skipped
+    outcome: str = Field(max_length=10)
+    targets: int = 0
+    stored: int = 0
+    failed: int = 0
+    kind: str = Field(default="", max_length=20)
+    cause: str = ""
+
+
+class Baseline(SQLModel, table=True):
+    """A reference figure of a campaign: a pre-launch baseline or an article's claim."""
+
+    __table_args__ = (UniqueConstraint("campaign", "name", name="uq_baseline_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=100)
+    name: str = Field(max_length=100)
+    # baseline | claim
+    role: str = Field(max_length=10)
+    subject: str = Field(max_length=200)
+    source: str = Field(max_length=40)
+    metric: str = Field(max_length=40)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sig: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    citation: str = ""
+
+
+class SourceState(SQLModel, table=True):
+    """What the running daemon plans for a source, for `tracker status` in another process."""
+
+    source: str = Field(primary_key=True, max_length=40)
+    next_run: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    updated: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DaemonLock(SQLModel, table=True):
+    """At most one daemon per database: the holder refreshes `heartbeat`."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    pid: int
+    host: str = Field(max_length=200)
+    started: int = Field(sa_column=Column(BigInteger, nullable=False))
+    heartbeat: int = Field(sa_column=Column(BigInteger, nullable=False))
