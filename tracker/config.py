@@ -292,7 +292,7 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
     for name, cls in installed.items():
         if name not in settings:
             try:
-                settings[name] = cls.settings_model()
+                settings[name] = cls.settings_model()  # type: ignore[call-arg]  # defaults per source
             except ValidationError as exc:
                 raise _first_error(where, exc, f"sources.{name}") from None
     config.source_settings = settings

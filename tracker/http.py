@@ -104,9 +104,10 @@ async def exchange(client: httpx.AsyncClient, collector: Collector, request: Req
         response = await collector.fetch(client, request)
         body = await response.aread() if not response.is_stream_consumed else response.content
     except httpx.TimeoutException as exc:
-        raise TemporaryError(f"timed out ({type(exc).__name__}) on {_where(request)}") from None
+        raise TemporaryError(f"{_where(request)}: timed out ({type(exc).__name__})") from None
     except httpx.TransportError as exc:
-        raise TemporaryError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+        detail = str(exc) or "connection failed"
+        raise TemporaryError(f"{_where(request)}: {type(exc).__name__}: {detail}") from None
     error = collector.error(response.status_code, response.headers, body)
     if error is not None:
         raise error

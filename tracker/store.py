@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, delete, func, select
 
 from tracker.collectors.base import Observation
 from tracker.errors import LockHeld, StoreError
-from tracker.models import Attempt, Baseline, DaemonLock, Series, Snapshot, SourceState
+from tracker.models import Attempt, Baseline, DaemonLock, Series, SourceState
 from tracker.timeutil import from_epoch, now, to_epoch
 
 # A snapshot row as the bulk path takes it: series_id, ts, value, period, sig, flags.
@@ -131,42 +131,67 @@ class Store:
         return statement if self.is_sqlite else statement.replace("?", "%s")
 
     # -- series --------------------------------------------------------------------------
-    def series_id(self, source: str, obs: Observation) -> int:
-        """The id of the series `obs` belongs to, created on first sight; renames update the label."""
-        identity = (source, obs.metric, obs.key)
-        cached = self._series_cache.get(identity)
-        if cached is not None and cached[1] == obs.label:
-            return cached[0]
-        labels = json.dumps(dict(obs.labels), sort_keys=True, ensure_ascii=False)
-        with Session(self.engine) as session:
-            series = session.exec(
-                select(Series).where(
-                    Series.source == source, Series.metric == obs.metric, Series.key == obs.key
+    def series_ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
+        """The series id of each observation, creating series on first sight in one batch.
+
+        A handle that changed (same stable key, new label) updates the label: the history
+        continues under the platform's id.
+        """
+        cache = self._series_cache
+        unknown = {(source, o.metric, o.key) for o in observations} - cache.keys()
+        if unknown:
+            self._load_series(source)
+            unknown -= cache.keys()
+        if unknown:
+            firsts = {}
+            for obs in observations:
+                identity = (source, obs.metric, obs.key)
+                if identity in unknown and identity not in firsts:
+                    firsts[identity] = obs
+            created = to_epoch(now())
+            rows = [
+                (
+                    source,
+                    o.metric,
+                    o.key,
+                    o.subject,
+                    o.label,
+                    json.dumps(dict(o.labels), sort_keys=True, ensure_ascii=False),
+                    created,
                 )
-            ).first()
-            if series is None:
-                series = Series(
-                    source=source,
-                    metric=obs.metric,
-                    key=obs.key,
-                    subject=obs.subject,
-                    label=obs.label,
-                    labels=labels,
-                    created=to_epoch(now()),
+                for o in firsts.values()
+            ]
+            conflict = "ON CONFLICT (source, metric, key) DO NOTHING"
+            with self._cursor(write=True) as cursor:
+                cursor.executemany(
+                    self._sql(
+                        "INSERT INTO series (source, metric, key, subject, label, labels, created) "
+                        f"VALUES (?, ?, ?, ?, ?, ?, ?) {conflict}"
+                    ),
+                    rows,
                 )
-                session.add(series)
-            elif series.label != obs.label and obs.label:
-                series.label = obs.label
-                session.add(series)
-            else:
-                assert series.id is not None
-                self._series_cache[identity] = (series.id, obs.label)
-                return series.id
-            session.commit()
-            session.refresh(series)
-            assert series.id is not None
-            self._series_cache[identity] = (series.id, obs.label)
-            return series.id
+            self._load_series(source)
+        renamed = {
+            (cache[(source, o.metric, o.key)][0], o.label)
+            for o in observations
+            if o.label and cache[(source, o.metric, o.key)][1] != o.label
+        }
+        if renamed:
+            with self._cursor(write=True) as cursor:
+                cursor.executemany(
+                    self._sql("UPDATE series SET label = ? WHERE id = ?"),
+                    [(label, sid) for sid, label in renamed],
+                )
+            self._load_series(source)
+        return [cache[(source, o.metric, o.key)][0] for o in observations]
+
+    def _load_series(self, source: str) -> None:
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql("SELECT metric, key, id, label FROM series WHERE source = ?"), (source,)
+            )
+            for metric, key, sid, label in cursor.fetchall():
+                self._series_cache[(source, metric, key)] = (sid, label)
 
     def find_series(
         self,
@@ -185,7 +210,9 @@ class Store:
         with Session(self.engine) as session:
             rows = session.exec(query.order_by(col(Series.id))).all()
         found = [
-            SeriesInfo(s.id or 0, s.source, s.metric, s.key, s.subject, s.label, json.loads(s.labels))
+            SeriesInfo(
+                s.id or 0, s.source, s.metric, s.key, s.subject, s.label, json.loads(s.labels)
+            )
             for s in rows
         ]
         if labels:
@@ -193,18 +220,22 @@ class Store:
         return found
 
     # -- snapshots -----------------------------------------------------------------------
-    def write(self, source: str, observations: Iterable[Observation], flags: int | None = None) -> int:
+    def write(
+        self, source: str, observations: Iterable[Observation], flags: int | None = None
+    ) -> int:
         """Store observations; returns how many were new. Idempotent on (series, time)."""
+        observations = list(observations)
+        ids = self.series_ids(source, observations)
         rows = [
             (
-                self.series_id(source, obs),
+                sid,
                 to_epoch(obs.at),
                 obs.value,
                 int(obs.period.total_seconds()) if obs.period else None,
                 obs.sig,
                 flags,
             )
-            for obs in observations
+            for sid, obs in zip(ids, observations, strict=True)
         ]
         return self.write_rows(rows)
 
@@ -424,4 +455,3 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown without its userinfo part
         return url.split("@")[-1]
-

@@ -117,6 +117,10 @@ class Collector(ABC):
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
 
+    def missing(self) -> str | None:
+        """Why this collector cannot run as configured (e.g. 'set YOUTUBE_API_KEY'), or None."""
+        return None
+
     @abstractmethod
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         """Group targets into as few requests as the platform allows."""
@@ -155,7 +159,7 @@ def http_error(status: int, headers: Mapping[str, str], body: bytes) -> SourceEr
 
 def summarize(body: bytes, limit: int = 120) -> str:
     """A short, single-line excerpt of a body for an error cause ('' when empty)."""
-    text = body[:limit * 2].decode("utf-8", "replace").strip()
+    text = body[: limit * 2].decode("utf-8", "replace").strip()
     if not text:
         return ""
     text = " ".join(text.split())

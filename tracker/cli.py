@@ -1,0 +1,359 @@
+"""The `tracker` command. The only place exceptions turn into messages and exit codes.
+
+Imports stay lazy: `tracker history` must not pay for the HTTP client, the scheduler or
+migrations it does not use.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from tracker.errors import ConfigError, LockHeld, StoreError, TrackerError, UsageError
+
+if TYPE_CHECKING:
+    from tracker.config import Config
+    from tracker.store import Store
+
+EXIT_FAILED = 1  # a round in which some source failed
+EXIT_USAGE = 2  # bad config or bad command-line input
+EXIT_STORE = 3  # the database is unusable or held by another daemon
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Record follower counts, hashtag totals and chart positions; compare them with a "
+    "campaign's baselines and claims.",
+)
+hashtags_app = typer.Typer(no_args_is_help=True, help="List, add or remove tracked hashtags.")
+accounts_app = typer.Typer(no_args_is_help=True, help="List, add or remove tracked accounts.")
+import_app = typer.Typer(no_args_is_help=True, help="Load data files from disk.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(hashtags_app, name="hashtags")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(import_app, name="import")
+app.add_typer(db_app, name="db")
+
+
+@dataclass
+class Context:
+    config_path: str | None
+    database_url: str | None
+
+    def config(self) -> Config:
+        from tracker import config
+
+        return config.load(self.config_path, database_url=self.database_url)
+
+    def store(self, config: Config) -> Store:
+        from tracker.store import Store
+
+        return Store.open(config.database_url)
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    obj = ctx.obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", envvar="TRACKER_CONFIG", help="Config file [config/tracker.toml]."
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            envvar="TRACKER_DATABASE_URL",
+            help="Database URL: sqlite:///tracker.db or postgresql://user@host/db.",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = Context(config, database)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console entry point: run the app and map tracker's errors to exit codes."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except (ConfigError, UsageError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except LockHeld as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_STORE)
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_STORE)
+    except TrackerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# -- run / status -----------------------------------------------------------------------
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One full round, then exit.")] = False,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="text (default) or json lines.")
+    ] = None,
+) -> None:
+    """Run the collectors on their schedules until SIGTERM/SIGINT.
+
+    \b
+    Examples:
+      tracker run                 # the daemon, on config/tracker.toml
+      tracker run --once          # one round; exit 0 if every source succeeded, 1 if not
+      tracker --database postgresql://tracker@db/tracker run --log-format json
+    """
+    import asyncio
+
+    from tracker import daemon, log
+
+    config = _ctx(ctx).config()
+    if log_format not in (None, "text", "json"):
+        fail(f"--log-format: {log_format!r} is not one of text, json")
+    log.setup(log_format or config.log_format)
+    store = _ctx(ctx).store(config)
+    store.upgrade()
+    if once:
+        reports = asyncio.run(daemon.run_once(config, store))
+        for report in reports:
+            typer.echo(report.line())
+        if any(r.outcome in ("failed", "partial") for r in reports):
+            raise typer.Exit(EXIT_FAILED)
+        return
+    asyncio.run(daemon.run_forever(config, store))
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Per source: last success, last failure and its cause, failures in a row, next run.
+
+    \b
+    Example:
+      tracker status
+    """
+    from tracker import views
+
+    config = _ctx(ctx).config()
+    views.status(_ctx(ctx).store(config).status())
+
+
+# -- history / compare ------------------------------------------------------------------
+@app.command()
+def history(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Argument(help="Who or what, as the config names it.")],
+    platform: Annotated[str | None, typer.Option("--platform", help="e.g. bluesky")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="e.g. followers")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="30d, 2022-04-01 ...")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="A date or time.")] = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Last value per 1h, 1d, 1w ...")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="KEY=VALUE, e.g. list=GB (repeatable)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Show the recorded values of SUBJECT's series.
+
+    \b
+    Examples:
+      tracker history "Kit Connor" --platform bluesky --metric followers --since 30d
+      tracker history Heartstopper --platform netflix --label list=global --format csv
+      tracker history "#heartstopper" --every 1d --format json
+    """
+    from tracker import query, views
+
+    request = query.HistoryQuery.from_options(
+        subject, platform, metric, since, until, every, label or [], fmt
+    )
+    config = _ctx(ctx).config()
+    rows = query.history(_ctx(ctx).store(config), request)
+    if not rows.series:
+        fail(f"no recorded series for {subject!r} with those filters", EXIT_FAILED)
+    views.history(rows, fmt)
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    subject: Annotated[str | None, typer.Argument(help="Only this subject.")] = None,
+) -> None:
+    """The latest value of each series against the campaign's baselines and claims.
+
+    \b
+    Examples:
+      tracker compare
+      tracker compare "Kit Connor"
+    """
+    from tracker import query, views
+
+    config = _ctx(ctx).config()
+    if config.campaign is None:
+        fail(f"{config.path}: campaign: no [campaign] section to compare against")
+    views.compare(query.compare(config, _ctx(ctx).store(config), subject))
+
+
+# -- config editing ---------------------------------------------------------------------
+def _config_file(ctx: typer.Context) -> Path:
+    from tracker.config import config_path
+
+    return config_path(_ctx(ctx).config_path)
+
+
+@hashtags_app.command("list")
+def hashtags_list(ctx: typer.Context) -> None:
+    """Show tracked hashtags.  Example: tracker hashtags list"""
+    from tracker import editor, views
+
+    views.records(editor.list_hashtags(_config_file(ctx)), ("tag", "platforms", "subject"))
+
+
+@hashtags_app.command("add")
+def hashtags_add(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Argument(help="With or without '#'.")],
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", help="Repeatable; default: mastodon")
+    ] = None,
+    subject: Annotated[str, typer.Option("--subject", help="Who the tag is about.")] = "",
+) -> None:
+    """Track a hashtag.
+
+    \b
+    Examples:
+      tracker hashtags add '#Heartstopper' --platform mastodon
+      tracker hashtags add heartstopperseason2 --platform mastodon --subject Heartstopper
+    """
+    from tracker import editor
+
+    normal = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
+    typer.echo(f"tracking #{normal} ({', '.join(platform or ['mastodon'])})")
+
+
+@hashtags_app.command("remove")
+def hashtags_remove(ctx: typer.Context, tag: str) -> None:
+    """Stop tracking a hashtag; its history stays.
+
+    \b
+    Example:
+      tracker hashtags remove heartstopper
+    """
+    from tracker import editor
+
+    editor.remove_hashtag(_config_file(ctx), tag)
+    typer.echo(f"no longer tracking {tag}")
+
+
+@accounts_app.command("list")
+def accounts_list(ctx: typer.Context) -> None:
+    """Show tracked accounts.  Example: tracker accounts list"""
+    from tracker import editor, views
+
+    views.records(editor.list_accounts(_config_file(ctx)), ("platform", "handle", "subject", "id"))
+
+
+@accounts_app.command("add")
+def accounts_add(
+    ctx: typer.Context,
+    platform: str,
+    handle: str,
+    subject: Annotated[str, typer.Option("--subject", help="Who the account belongs to.")],
+    id: Annotated[str, typer.Option("--id", help="The platform's stable id, if known.")] = "",
+) -> None:
+    """Track an account.
+
+    \b
+    Example:
+      tracker accounts add bluesky alice.bsky.social --subject "Alice Oseman"
+    """
+    from tracker import editor
+
+    editor.add_account(_config_file(ctx), platform, handle, subject, id)
+    typer.echo(f"tracking {platform} {handle} as {subject!r}")
+
+
+@accounts_app.command("remove")
+def accounts_remove(ctx: typer.Context, platform: str, handle: str) -> None:
+    """Stop tracking an account.  Example: tracker accounts remove bluesky alice.bsky.social"""
+    from tracker import editor
+
+    editor.remove_account(_config_file(ctx), platform, handle)
+    typer.echo(f"no longer tracking {platform} {handle}")
+
+
+# -- import / db ------------------------------------------------------------------------
+@import_app.command("netflix-top10")
+def import_netflix(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="all-weeks-global.tsv or all-weeks-countries.tsv")],
+    all_titles: Annotated[
+        bool, typer.Option("--all", help="Every title, not only the config's charts.")
+    ] = False,
+) -> None:
+    """Load a Netflix Top 10 file (global or per-country) from disk. Re-importing adds nothing.
+
+    \b
+    Example:
+      tracker import netflix-top10 all-weeks-countries.tsv
+    """
+    from tracker import query
+
+    config = _ctx(ctx).config()
+    store = _ctx(ctx).store(config)
+    store.upgrade()
+    result = query.import_netflix(config, store, file, all_titles)
+    typer.echo(result)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply database migrations (the daemon also does this on start).
+
+    \b
+    Example:
+      tracker --database postgresql://postgres@127.0.0.1/tracker db upgrade
+    """
+    from tracker.store import redact
+
+    config = _ctx(ctx).config()
+    _ctx(ctx).store(config).upgrade()
+    typer.echo(f"database {redact(config.database_url)} is up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Mastodon follower counts and hashtag activity through the public REST API.
+
+Accounts are looked up on their home instance (`/api/v1/accounts/lookup`), whose count is
+authoritative; another instance only knows a cached copy. Hashtags have no global total:
+each instance in `tag_instances` reports its own 7-day history (`/api/v1/tags/:name`), so
+every series is keyed by instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from pydantic import Field, field_validator
+
+from tracker.collectors.base import (
+    Collector,
+    Observation,
+    Parsed,
+    Request,
+    SourceSettings,
+    Target,
+    as_count,
+    http_error,
+    load_json,
+    require,
+)
+from tracker.errors import BadPayload, ConfigError, NotFound, SourceError
+
+DAY = timedelta(days=1)
+# Glitch-soc and other forks send -1 when the owner hides the count; it is not a count.
+_HIDDEN = -1
+
+
+class MastodonSettings(SourceSettings):
+    # `{instance}` is replaced per request; without it every request goes to base_url as is.
+    base_url: str = "https://{instance}"
+    tag_instances: list[str] = Field(default_factory=lambda: ["mastodon.social"], min_length=1)
+
+    @field_validator("tag_instances")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for host in value:
+            host = host.strip().lower()
+            if not host or "/" in host or "@" in host:
+                raise ValueError(f"{host!r} is not an instance host name like mastodon.social")
+            hosts.append(host)
+        return hosts
+
+
+def split_acct(name: str) -> tuple[str, str]:
+    """'@user@domain' or 'user@domain' -> ('user', 'domain'); ValueError otherwise."""
+    user, _, domain = name.strip().lstrip("@").partition("@")
+    if not user or not domain or "@" in domain or "/" in domain:
+        raise ValueError(f"{name!r} is not a Mastodon account like user@mastodon.social")
+    return user, domain.lower()
+
+
+class MastodonCollector(Collector):
+    name: ClassVar[str] = "mastodon"
+    settings_model: ClassVar[type[SourceSettings]] = MastodonSettings
+    kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
+    description: ClassVar[str] = "Mastodon followers and per-instance hashtag history"
+
+    settings: MastodonSettings
+
+    def base(self, instance: str) -> str:
+        return self.settings.base_url.replace("{instance}", instance)
+
+    def plan(self, targets: Sequence[Target]) -> list[Request]:
+        requests: list[Request] = []
+        for target in targets:
+            if target.kind == "account":
+                requests.append(self._account_request(target))
+            elif target.kind == "hashtag":
+                name = target.name.lstrip("#")
+                for instance in self.settings.tag_instances:
+                    requests.append(
+                        Request(
+                            targets=(_on(target, instance),),
+                            url=f"{self.base(instance)}/api/v1/tags/{quote(name, safe='')}",
+                        )
+                    )
+        return requests
+
+    def _account_request(self, target: Target) -> Request:
+        try:
+            user, domain = split_acct(target.name)
+        except ValueError as exc:
+            raise ConfigError("sources.mastodon", target.name, str(exc)) from None
+        # An account whose domain only delegates WebFinger lives on another host; the
+        # target's `instance` option names it.
+        instance = target.option("instance") or domain
+        return Request(
+            targets=(_on(target, instance),),
+            url=f"{self.base(instance)}/api/v1/accounts/lookup",
+            params=(("acct", f"{user}@{domain}"),),
+        )
+
+    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
+        message = _error_message(body)
+        if status == 404 and message:
+            return NotFound(f"Mastodon: {message}")
+        if status == 410:
+            return NotFound(f"Mastodon: account gone{': ' + message if message else ''}")
+        if status in (401, 403) and message:
+            # Instances that close their API to anonymous clients answer this way.
+            return SourceError(f"Mastodon instance refused anonymous access: {message}")
+        return http_error(status, headers, body)
+
+    def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
+        data = load_json(body)
+        if not isinstance(data, dict):
+            raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
+        parsed = Parsed()
+        for target in request.targets:
+            if target.kind == "account":
+                instance = target.option("instance") or split_acct(target.name)[1]
+                _parse_account(data, target, instance, at, parsed)
+            else:
+                instance = target.option("instance") or self.settings.tag_instances[0]
+                _parse_tag(data, target, instance, parsed, at)
+        return parsed
+
+
+def _on(target: Target, instance: str) -> Target:
+    """The target tagged with the instance asked, so a pure parse can key its series."""
+    options = tuple(kv for kv in target.options if kv[0] != "instance")
+    return dataclasses.replace(target, options=(*options, ("instance", instance)))
+
+
+def _parse_account(
+    data: dict[str, Any], target: Target, instance: str, at: datetime, parsed: Parsed
+) -> None:
+    account_id = require(data, "id")
+    if not isinstance(account_id, str | int) or isinstance(account_id, bool):
+        raise BadPayload(f"id: expected a string id, got {account_id!r:.60}")
+    if data.get("suspended") is True:
+        parsed.failures[target.name] = "suspended on its instance"
+        return
+    raw = require(data, "followers_count")
+    if raw == _HIDDEN:
+        parsed.failures[target.name] = "hidden: the owner hides the follower count"
+        return
+    user, domain = split_acct(target.name)
+    parsed.observations.append(
+        Observation(
+            metric="followers",
+            key=f"{instance}:{account_id}",
+            value=as_count(raw, "followers_count"),
+            at=at,
+            subject=target.subject,
+            label=f"{user}@{domain}",
+        )
+    )
+
+
+def _parse_tag(
+    data: dict[str, Any], target: Target, instance: str, parsed: Parsed, at: datetime
+) -> None:
+    history = require(data, "history")
+    if not isinstance(history, list):
+        raise BadPayload(f"history: expected a list, got {type(history).__name__}")
+    if not history:
+        parsed.failures[target.name] = f"empty history from {instance}"
+        return
+    tag = target.name.lstrip("#")
+    for i, entry in enumerate(history):
+        day = datetime.fromtimestamp(as_count(require(entry, "day"), f"history[{i}].day"), UTC)
+        if day + DAY > at:
+            # Today's count is still growing, and a stored point never changes: wait for it.
+            continue
+        for field, metric in (("uses", "hashtag_uses"), ("accounts", "hashtag_accounts")):
+            parsed.observations.append(
+                Observation(
+                    metric=metric,
+                    key=f"{instance}:{tag}",
+                    value=as_count(require(entry, field), f"history[{i}].{field}"),
+                    at=day,
+                    subject=target.subject,
+                    label=f"#{tag}",
+                    labels={"instance": instance},
+                    period=DAY,
+                )
+            )
+
+
+def _error_message(body: bytes) -> str:
+    """The `error` string of a Mastodon error body; '' when the body is not one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
