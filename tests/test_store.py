@@ -1,0 +1,168 @@
+"""The store on SQLite and PostgreSQL: idempotent writes, exact values, history, status, lock."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker.collectors.base import Observation
+from tracker.errors import LockHeld
+from tracker.models import BACKFILLED, Attempt, DaemonLock
+from tracker.store import Store
+from tracker.timeutil import to_epoch
+
+T0 = datetime(2022, 4, 22, 12, 0, tzinfo=UTC)
+
+
+def obs(value: int, at: datetime = T0, key: str = "did:plc:kit", label: str = "kit") -> Observation:
+    return Observation("followers", key, value, at, "Kit Connor", label)
+
+
+def test_write_is_idempotent_and_counts_new_rows(store: Store) -> None:
+    points = [obs(100_000 + i, T0 + timedelta(hours=i)) for i in range(5)]
+    assert store.write("bluesky", points) == 5
+    assert store.write("bluesky", points) == 0
+    assert store.write("bluesky", [*points, obs(7, T0 + timedelta(hours=9))]) == 1
+    assert store.count() == 6
+
+
+def test_values_are_exact_beyond_ten_to_the_fifteen(store: Store) -> None:
+    big = 10**15 + 7
+    store.write("tiktok", [obs(big), obs(2**62, T0 + timedelta(days=1))])
+    (series,) = store.find_series("Kit Connor")
+    assert [v for _, v in store.history(series.id)] == [big, 2**62]
+
+
+def test_history_filters_by_time_and_is_ordered(store: Store) -> None:
+    store.write("bluesky", [obs(i, T0 + timedelta(days=i)) for i in reversed(range(10))])
+    (series,) = store.find_series("kit connor", "bluesky", "followers")
+    since, until = to_epoch(T0 + timedelta(days=3)), to_epoch(T0 + timedelta(days=6))
+    rows = store.history(series.id, since, until)
+    assert [v for _, v in rows] == [3, 4, 5]
+    assert store.latest(series.id) == (to_epoch(T0 + timedelta(days=9)), 9)
+    assert store.latest(series.id, since) == (since, 3)
+
+
+def test_period_sig_and_flags_are_kept(store: Store) -> None:
+    week = Observation(
+        "chart_rank", "Heartstopper|S1|global|TV", 7, T0, "Heartstopper", period=timedelta(days=7)
+    )
+    rounded = Observation("followers", "UC123", 3_400_000, T0, "Kit Connor", sig=3)
+    store.write("netflix", [week], flags=BACKFILLED)
+    store.write("youtube", [rounded])
+    (chart,) = store.find_series(source="netflix")
+    (yt,) = store.find_series(source="youtube")
+    assert store.points(chart.id) == [(to_epoch(T0), 7, 7 * 86400, None, BACKFILLED)]
+    assert store.points(yt.id) == [(to_epoch(T0), 3_400_000, None, 3, None)]
+
+
+def test_a_renamed_handle_continues_the_series(store: Store) -> None:
+    store.write("bluesky", [obs(1, T0, label="kit.bsky.social")])
+    store.write("bluesky", [obs(2, T0 + timedelta(hours=1), label="kitconnor.bsky.social")])
+    (series,) = store.find_series("Kit Connor")
+    assert series.label == "kitconnor.bsky.social"
+    assert [v for _, v in store.history(series.id)] == [1, 2]
+    # A second store (another process) sees the same series, not a new one.
+    other = Store.open(str(store.engine.url.render_as_string(hide_password=False)))
+    try:
+        other.write("bluesky", [obs(3, T0 + timedelta(hours=2), label="kitconnor.bsky.social")])
+        assert len(other.find_series("Kit Connor")) == 1
+    finally:
+        other.close()
+
+
+def test_labels_split_series_and_filter(store: Store) -> None:
+    rows = [
+        Observation("chart_rank", f"H|S1|{c}|TV", r, T0, "Heartstopper", "H", {"list": c})
+        for c, r in (("GB", 1), ("US", 4), ("global", 7))
+    ]
+    store.write("netflix", rows)
+    assert len(store.find_series("Heartstopper")) == 3
+    (gb,) = store.find_series("Heartstopper", labels={"list": "GB"})
+    assert store.history(gb.id) == [(to_epoch(T0), 1)]
+
+
+def test_bulk_import_of_many_series_resolves_ids_in_one_batch(store: Store) -> None:
+    rows = [
+        Observation("chart_rank", f"title{i}|global", i % 10 + 1, T0, f"title{i}")
+        for i in range(3000)
+    ]
+    assert store.write("netflix", rows) == 3000
+    assert store.write("netflix", rows) == 0
+    assert len(store.find_series(source="netflix")) == 3000
+
+
+def test_status_reports_success_failure_streak_and_next_run(store: Store) -> None:
+    start = to_epoch(T0)
+    for i, (outcome, cause) in enumerate(
+        [("ok", ""), ("failed", "HTTP 503"), ("failed", "timed out")]
+    ):
+        store.record_attempt(
+            Attempt(
+                source="bluesky",
+                started=start + i,
+                finished=start + i,
+                outcome=outcome,
+                cause=cause,
+            )
+        )
+    store.set_next_run("bluesky", T0 + timedelta(hours=1))
+    (row,) = store.status()
+    assert row.last_success == T0
+    assert row.last_failure == T0 + timedelta(seconds=2)
+    assert row.last_cause == "timed out"
+    assert row.failures_in_a_row == 2
+    assert row.next_run == T0 + timedelta(hours=1)
+
+
+def test_second_daemon_is_refused_with_the_holder_named(store: Store) -> None:
+    store.acquire_lock()
+    from sqlmodel import Session
+
+    # Pretend the holder is another live process on this host: pid 1 always exists.
+    with Session(store.engine) as session:
+        held = session.get(DaemonLock, "daemon")
+        assert held is not None
+        held.pid = 1
+        session.add(held)
+        session.commit()
+    with pytest.raises(LockHeld, match="pid 1"):
+        store.acquire_lock()
+
+
+def test_stale_lock_is_taken_over(store: Store) -> None:
+    from sqlmodel import Session
+
+    with Session(store.engine) as session:
+        session.add(DaemonLock(name="daemon", pid=1, host="elsewhere", started=0, heartbeat=0))
+        session.commit()
+    store.acquire_lock()
+    with Session(store.engine) as session:
+        held = session.get(DaemonLock, "daemon")
+        assert held is not None and held.pid == os.getpid()
+    store.release_lock()
+    with Session(store.engine) as session:
+        assert session.get(DaemonLock, "daemon") is None
+
+
+def test_upgrade_is_repeatable(store: Store) -> None:
+    from tracker.migrate import current
+
+    store.upgrade()
+    assert current(store.engine) == "0001"
+
+
+def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    s = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    s.upgrade()
+    s.close()
+    (sql,) = (
+        sqlite3.connect(tmp_path / "x.db")
+        .execute("SELECT sql FROM sqlite_master WHERE name = 'snapshot'")
+        .fetchone()
+    )
+    assert "WITHOUT ROWID" in sql
