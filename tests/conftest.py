@@ -36,7 +36,7 @@ def _pg_schema_url(base: str) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, and PostgreSQL when TRACKER_TEST_DATABASE_URL is set."""
+    """A fresh, empty database: SQLite, and PostgreSQL when TRACKER_TEST_DATABASE_URL is set."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from tracker.config import Config, Reference
 from tracker.models import Baseline
 from tracker.timeutil import day_start, from_epoch, to_epoch
+
+if TYPE_CHECKING:
+    # Only for types: the read commands must not pay for loading pydantic-settings.
+    from tracker.config import Config, Reference
 
 
 def references(config: Config) -> list[Baseline]:

@@ -56,6 +56,16 @@ class Context:
 
         return Store.open(config.database_url)
 
+    def query_store(self) -> Store:
+        """The store for read-only commands: only the database URL is read from the config.
+
+        Queries work even while another part of the config is being fixed, and start fast.
+        """
+        from tracker.configfile import database_url
+        from tracker.store import Store
+
+        return Store.open(self.database_url or database_url(self.config_path))
+
 
 def _ctx(ctx: typer.Context) -> Context:
     obj = ctx.obj
@@ -167,8 +177,7 @@ def status(ctx: typer.Context) -> None:
     """
     from tracker import views
 
-    config = _ctx(ctx).config()
-    views.status(_ctx(ctx).store(config).status())
+    views.status(_ctx(ctx).query_store().status())
 
 
 # -- history / compare ------------------------------------------------------------------
@@ -201,8 +210,7 @@ def history(
     request = query.HistoryQuery.from_options(
         subject, platform, metric, since, until, every, label or [], fmt
     )
-    config = _ctx(ctx).config()
-    rows = query.history(_ctx(ctx).store(config), request)
+    rows = query.history(_ctx(ctx).query_store(), request)
     if not rows.series:
         fail(f"no recorded series for {subject!r} with those filters", EXIT_FAILED)
     views.history(rows, fmt)
@@ -230,7 +238,7 @@ def compare(
 
 # -- config editing ---------------------------------------------------------------------
 def _config_file(ctx: typer.Context) -> Path:
-    from tracker.config import config_path
+    from tracker.configfile import config_path
 
     return config_path(_ctx(ctx).config_path)
 

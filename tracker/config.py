@@ -5,9 +5,7 @@ Bad input fails fast with the file, the dotted key and the reason (`ConfigError`
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -22,10 +20,8 @@ from pydantic_settings import (
 )
 
 from tracker.collectors.base import SourceSettings, Target
+from tracker.configfile import DEFAULT_DATABASE_URL, ENV_PREFIX, config_path, read_toml
 from tracker.errors import ConfigError
-
-DEFAULT_PATH = Path("config/tracker.toml")
-ENV_PREFIX = "TRACKER_"
 
 _TAG = re.compile(r"^\w+$")
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMB]?)\s*$", re.IGNORECASE)
@@ -172,7 +168,7 @@ class Config(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
     )
 
-    database_url: str = "sqlite:///tracker.db"
+    database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["text", "json"] = "text"
     # Who runs this tracker: goes into the User-Agent, as Wikimedia asks.
     contact: str = ""
@@ -214,25 +210,6 @@ class Config(BaseSettings):
         for tag in self.hashtags:
             named |= set(tag.platforms)
         return named
-
-
-def config_path(explicit: str | Path | None = None) -> Path:
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("TRACKER_CONFIG") or DEFAULT_PATH)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "no such file (use --config or TRACKER_CONFIG)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.baselines import Comparison, references
-from tracker.config import Config
 from tracker.errors import UsageError
 from tracker.store import SeriesInfo, Store
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
+
+if TYPE_CHECKING:
+    from tracker.config import Config
 
 FORMATS = ("table", "csv", "json")
 

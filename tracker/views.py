@@ -7,19 +7,29 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from tracker.baselines import Comparison, human, significant
 from tracker.query import HistoryResult
 from tracker.store import SourceStatus
 from tracker.timeutil import from_epoch
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=False)
+
+
+def _table(*columns: str) -> Table:
+    # Rich is loaded only when a table is drawn: CSV and JSON output skip it.
+    from rich.table import Table
+
+    return Table(*columns)
 
 
 def _when(moment: datetime | None) -> str:
@@ -31,7 +41,7 @@ def status(rows: Sequence[SourceStatus]) -> None:
     if not rows:
         console.print("no collection attempts recorded yet: run `tracker run --once`")
         return
-    table = Table("source", "last", "last success", "last failure", "failed in a row", "next run")
+    table = _table("source", "last", "last success", "last failure", "failed in a row", "next run")
     for row in rows:
         table.add_row(
             row.source,
@@ -76,7 +86,7 @@ def history(result: HistoryResult, fmt: str) -> None:
         writer.writeheader()
         writer.writerows(records)
         return
-    table = Table("time (UTC)", "source", "metric", "series", "value")
+    table = _table("time (UTC)", "source", "metric", "series", "value")
     for rec in records:
         table.add_row(
             rec["time"][:16].replace("T", " "),
@@ -92,7 +102,7 @@ def history(result: HistoryResult, fmt: str) -> None:
 
 def compare(rows: Sequence[Comparison]) -> None:
     console = _console()
-    table = Table("subject", "figure", "kind", "reference", "measured", "change", "%", "×")
+    table = _table("subject", "figure", "kind", "reference", "measured", "change", "%", "×")
     notes: list[str] = []
     for row in rows:
         ref = row.reference
@@ -127,7 +137,7 @@ def compare(rows: Sequence[Comparison]) -> None:
 
 
 def records(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
-    table = Table(*columns)
+    table = _table(*columns)
     for row in rows:
         table.add_row(
             *(
