@@ -16,12 +16,13 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from tracker.collectors.base import Collector, Request
 from tracker.config import HttpSettings
-from tracker.errors import RateLimited, SourceError, TemporaryError
+from tracker.errors import BadPayload, RateLimited, SourceError, TemporaryError
 
 log = logging.getLogger("tracker.http")
 
@@ -48,10 +49,13 @@ class _Wait:
     """Exponential backoff with jitter, or what the platform asked for, whichever is longer."""
 
     def __init__(self, max_wait: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=0.5, max=max(max_wait, 0.5), jitter=0.5)
+        # 0.5 * 2**n + U(0, 0.5), capped. Not wait_exponential_jitter: tenacity 9.2 deprecates
+        # its `initial` (a DeprecationWarning per policy) and older releases lack `multiplier`.
+        self._max = max(max_wait, 0.5)
+        self._backoff = wait_exponential(multiplier=0.5, max=self._max) + wait_random(0, 0.5)
 
     def __call__(self, state: RetryCallState) -> float:
-        backoff = self._backoff(state)
+        backoff = min(self._backoff(state), self._max)
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
         if isinstance(error, RateLimited) and error.retry_after is not None:
@@ -108,6 +112,11 @@ async def exchange(client: httpx.AsyncClient, collector: Collector, request: Req
     except httpx.TransportError as exc:
         detail = str(exc) or "connection failed"
         raise TemporaryError(f"{_where(request)}: {type(exc).__name__}: {detail}") from None
+    # Not transport errors, so not retried, but still the source's failure, not a crash.
+    except httpx.TooManyRedirects:
+        raise SourceError(f"{_where(request)}: too many redirects (a redirect loop?)") from None
+    except httpx.DecodingError as exc:
+        raise BadPayload(f"{_where(request)}: body cannot be decoded: {exc}") from None
     error = collector.error(response.status_code, response.headers, body)
     if error is not None:
         raise error

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, select
 
 from tracker.collectors.base import Observation
 from tracker.errors import LockHeld, StoreError
-from tracker.models import Attempt, Baseline, DaemonLock, Series, SourceState
+from tracker.models import Attempt, Baseline, DaemonLock, SourceState
 from tracker.timeutil import from_epoch, now, to_epoch
 
 # A snapshot row as the bulk path takes it: series_id, ts, value, period, sig, flags.
@@ -200,21 +200,24 @@ class Store:
         metric: str | None = None,
         labels: dict[str, str] | None = None,
     ) -> list[SeriesInfo]:
-        query = select(Series)
-        if subject:
-            query = query.where(func.lower(Series.subject) == subject.lower())
-        if source:
-            query = query.where(Series.source == source)
-        if metric:
-            query = query.where(Series.metric == metric)
-        with Session(self.engine) as session:
-            rows = session.exec(query.order_by(col(Series.id))).all()
-        found = [
-            SeriesInfo(
-                s.id or 0, s.source, s.metric, s.key, s.subject, s.label, json.loads(s.labels)
+        # Raw SQL: the read commands start faster without compiling an ORM query.
+        where, args = ["1 = 1"], []
+        for column, value in (("lower(subject)", subject), ("source", source), ("metric", metric)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value.lower() if column.startswith("lower") else value)
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "SELECT id, source, metric, key, subject, label, labels FROM series "
+                    f"WHERE {' AND '.join(where)} ORDER BY id"
+                ),
+                args,
             )
-            for s in rows
-        ]
+            found = [
+                SeriesInfo(sid, src, met, key, subj, label, json.loads(lab))
+                for sid, src, met, key, subj, label, lab in cursor.fetchall()
+            ]
         if labels:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
         return found

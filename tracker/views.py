@@ -86,18 +86,20 @@ def history(result: HistoryResult, fmt: str) -> None:
         writer.writeheader()
         writer.writerows(records)
         return
-    table = _table("time (UTC)", "source", "metric", "series", "value")
-    for rec in records:
-        table.add_row(
-            rec["time"][:16].replace("T", " "),
-            rec["source"],
-            rec["metric"],
-            rec["series"],
-            f"{rec['value']:,}",
-        )
-    _console().print(table)
+    # Plain aligned columns, not a Rich table: a history can run to thousands of rows, and
+    # the query path should start fast.
+    header = ("time (UTC)", "source", "metric", "series", "value")
+    lines = [
+        (r["time"][:16].replace("T", " "), r["source"], r["metric"], r["series"], f"{r['value']:,}")
+        for r in records
+    ]
+    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(header)]
+    out = sys.stdout
+    for row in [header, *lines]:
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths[:-1], strict=True)]
+        out.write("  ".join([*cells, row[-1].rjust(widths[-1])]) + "\n")
     if not records:
-        _console().print("(no values in that time range)")
+        out.write("(no values in that time range)\n")
 
 
 def compare(rows: Sequence[Comparison]) -> None:
