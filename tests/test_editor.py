@@ -50,9 +50,10 @@ class _WikiSettings(SourceSettings):
 
 
 class _Wiki:
-    """Stands in for an installed collector: `load` only needs `settings_model`."""
+    """Stands in for an installed collector: `load` needs `settings_model`, the editor `kinds`."""
 
     settings_model: ClassVar[type[SourceSettings]] = _WikiSettings
+    kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
 
 
 @pytest.fixture(autouse=True)
@@ -373,3 +374,16 @@ def test_file_mode_kept_and_symlink_followed(config: Path) -> None:
     assert link.is_symlink()
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
     assert "new" in [h["tag"] for h in editor.list_hashtags(config)]
+
+
+def test_platform_whose_collector_cannot_measure_hashtags_is_refused(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class _PagesOnly(_Wiki):
+        kinds: ClassVar[frozenset[str]] = frozenset({"page"})
+
+    monkeypatch.setattr(registry, "available", lambda: {"wiki": _PagesOnly})
+    before = config.read_bytes()
+    with pytest.raises(UsageError, match="measures page only"):
+        editor.add_hashtag(config, "new", ["wiki"])
+    assert config.read_bytes() == before

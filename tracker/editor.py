@@ -143,12 +143,16 @@ def _normal(tag: str, given: bool = False) -> str:
 
 
 def _platforms(names: list[str], kind: str) -> list[str]:
-    installed = set(registry.available())
+    collectors = registry.available()
+    installed = set(collectors)
     wanted: list[str] = []
     for raw in names:
         name = raw.strip().casefold()
         if kind == "hashtag" and name == "instagram":
             raise UsageError(f"platform 'instagram' refused: {INSTAGRAM_HASHTAGS}")
+        if name in collectors and kind not in collectors[name].kinds:
+            measures = ", ".join(sorted(collectors[name].kinds))
+            raise UsageError(f"platform {raw!r} refused: its collector measures {measures} only")
         if name not in installed and name not in KNOWN_PLATFORMS:
             raise UsageError(
                 f"platform {raw!r} refused: unknown (installed: {', '.join(sorted(installed))}; "
