@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying
 from tracker.collectors import registry
 from tracker.collectors.base import Collector, Observation, Request, Target
 from tracker.config import Config
-from tracker.errors import SourceError, StoreError
+from tracker.errors import ConfigError, SourceError, StoreError
 from tracker.http import fetch_body, retry_policy
 from tracker.models import Attempt
 from tracker.store import Store
@@ -158,6 +158,10 @@ class Runner:
             gathered.failures = {t.name: exc.cause for t in targets}
             gathered.kind = exc.kind
             return gathered
+        except ConfigError as exc:
+            gathered.failures = {t.name: str(exc) for t in targets}
+            gathered.kind = "config"
+            return gathered
         limit = asyncio.Semaphore(collector.settings.concurrency)
 
         async def one(request: Request) -> None:
@@ -169,6 +173,12 @@ class Runner:
                     for target in request.targets:
                         gathered.failures[target.name] = exc.cause
                     gathered.kind = gathered.kind or exc.kind
+                    return
+                except Exception as exc:  # a collector bug: fail its targets, not the round
+                    log.exception("%s: unexpected error on %s", collector.name, request.url)
+                    for target in request.targets:
+                        gathered.failures[target.name] = f"{type(exc).__name__}: {exc}"
+                    gathered.kind = gathered.kind or "error"
                     return
             gathered.observations.extend(parsed.observations)
             gathered.failures.update(parsed.failures)

@@ -1,0 +1,1 @@
+"""Benchmarks of tracker's store: `python -m benchmarks.store [--quick] [--skip-postgres]`."""
