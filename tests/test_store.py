@@ -151,7 +151,7 @@ def test_upgrade_is_repeatable(store: Store) -> None:
     from tracker.migrate import current
 
     store.upgrade()
-    assert current(store.engine) == "0001"
+    assert current(store.engine) == "0002"
 
 
 def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -166,3 +166,36 @@ def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: igno
         .fetchone()
     )
     assert "WITHOUT ROWID" in sql
+
+
+def test_quota_is_spent_shared_parked_and_renewed(store: Store) -> None:
+    from tracker.quota import Quota
+
+    daily = Quota(limit=3, zone="America/Los_Angeles")
+    at = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 23:00 in Los Angeles, Nov 24
+    assert store.quota_take("youtube:data:abc", daily, 2, at) is not None
+    left = store.quota_take("youtube:data:abc", daily, 1, at)
+    assert left is not None and left.left == 0
+    assert store.quota_take("youtube:data:abc", daily, 1, at) is None  # would overspend
+    assert store.quota_take("youtube:data:other", daily, 1, at) is not None  # per credential
+    # Midnight Pacific is 08:00 UTC: a new window, a full budget.
+    after = datetime(2026, 11, 25, 8, 0, 1, tzinfo=UTC)
+    assert store.quota_take("youtube:data:abc", daily, 3, after) is not None
+    # The platform said "quota exceeded": parked until the reset, whatever the count says.
+    store.quota_park("youtube:data:other", daily, None, after)
+    assert store.quota_take("youtube:data:other", daily, 1, after) is None
+    (parked,) = [b for b in store.quotas() if b.key == "youtube:data:other"]
+    assert parked.left == 0
+    assert parked.parked_until == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert store.quota_take("youtube:data:other", daily, 1, parked.parked_until) is not None
+
+
+def test_quota_windows_of_fixed_length_align_to_the_epoch() -> None:
+    from tracker.quota import Quota
+
+    window = Quota(limit=300, every=timedelta(minutes=15))
+    begin, end = window.window(datetime(2026, 11, 25, 10, 7, 30, tzinfo=UTC))
+    assert (begin, end) == (
+        datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+        datetime(2026, 11, 25, 10, 15, tzinfo=UTC),
+    )

@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from tracker.secrets import RedactingFilter
+
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -23,6 +25,7 @@ class JsonLines(logging.Formatter):
 
 def setup(fmt: str = "text", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(JsonLines())
     else:

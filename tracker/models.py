@@ -105,3 +105,16 @@ class DaemonLock(SQLModel, table=True):
     host: str = Field(max_length=200)
     started: int = Field(sa_column=Column(BigInteger, nullable=False))
     heartbeat: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class QuotaUse(SQLModel, table=True):
+    """What a credential has spent in its current quota window."""
+
+    __tablename__ = "quota"
+
+    key: str = Field(primary_key=True, max_length=120)
+    quota_limit: int
+    window_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    window_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    used: int = 0
+    parked_until: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

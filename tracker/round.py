@@ -18,9 +18,10 @@ from tenacity import AsyncRetrying
 from tracker.collectors import registry
 from tracker.collectors.base import Collector, Observation, Request, Target
 from tracker.config import Config
-from tracker.errors import ConfigError, SourceError, StoreError
+from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError
 from tracker.http import fetch_body, retry_policy
 from tracker.models import Attempt
+from tracker.secrets import redact
 from tracker.store import Store
 from tracker.timeutil import now, to_epoch
 
@@ -166,12 +167,20 @@ class Runner:
 
         async def one(request: Request) -> None:
             async with limit:
+                deferred = await asyncio.to_thread(self._spend, collector, request)
+                if deferred:
+                    for target in request.targets:
+                        gathered.failures[target.name] = deferred
+                    gathered.kind = gathered.kind or "deferred"
+                    return
                 try:
                     body = await fetch_body(self.client, collector, request, self.policy)
                     parsed = collector.parse(request, body, self.clock().replace(microsecond=0))
                 except SourceError as exc:
+                    if isinstance(exc, QuotaExhausted) and request.budget:
+                        await asyncio.to_thread(self._park, collector, request, exc)
                     for target in request.targets:
-                        gathered.failures[target.name] = exc.cause
+                        gathered.failures[target.name] = redact(exc.cause)
                     gathered.kind = gathered.kind or exc.kind
                     return
                 except Exception as exc:  # a collector bug: fail its targets, not the round
@@ -188,6 +197,30 @@ class Runner:
         await asyncio.gather(*(one(r) for r in requests))
         return gathered
 
+    def _budget_key(self, collector: Collector, request: Request) -> str:
+        return f"{collector.name}:{request.budget}:{collector.credential_id(request.budget)}"
+
+    def _spend(self, collector: Collector, request: Request) -> str:
+        """'' when the request may go; otherwise why it is deferred to a later round."""
+        if not request.budget:
+            return ""
+        quota = collector.quotas[request.budget]
+        key = self._budget_key(collector, request)
+        at = self.clock()
+        if self.store.quota_take(key, quota, request.cost, at) is not None:
+            return ""
+        _, end = quota.window(at)
+        return (
+            f"deferred: {collector.name} {request.budget} quota ({quota.limit} per window) is "
+            f"spent until {end:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def _park(self, collector: Collector, request: Request, exc: QuotaExhausted) -> None:
+        quota = collector.quotas[request.budget]
+        self.store.quota_park(
+            self._budget_key(collector, request), quota, exc.reset_at, self.clock()
+        )
+
     def _record(self, report: SourceReport, started: datetime) -> None:
         attempt = Attempt(
             source=report.source,
@@ -198,7 +231,7 @@ class Runner:
             stored=report.stored,
             failed=len(report.failures),
             kind=report.kind,
-            cause=report.cause[:MAX_CAUSE],
+            cause=redact(report.cause)[:MAX_CAUSE],
         )
         try:
             self.store.record_attempt(attempt)

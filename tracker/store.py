@@ -21,7 +21,8 @@ from sqlmodel import Session, col, delete, select
 
 from tracker.collectors.base import Observation
 from tracker.errors import LockHeld, StoreError
-from tracker.models import Attempt, Baseline, DaemonLock, SourceState
+from tracker.models import Attempt, Baseline, DaemonLock, QuotaUse, SourceState
+from tracker.quota import Budget, Quota
 from tracker.timeutil import from_epoch, now, to_epoch
 
 # A snapshot row as the bulk path takes it: series_id, ts, value, period, sig, flags.
@@ -398,6 +399,52 @@ class Store:
         with Session(self.engine) as session:
             return list(session.exec(query).all())
 
+    # -- quota budgets ------------------------------------------------------------------
+    def quota_take(self, key: str, quota: Quota, cost: int, at: datetime) -> Budget | None:
+        """Spend `cost` units of budget `key` if it has them: None when spent, else what is left.
+
+        Atomic per budget (a row lock on PostgreSQL; SQLite serialises writers), so concurrent
+        rounds sharing a credential never overspend it together.
+        """
+        begin, end = quota.window(at)
+        stamp = to_epoch(at)
+        with Session(self.engine) as session:
+            use = session.get(QuotaUse, key, with_for_update=not self.is_sqlite)
+            if use is None:
+                use = QuotaUse(key=key, quota_limit=quota.limit, window_start=0, window_end=0)
+            if use.window_start != to_epoch(begin):
+                use.window_start, use.window_end, use.used = to_epoch(begin), to_epoch(end), 0
+            use.quota_limit = quota.limit
+            if use.parked_until is not None and use.parked_until <= stamp:
+                use.parked_until = None
+            if use.parked_until is not None or use.used + cost > quota.limit:
+                session.add(use)
+                session.commit()
+                return None
+            use.used += cost
+            session.add(use)
+            session.commit()
+            return _budget(use)
+
+    def quota_park(self, key: str, quota: Quota, until: datetime | None, at: datetime) -> None:
+        """Stop spending `key` until `until` (the platform said the quota is gone)."""
+        begin, end = quota.window(at)
+        with Session(self.engine) as session:
+            use = session.get(QuotaUse, key, with_for_update=not self.is_sqlite) or QuotaUse(
+                key=key,
+                quota_limit=quota.limit,
+                window_start=to_epoch(begin),
+                window_end=to_epoch(end),
+            )
+            use.parked_until = to_epoch(until or end)
+            session.add(use)
+            session.commit()
+
+    def quotas(self) -> list[Budget]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(QuotaUse).order_by(col(QuotaUse.key))).all()
+        return [_budget(row) for row in rows]
+
     # -- the one-daemon lock -------------------------------------------------------------
     def acquire_lock(self, name: str = "daemon") -> None:
         """Take the daemon lock, or raise LockHeld naming the process that has it."""
@@ -448,6 +495,11 @@ class Store:
             if held is not None and held.pid == os.getpid():
                 session.delete(held)
                 session.commit()
+
+
+def _budget(use: QuotaUse) -> Budget:
+    parked = from_epoch(use.parked_until) if use.parked_until is not None else None
+    return Budget(use.key, use.quota_limit, use.used, from_epoch(use.window_end), parked)
 
 
 def redact(url: str) -> str:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
 from tracker.limits import wait_seconds
+from tracker.quota import Quota
 from tracker.timeutil import now, parse_duration
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ class Request:
     params: tuple[tuple[str, str], ...] = ()
     json: Mapping[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    # Which of the collector's `quotas` this request spends, and how many units.
+    budget: str = ""
+    cost: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,8 @@ class Collector(ABC):
     kinds: ClassVar[frozenset[str]]
     # Shown in docs and `tracker status`.
     description: ClassVar[str] = ""
+    # Named quota budgets the requests spend (see Request.budget), per credential.
+    quotas: ClassVar[Mapping[str, Quota]] = {}
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
@@ -120,6 +126,10 @@ class Collector(ABC):
     def missing(self) -> str | None:
         """Why this collector cannot run as configured (e.g. 'set YOUTUBE_API_KEY'), or None."""
         return None
+
+    def credential_id(self, budget: str) -> str:
+        """Whose allowance `budget` is: a fingerprint of the credential (see tracker.secrets)."""
+        return "anonymous"
 
     @abstractmethod
     def plan(self, targets: Sequence[Target]) -> list[Request]:
