@@ -92,6 +92,13 @@ class Store:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._mark = "?" if self.is_sqlite else "%s"
         self._series_cache: dict[tuple[str, str, str], tuple[int, str]] = {}
+        # Reads need no transaction: autocommit saves a BEGIN/ROLLBACK round trip per query.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        dbapi = engine.dialect.dbapi
+        self._driver_error: type[Exception] = dbapi.Error if dbapi is not None else Exception
+        self._unique_violation: type[Exception] = (
+            dbapi.IntegrityError if dbapi is not None else Exception
+        )
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -117,7 +124,7 @@ class Store:
     @contextmanager
     def _cursor(self, write: bool = False) -> Iterator[Any]:
         try:
-            with self.engine.begin() if write else self.engine.connect() as conn:
+            with self.engine.begin() if write else self._reader.connect() as conn:
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
                 cursor = raw.cursor()
@@ -125,8 +132,9 @@ class Store:
                     yield cursor
                 finally:
                     cursor.close()
-        except OperationalError as exc:
-            raise StoreError(f"database unreachable: {exc.orig}") from None
+        except (SQLAlchemyError, self._driver_error) as exc:
+            # Raw cursors raise the driver's own exceptions, not SQLAlchemy's wrappers.
+            raise StoreError(f"database error: {getattr(exc, 'orig', None) or exc}") from None
 
     def _sql(self, statement: str) -> str:
         return statement if self.is_sqlite else statement.replace("?", "%s")
@@ -258,9 +266,23 @@ class Store:
         return self._copy_rows(rows)
 
     def _copy_rows(self, rows: Sequence[Row]) -> int:
-        # COPY into a scratch table, then one set-based insert that skips what is there:
-        # idempotent, and ~8x faster than executemany on PostgreSQL.
+        # COPY is ~8x faster than executemany on PostgreSQL; idempotence comes from the slow
+        # path, a scratch table and one set-based insert that skips what is there.
         with self._cursor(write=True) as cursor:
+            # Fast path: COPY straight into the table. A row that is already there (a retried
+            # round, a re-import) makes it fail; then only this part is undone.
+            cursor.execute("SAVEPOINT bulk_copy")
+            try:
+                with cursor.copy(
+                    "COPY snapshot (series_id, ts, value, period, sig, flags) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except self._unique_violation:
+                cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT bulk_copy")
+                return len(rows)
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS snapshot_in "
                 "(series_id integer, ts bigint, value bigint, period integer, sig smallint, "
