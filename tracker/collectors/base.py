@@ -117,8 +117,6 @@ class Collector(ABC):
     kinds: ClassVar[frozenset[str]]
     # Shown in docs and `tracker status`.
     description: ClassVar[str] = ""
-    # Named quota budgets the requests spend (see Request.budget), per credential.
-    quotas: ClassVar[Mapping[str, Quota]] = {}
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
@@ -126,6 +124,11 @@ class Collector(ABC):
     def missing(self) -> str | None:
         """Why this collector cannot run as configured (e.g. 'set YOUTUBE_API_KEY'), or None."""
         return None
+
+    @property
+    def quotas(self) -> Mapping[str, Quota]:
+        """Named quota budgets the requests spend (see Request.budget), per credential."""
+        return {}
 
     def credential_id(self, budget: str) -> str:
         """Whose allowance `budget` is: a fingerprint of the credential (see tracker.secrets)."""

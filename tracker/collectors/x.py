@@ -1,0 +1,269 @@
+"""X (Twitter) follower counts and daily hashtag post counts through the X API v2.
+
+Followers: `/2/users/by?usernames=` takes 100 names a request; a target whose `id` option
+holds the numeric user id is read through `/2/users?ids=` instead, so it survives a rename
+(same key, new label). Names X cannot answer for come back in a top-level `errors` array and
+become that target's failure. Hashtags: `/2/tweets/counts/recent` gives daily buckets for the
+last 7 days; only whole, finished days are kept. It is not on the free tier.
+Both endpoints have 15-minute windows per app; a 429 is honoured until `x-rate-limit-reset`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
+
+from tracker.collectors.base import (
+    Collector,
+    Observation,
+    Parsed,
+    Request,
+    SourceSettings,
+    Target,
+    as_count,
+    http_error,
+    load_json,
+    require,
+)
+from tracker.errors import BadPayload, QuotaExhausted, SourceError
+from tracker.quota import Quota
+from tracker.secrets import fingerprint, secret
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_BATCH = 100  # usernames or ids per users lookup
+DAY = timedelta(days=1)
+WINDOW = timedelta(minutes=15)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_USER_ID = re.compile(r"^[0-9]{1,20}$")
+
+
+class XSettings(SourceSettings):
+    base_url: str = "https://api.x.com"
+    bearer_token_env: str = "X_BEARER_TOKEN"
+    bearer_token_file: str | None = None
+    batch_size: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
+    # Requests per 15-minute window per app, as X's rate-limit table gives them.
+    users_per_15min: int = Field(default=300, ge=1)
+    counts_per_15min: int = Field(default=300, ge=1)
+
+
+def username_of(target: Target) -> str:
+    return target.name.strip().lstrip("@")
+
+
+def tag_of(target: Target) -> str:
+    return target.name.strip().lstrip("#").lower()
+
+
+def user_id_of(target: Target) -> str | None:
+    value = target.option("id").strip()
+    return value if _USER_ID.match(value) else None
+
+
+class XCollector(Collector):
+    name: ClassVar[str] = "x"
+    settings_model: ClassVar[type[SourceSettings]] = XSettings
+    kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
+    description: ClassVar[str] = "X followers (users lookup) and daily hashtag post counts"
+
+    settings: XSettings
+
+    @property
+    def quotas(self) -> Mapping[str, Quota]:
+        # The limits are settings, so the budgets are per instance, not per class.
+        return {
+            "users": Quota(self.settings.users_per_15min, every=WINDOW),
+            "counts": Quota(self.settings.counts_per_15min, every=WINDOW),
+        }
+
+    def _token(self) -> str | None:
+        return secret(self.settings.bearer_token_env, self.settings.bearer_token_file)
+
+    def missing(self) -> str | None:
+        if self._token():
+            return None
+        return f"set {self.settings.bearer_token_env} (or sources.x.bearer_token_file)"
+
+    def credential_id(self, budget: str) -> str:
+        token = self._token()
+        return fingerprint(token) if token else "anonymous"
+
+    def plan(self, targets: Sequence[Target]) -> list[Request]:
+        by_id: dict[str, list[Target]] = {}
+        by_name: dict[str, list[Target]] = {}
+        tags: list[Target] = []
+        for target in targets:
+            if target.kind == "hashtag":
+                tags.append(target)
+            elif target.kind == "account":
+                user_id = user_id_of(target)
+                if user_id:
+                    by_id.setdefault(user_id, []).append(target)
+                else:
+                    by_name.setdefault(username_of(target).lower(), []).append(target)
+        size = self.settings.batch_size
+        valid = [name for name in by_name if _USERNAME.match(name)]
+        ids = list(by_id)
+        requests = [
+            self._users("usernames", valid[i : i + size], by_name)
+            for i in range(0, len(valid), size)
+        ]
+        # X refuses the whole list for one malformed name, so each of those travels alone.
+        requests += [self._users("usernames", [n], by_name) for n in by_name if n not in valid]
+        requests += [self._users("ids", ids[i : i + size], by_id) for i in range(0, len(ids), size)]
+        requests += [
+            Request(
+                targets=(tag,),
+                url=f"{self.settings.base_url}/2/tweets/counts/recent",
+                params=(("query", f"#{tag_of(tag)}"), ("granularity", "day")),
+                budget="counts",
+            )
+            for tag in tags
+        ]
+        return requests
+
+    def _users(self, kind: str, keys: list[str], groups: Mapping[str, list[Target]]) -> Request:
+        path = "/2/users/by" if kind == "usernames" else "/2/users"
+        return Request(
+            targets=tuple(t for key in keys for t in groups[key]),
+            url=f"{self.settings.base_url}{path}",
+            params=((kind, ",".join(keys)), ("user.fields", "public_metrics")),
+            budget="users",
+        )
+
+    async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
+        # The token joins the headers only here, so no Request (or its repr) ever holds it.
+        headers = {**dict(request.headers), "Authorization": f"Bearer {self._token() or ''}"}
+        return await client.request(
+            request.method, request.url, params=list(request.params), headers=headers
+        )
+
+    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
+        problem, text = _problem(body)
+        tail = f": {text}" if text else ""
+        if status == 401:
+            return SourceError(f"X refused the bearer token (401 Unauthorized){tail}")
+        if status == 402 or (status == 429 and "usage-capped" in str(problem.get("type"))):
+            # The plan's monthly cap (or pay-per-use credit) is spent; X sends no reset time.
+            return QuotaExhausted(f"X usage cap reached{tail}")
+        if status == 403 and _plan_refusal(problem, text):
+            return SourceError(
+                "X: the API plan of this bearer token does not include this endpoint "
+                f"(tweets/counts/recent is not on the free tier){tail}"
+            )
+        if status in (400, 403):
+            return SourceError(f"X refused the request ({status}){tail}")
+        return http_error(status, headers, body)
+
+    def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
+        data = load_json(body)
+        if not isinstance(data, dict):
+            raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
+        if request.url.endswith("/2/tweets/counts/recent"):
+            return _parse_counts(data, request.targets, at)
+        return _parse_users(data, request, at)
+
+
+def _parse_users(data: dict[str, Any], request: Request, at: datetime) -> Parsed:
+    users = data.get("data", [])
+    errors = data.get("errors", [])
+    if "data" not in data and "errors" not in data:
+        raise BadPayload("neither data nor errors in the users answer")
+    if not isinstance(users, list) or not isinstance(errors, list):
+        raise BadPayload("data and errors must be lists")
+    by_ids = request.url.endswith("/2/users")
+    found: dict[str, dict[str, Any]] = {}
+    for user in users:
+        if not isinstance(user, dict):
+            raise BadPayload(f"data[]: expected an object, got {user!r:.60}")
+        found[str(user.get("id") if by_ids else user.get("username", "")).lower()] = user
+    refused = {
+        str(e["value"]).lower(): _detail(e) for e in errors if isinstance(e, dict) and "value" in e
+    }
+    parsed = Parsed()
+    for target in request.targets:
+        wanted = (user_id_of(target) if by_ids else None) or username_of(target).lower()
+        user = found.get(wanted)
+        if user is None:
+            parsed.failures[target.name] = refused.get(wanted) or "not found: X left the user out"
+            continue
+        try:
+            parsed.observations.append(_follower_observation(user, target, at))
+        except BadPayload as exc:
+            parsed.failures[target.name] = exc.cause
+    return parsed
+
+
+def _follower_observation(user: dict[str, Any], target: Target, at: datetime) -> Observation:
+    user_id = require(user, "id")
+    if not isinstance(user_id, str) or not _USER_ID.match(user_id):
+        raise BadPayload(f"id: expected a numeric string id, got {user_id!r:.60}")
+    followers = as_count(require(user, "public_metrics", "followers_count"), "followers_count")
+    label = str(user.get("username") or "")
+    return Observation("followers", user_id, followers, at, target.subject, label=label)
+
+
+def _parse_counts(data: dict[str, Any], targets: Sequence[Target], at: datetime) -> Parsed:
+    buckets = require(data, "data")
+    if not isinstance(buckets, list):
+        raise BadPayload(f"data: expected a list, got {type(buckets).__name__}")
+    parsed = Parsed()
+    for target in targets:
+        tag = tag_of(target)
+        for i, bucket in enumerate(buckets):
+            start, end = (_time(require(bucket, f), f"data[{i}].{f}") for f in ("start", "end"))
+            # The first bucket starts 7 days back mid-day and the last ends at the request
+            # time; neither is a whole day, and a day not yet over is still growing.
+            if end - start != DAY or end > at:
+                continue
+            count = as_count(require(bucket, "tweet_count"), f"data[{i}].tweet_count")
+            parsed.observations.append(
+                Observation(
+                    "hashtag_posts", tag, count, start, target.subject, f"#{tag}", period=DAY
+                )
+            )
+    return parsed
+
+
+def _time(value: Any, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise BadPayload(f"{where}: expected an ISO time, got {value!r:.40}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _problem(body: bytes) -> tuple[dict[str, Any], str]:
+    """An X problem body (v2 `{title, detail, ...}` or v1.1 `{errors: [...]}`) and its text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    problem = data if isinstance(data, dict) else {}
+    return problem, " ".join(_detail(problem).split())[:200]
+
+
+def _detail(problem: Mapping[str, Any]) -> str:
+    """The most specific message a problem (or one entry of its `errors`) carries."""
+    for entry in problem.get("errors") or []:
+        if isinstance(entry, dict) and entry.get("message"):
+            return str(entry["message"])
+    return str(problem.get("detail") or problem.get("title") or problem.get("reason") or "")
+
+
+def _plan_refusal(problem: Mapping[str, Any], text: str) -> bool:
+    codes = {e.get("code") for e in problem.get("errors") or [] if isinstance(e, dict)}
+    words = ("access level", "subset of", "attached to a Project")
+    return (
+        problem.get("reason") == "client-not-enrolled"
+        or 453 in codes
+        or any(w in text for w in words)
+    )
