@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.netflix import PREFIX as NETFLIX_PREFIX
 from tests.fakes.netflix import FakeNetflix
 from tests.fakes.wikipedia import FakeWikimedia
 from tracker.store import Store
@@ -66,3 +69,222 @@ def fakes() -> Iterator[dict[str, object]]:
     yield running
     for fake in running.values():
         fake.stop()
+
+
+# -- a seeded campaign on the fakes, for the round, CLI and daemon tests ------------------
+NETFLIX_SEASON = "Heartstopper: Season 1"
+NETFLIX_GLOBAL_COLUMNS = (
+    "week", "category", "weekly_rank", "show_title", "season_title",
+    "weekly_hours_viewed", "cumulative_weeks_in_top_10",
+)  # fmt: skip
+NETFLIX_COUNTRY_COLUMNS = (
+    "country_name", "country_iso2", "week", "category", "weekly_rank",
+    "show_title", "season_title", "cumulative_weeks_in_top_10",
+)  # fmt: skip
+NETFLIX_GLOBAL_ROWS = (
+    ("2022-05-01", "TV (English)", "5", "Heartstopper", NETFLIX_SEASON, "23940000", "2"),
+    ("2022-04-24", "TV (English)", "7", "Heartstopper", NETFLIX_SEASON, "14550000", "1"),
+    ("2022-04-24", "Films (English)", "1", "Senior Year", "N/A", "62420000", "1"),
+)
+NETFLIX_COUNTRY_ROWS = (
+    ("United Kingdom", "GB", "2022-05-01", "TV", "1", "Heartstopper", NETFLIX_SEASON, "2"),
+    ("Brazil", "BR", "2022-05-01", "TV", "3", "Heartstopper", NETFLIX_SEASON, "1"),
+    ("Spain", "ES", "2022-05-01", "TV", "2", "Another Show", "N/A", "1"),
+)
+UNUSED_URL = "https://unused.invalid"
+
+
+def netflix_tsv(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    """A Top 10 file in Netflix's layout."""
+    return "".join("\t".join(line) + "\n" for line in (columns, *rows))
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Seeded:
+    """The fakes, loaded with one small campaign; `config_text` is a tracker.toml for them.
+
+    Bluesky   kit.bsky.social 1800 followers (Kit Connor), joe.bsky.social 950 (Joe Locke)
+    Mastodon  alice@mastodon.social 420 followers (Alice Oseman); #heartstopper, newest first
+              (today, 1, 2, 3 days ago): uses 7, 30, 12, 5 and accounts 3, 20, 9, 4
+    Wikipedia Heartstopper_(TV_series): 100*k + 7 views k days ago (k = 1..11; 10 are asked);
+              Kit_Connor: 50 yesterday, 40 the day before, nothing else
+    Netflix   NETFLIX_GLOBAL_ROWS and NETFLIX_COUNTRY_ROWS; the chart tracked is Heartstopper
+    Campaign  a baseline of 1200 and a claim of "3.6K" Bluesky followers for Kit Connor
+    """
+
+    bluesky: FakeBluesky
+    mastodon: FakeMastodon
+    wikipedia: FakeWikimedia
+    netflix: FakeNetflix
+    today: date
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "bluesky": self.bluesky.url,
+            "mastodon": self.mastodon.url,
+            "wikipedia": self.wikipedia.url,
+            "netflix": self.netflix.url + NETFLIX_PREFIX,
+        }
+
+    def config_text(
+        self,
+        base_urls: Mapping[str, str] | None = None,
+        *,
+        interval: str = "1h",
+        extra: str = "",
+    ) -> str:
+        """The TOML; base URLs default to the fakes (pass {} to leave them to the env)."""
+        urls = (
+            self.urls
+            if base_urls is None
+            else {**dict.fromkeys(self.urls, UNUSED_URL), **base_urls}
+        )
+        return f"""\
+contact = "tests@example.org"
+
+[http]
+timeout = 2.0
+connect_timeout = 1.0
+max_attempts = 2
+max_wait = 5.0
+
+[sources.bluesky]
+base_url = "{urls["bluesky"]}"
+interval = "{interval}"
+jitter = 0
+
+[sources.mastodon]
+base_url = "{urls["mastodon"]}"
+tag_instances = ["mastodon.social"]
+interval = "{interval}"
+jitter = 0
+
+[sources.wikipedia]
+base_url = "{urls["wikipedia"]}"
+days = 10
+interval = "{interval}"
+jitter = 0
+
+[sources.netflix]
+base_url = "{urls["netflix"]}"
+interval = "{interval}"
+jitter = 0
+
+[[accounts]]
+platform = "bluesky"
+handle = "kit.bsky.social"
+subject = "Kit Connor"
+
+[[accounts]]
+platform = "bluesky"
+handle = "joe.bsky.social"
+subject = "Joe Locke"
+
+[[accounts]]
+platform = "mastodon"
+handle = "alice@mastodon.social"
+subject = "Alice Oseman"
+
+[[hashtags]]
+tag = "#Heartstopper"
+platforms = ["mastodon"]
+subject = "#heartstopper"
+
+[[charts]]
+source = "netflix"
+title = "Heartstopper"
+subject = "Heartstopper"
+
+[[pages]]
+article = "Heartstopper_(TV_series)"
+subject = "Heartstopper"
+
+[[pages]]
+article = "Kit_Connor"
+subject = "Kit Connor"
+
+[campaign]
+name = "Test campaign"
+launch = 2024-01-15
+
+[[campaign.baselines]]
+name = "kit-bluesky-prelaunch"
+subject = "Kit Connor"
+source = "bluesky"
+metric = "followers"
+value = 1200
+at = 2024-01-01
+citation = "Test fixture baseline"
+
+[[campaign.claims]]
+name = "kit-bluesky-claim"
+subject = "Kit Connor"
+source = "bluesky"
+metric = "followers"
+value = "3.6K"
+at = 2024-06-01
+citation = "Test fixture claim"
+{extra}"""
+
+    def write_config(
+        self,
+        path: Path,
+        base_urls: Mapping[str, str] | None = None,
+        *,
+        interval: str = "1h",
+        extra: str = "",
+    ) -> Path:
+        text = self.config_text(base_urls, interval=interval, extra=extra)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def seeded(fakes: dict[str, object]) -> Seeded:
+    """The started fakes (stopped by `fakes`), loaded with the campaign `Seeded` describes."""
+    return seed(fakes)
+
+
+def seed(fakes: Mapping[str, object]) -> Seeded:
+    """Load started fakes (keyed as `fakes` keys them) with the campaign `Seeded` describes."""
+    bluesky, mastodon = fakes["bluesky"], fakes["mastodon"]
+    wikipedia, netflix = fakes["wikipedia"], fakes["netflix"]
+    assert isinstance(bluesky, FakeBluesky) and isinstance(mastodon, FakeMastodon)
+    assert isinstance(wikipedia, FakeWikimedia) and isinstance(netflix, FakeNetflix)
+    today = datetime.now(UTC).date()
+    bluesky.add("kit.bsky.social", 1800)
+    bluesky.add("joe.bsky.social", 950)
+    mastodon.add_account("alice@mastodon.social", 420)
+    mastodon.add_tag("heartstopper", [7, 30, 12, 5], [3, 20, 9, 4], today=today)
+    wikipedia.views[("en.wikipedia", "Heartstopper_(TV_series)")] = {
+        today - timedelta(days=k): 100 * k + 7 for k in range(1, 12)
+    }
+    wikipedia.views[("en.wikipedia", "Kit_Connor")] = {
+        today - timedelta(days=1): 50,
+        today - timedelta(days=2): 40,
+    }
+    netflix.files["all-weeks-global.tsv"] = netflix_tsv(
+        NETFLIX_GLOBAL_COLUMNS, NETFLIX_GLOBAL_ROWS
+    ).encode()
+    netflix.files["all-weeks-countries.tsv"] = netflix_tsv(
+        NETFLIX_COUNTRY_COLUMNS, NETFLIX_COUNTRY_ROWS
+    ).encode()
+    return Seeded(bluesky, mastodon, wikipedia, netflix, today)
+
+
+def tracker_env(config: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `python -m tracker` subprocess: no stray TRACKER_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env |= {"PYTHONIOENCODING": "utf-8", "COLUMNS": "200", "NO_COLOR": "1"}
+    env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": database_url}
+    return env | extra

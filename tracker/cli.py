@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -121,13 +121,26 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _click_exception()):
             exc.show()
             sys.exit(exc.exit_code)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):  # a query the store did not wrap: no traceback
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            typer.echo(f"error: database: {reason} (try `tracker db upgrade`)", err=True)
+            sys.exit(EXIT_STORE)
         raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exception() -> type[Any]:
+    """click's ClickException; typer 0.29 and later vendor click as `typer._click`."""
+    try:
+        from click import ClickException
+    except ImportError:
+        from typer._click.exceptions import ClickException
+    return ClickException
 
 
 # -- run / status -----------------------------------------------------------------------

@@ -96,11 +96,20 @@ def history(store: Store, q: HistoryQuery) -> HistoryResult:
     return HistoryResult(found, points)
 
 
+# 1970-01-01 was a Thursday; weeks start on Monday (ISO 8601, and Netflix's chart weeks).
+WEEK = 7 * 86400
+MONDAY = 4 * 86400
+
+
 def bucket(rows: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
-    """The last value in each `step`-second bucket (UTC-aligned), stamped with the bucket start."""
+    """The last value in each `step`-second bucket (UTC-aligned), stamped with the bucket start.
+
+    Buckets of whole weeks start on a Monday 00:00 UTC.
+    """
+    origin = MONDAY if step % WEEK == 0 else 0
     out: list[tuple[int, int]] = []
     for ts, value in rows:
-        start = ts - ts % step
+        start = ts - (ts - origin) % step
         if out and out[-1][0] == start:
             out[-1] = (start, value)
         else:

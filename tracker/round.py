@@ -186,7 +186,7 @@ class Runner:
                 except Exception as exc:  # a collector bug: fail its targets, not the round
                     log.exception("%s: unexpected error on %s", collector.name, request.url)
                     for target in request.targets:
-                        gathered.failures[target.name] = f"{type(exc).__name__}: {exc}"
+                        gathered.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
                     gathered.kind = gathered.kind or "error"
                     return
             gathered.observations.extend(parsed.observations)

@@ -1,0 +1,240 @@
+"""The retry policy and the exchange over real sockets: what is retried, how long it waits.
+
+No test really sleeps: `retry_policy(..., sleep=recorder)` records the waits tenacity asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from tests.conftest import closed_port
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.netflix import PREFIX, FakeNetflix
+from tests.fakes.server import FakePlatform, Fault, Reply
+from tracker.collectors.base import Collector, Target
+from tracker.collectors.bluesky import BlueskyCollector, BlueskySettings
+from tracker.collectors.netflix import NetflixCollector, NetflixSettings
+from tracker.config import HttpSettings
+from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
+from tracker.http import fetch_body, make_client, retry_policy
+
+KIT = Target("account", "kit.bsky.social", "Kit Connor")
+HEARTSTOPPER = Target("chart", "Heartstopper", "Heartstopper")
+PROFILES = "/xrpc/app.bsky.actor.getProfiles"
+
+
+class Sleeps:
+    """A `sleep` for the retry policy that records the waits instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBluesky]:
+    server = FakeBluesky()
+    server.start()
+    server.add("kit.bsky.social", 1800)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def settings(**changes: float) -> HttpSettings:
+    base: dict[str, float] = {"timeout": 2.0, "connect_timeout": 1.0}
+    return HttpSettings(**(base | changes))  # type: ignore[arg-type]
+
+
+def fetch(
+    base_url: str,
+    http: HttpSettings,
+    sleeps: Sleeps,
+    collector: Collector | None = None,
+    target: Target = KIT,
+) -> bytes:
+    """The first request the collector (Bluesky by default) plans for `target`, under the policy."""
+    bluesky = collector or BlueskyCollector(BlueskySettings(base_url=base_url))
+    (request, *_) = bluesky.plan([target])
+
+    async def run() -> bytes:
+        async with make_client(http, "tests@example.org") as client:
+            return await fetch_body(client, bluesky, request, retry_policy(http, sleep=sleeps))
+
+    return asyncio.run(run())
+
+
+def test_503_then_200_succeeds_after_one_retry(fake: FakeBluesky) -> None:
+    fake.fail_next(Reply(503, {}, b"upstream busy"))
+    sleeps = Sleeps()
+    body = fetch(fake.url, settings(max_attempts=3), sleeps)
+    assert b'"followersCount": 1800' in body
+    assert [seen.path for seen in fake.requests] == [PROFILES, PROFILES]
+    assert len(sleeps.waits) == 1 and 0.5 <= sleeps.waits[0] <= 1.0  # backoff 0.5 + jitter
+
+
+def test_requests_carry_the_user_agent_and_contact(fake: FakeBluesky) -> None:
+    fetch(fake.url, settings(), Sleeps())
+    agent = fake.requests[0].headers["user-agent"]
+    assert agent.startswith("tracker/") and agent.endswith("contact: tests@example.org")
+
+
+def _seconds(seconds: int) -> str:
+    return str(seconds)
+
+
+def _http_date(seconds: int) -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)
+
+
+def _epoch(seconds: int) -> str:
+    return str(int(time.time()) + seconds)
+
+
+@pytest.mark.parametrize(
+    ("header", "when", "wait"),
+    [
+        pytest.param("Retry-After", _seconds, 7, id="retry-after-seconds"),
+        pytest.param("Retry-After", _http_date, 45, id="retry-after-http-date"),
+        pytest.param("ratelimit-reset", _epoch, 30, id="ratelimit-reset-epoch"),
+    ],
+)
+def test_429_waits_at_least_what_the_platform_asks(
+    fake: FakeBluesky, header: str, when: Callable[[int], str], wait: int
+) -> None:
+    # Whole-second headers: the wait asked for is between wait - 1 and wait seconds.
+    fake.fail_next(Reply.json({"error": "RateLimitExceeded"}, 429, {header: when(wait)}))
+    sleeps = Sleeps()
+    body = fetch(fake.url, settings(max_attempts=3, max_wait=60), sleeps)
+    assert b"kit.bsky.social" in body
+    assert len(fake.requests) == 2
+    assert len(sleeps.waits) == 1
+    assert wait - 2 <= sleeps.waits[0] <= wait + 1  # + backoff jitter, when that is longer
+
+
+def test_429_from_the_fake_appview_waits_until_its_reset(fake: FakeBluesky) -> None:
+    fake.fail_next(fake.too_many(reset_in=20))
+    sleeps = Sleeps()
+    fetch(fake.url, settings(max_wait=60), sleeps)
+    assert len(fake.requests) == 2
+    assert 18 <= sleeps.waits[0] <= 21
+
+
+def test_429_gives_up_when_the_wait_exceeds_max_wait(fake: FakeBluesky) -> None:
+    fake.fail_next(Reply.json({"error": "RateLimitExceeded"}, 429, {"Retry-After": "120"}))
+    sleeps = Sleeps()
+    with pytest.raises(RateLimited) as caught:
+        fetch(fake.url, settings(max_attempts=4, max_wait=60), sleeps)
+    assert caught.value.retry_after == 120
+    assert "429" in caught.value.cause
+    assert sleeps.waits == [] and len(fake.requests) == 1
+
+
+def test_total_wait_is_bounded_by_max_wait(fake: FakeBluesky) -> None:
+    fake.fail_next(*[Reply(503, {}, b"down")] * 10)
+    sleeps = Sleeps()
+    with pytest.raises(TemporaryError, match="HTTP 503"):
+        fetch(fake.url, settings(max_attempts=10, max_wait=2.0), sleeps)
+    assert 0 < sum(sleeps.waits) <= 2.0
+    assert len(fake.requests) == len(sleeps.waits) + 1 < 10
+
+
+def test_timeouts_are_retried_up_to_max_attempts(fake: FakeBluesky) -> None:
+    fake.slow_seconds = 0.6  # the fake's handler thread outlives the client by this much
+    fake.fail_next(Fault.TIMEOUT, Fault.TIMEOUT, Fault.TIMEOUT)
+    sleeps = Sleeps()
+    with pytest.raises(TemporaryError) as caught:
+        fetch(fake.url, settings(timeout=0.2, max_attempts=3), sleeps)
+    assert type(caught.value) is TemporaryError
+    assert caught.value.cause == "127.0.0.1: timed out (ReadTimeout)"
+    assert len(fake.requests) == 3 and len(sleeps.waits) == 2
+
+
+def test_a_timeout_then_an_answer_succeeds(fake: FakeBluesky) -> None:
+    fake.slow_seconds = 0.6
+    fake.fail_next(Fault.TIMEOUT)
+    sleeps = Sleeps()
+    assert b"kit.bsky.social" in fetch(fake.url, settings(timeout=0.2, max_attempts=2), sleeps)
+    assert len(fake.requests) == 2 and len(sleeps.waits) == 1
+
+
+def test_connection_reset_is_temporary_and_retried(fake: FakeBluesky) -> None:
+    fake.fail_next(Fault.RESET, Fault.RESET)
+    sleeps = Sleeps()
+    with pytest.raises(TemporaryError) as caught:
+        fetch(fake.url, settings(max_attempts=2), sleeps)
+    assert caught.value.cause.startswith("127.0.0.1: RemoteProtocolError")
+    assert len(fake.requests) == 2 and len(sleeps.waits) == 1
+
+
+def test_a_reset_then_an_answer_succeeds(fake: FakeBluesky) -> None:
+    fake.fail_next(Fault.RESET)
+    assert b"kit.bsky.social" in fetch(fake.url, settings(max_attempts=2), Sleeps())
+    assert len(fake.requests) == 2
+
+
+def test_404_is_not_retried(fake: FakeBluesky) -> None:
+    fake.fail_next(Reply(404, {}, b"no such route"))
+    sleeps = Sleeps()
+    with pytest.raises(NotFound, match="HTTP 404"):
+        fetch(fake.url, settings(max_attempts=4), sleeps)
+    assert len(fake.requests) == 1 and sleeps.waits == []
+
+
+def test_bare_platform_404_is_not_retried() -> None:
+    with FakePlatform() as bare:
+        sleeps = Sleeps()
+        with pytest.raises(NotFound):
+            fetch(bare.url, settings(max_attempts=4), sleeps)
+        assert len(bare.requests) == 1 and sleeps.waits == []
+
+
+def test_connection_refused_is_temporary_and_names_the_host() -> None:
+    sleeps = Sleeps()
+    with pytest.raises(TemporaryError) as caught:
+        fetch(f"http://127.0.0.1:{closed_port()}", settings(max_attempts=3), sleeps)
+    assert caught.value.cause.startswith("127.0.0.1: ConnectError")
+    assert len(sleeps.waits) == 2
+
+
+def test_a_body_that_cannot_be_decoded_is_bad_payload_not_a_crash(fake: FakeBluesky) -> None:
+    gzip = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    fake.fail_next(Reply(200, gzip, b"this is not gzip"))
+    sleeps = Sleeps()
+    with pytest.raises(BadPayload, match="127.0.0.1"):
+        fetch(fake.url, settings(max_attempts=3), sleeps)
+    assert len(fake.requests) == 1 and sleeps.waits == []
+
+
+def test_a_redirect_loop_is_a_source_error_not_a_crash() -> None:
+    with FakeNetflix() as netflix:
+        assert isinstance(netflix, FakeNetflix)
+        netflix.moved[PREFIX] = PREFIX
+        collector = NetflixCollector(NetflixSettings(base_url=netflix.url + PREFIX))
+        sleeps = Sleeps()
+        with pytest.raises(SourceError, match="redirect") as caught:
+            fetch(netflix.url, settings(max_attempts=3), sleeps, collector, HEARTSTOPPER)
+        assert not isinstance(caught.value, TemporaryError)
+        assert sleeps.waits == []
+        assert len(netflix.requests) == 21  # the first request and httpx's 20 redirects
+
+
+def test_make_client_settings() -> None:
+    async def run() -> httpx.AsyncClient:
+        async with make_client(settings(timeout=3.0, connect_timeout=0.5)) as client:
+            return client
+
+    client = asyncio.run(run())
+    assert client.timeout == httpx.Timeout(3.0, connect=0.5)
+    assert client.follow_redirects is True
+    assert client.is_closed
