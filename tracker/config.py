@@ -110,6 +110,10 @@ class Chart(_Section):
     source: str
     title: str
     subject: str = ""
+    # Which list of the source (nyt: "young-adult-paperback-monthly").
+    list: str = ""
+    # Which page rule of the web source reads this chart (sources.web.pages[].name).
+    page: str = ""
 
 
 class Page(_Section):
@@ -196,7 +200,8 @@ class Config(BaseSettings):
                 found.append(Target("hashtag", tag.tag, tag.subject or f"#{tag.tag}"))
         for chart in self.charts:
             if chart.source == source:
-                found.append(Target("chart", chart.title, chart.subject or chart.title))
+                options = tuple((k, v) for k, v in (("list", chart.list), ("page", chart.page)) if v)
+                found.append(Target("chart", chart.title, chart.subject or chart.title, options))
         for page in self.pages:
             if page.source == source:
                 options = (("project", page.project),)
@@ -290,7 +295,7 @@ def _check_targets(config: Config, where: Path) -> None:
     for i, tag in enumerate(config.hashtags):
         once(("hashtag", tag.tag), f"hashtags[{i}]")
     for i, chart in enumerate(config.charts):
-        once(("chart", chart.source, chart.title), f"charts[{i}]")
+        once(("chart", chart.source, chart.title, chart.list, chart.page), f"charts[{i}]")
     for i, page in enumerate(config.pages):
         once(("page", page.source, page.project, page.article), f"pages[{i}]")
     if config.campaign:
