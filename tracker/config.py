@@ -200,7 +200,8 @@ class Config(BaseSettings):
                 found.append(Target("hashtag", tag.tag, tag.subject or f"#{tag.tag}"))
         for chart in self.charts:
             if chart.source == source:
-                options = tuple((k, v) for k, v in (("list", chart.list), ("page", chart.page)) if v)
+                pairs = (("list", chart.list), ("page", chart.page))
+                options = tuple((k, v) for k, v in pairs if v)
                 found.append(Target("chart", chart.title, chart.subject or chart.title, options))
         for page in self.pages:
             if page.source == source:
