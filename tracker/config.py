@@ -146,11 +146,42 @@ class Reference(_Section):
         return parse_amount(self.value)
 
 
+class Event(_Section):
+    """A dated moment of a campaign besides its launch (a renewal, a second season)."""
+
+    name: str
+    date: date
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        name = value.strip()
+        if not re.fullmatch(r"[\w-]+", name):
+            raise ValueError(f"{value!r}: an event name is letters, digits, - and _ only")
+        return name
+
+
 class Campaign(_Section):
     name: str
     launch: date
+    # More dated moments; "day N" counts from any of them (`--relative-to NAME`).
+    events: list[Event] = []
     baselines: list[Reference] = []
     claims: list[Reference] = []
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, value: list[Event]) -> list[Event]:
+        seen = {"launch"}
+        for event in value:
+            if event.name.casefold() in seen:
+                raise ValueError(f"event {event.name!r} is named twice ('launch' is implicit)")
+            seen.add(event.name.casefold())
+        return value
+
+    def dates(self) -> dict[str, date]:
+        """Every event by name, the launch first."""
+        return {"launch": self.launch, **{e.name: e.date for e in self.events}}
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -176,6 +207,9 @@ class Config(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Who runs this tracker: goes into the User-Agent, as Wikimedia asks.
     contact: str = ""
+    # Where a round's values wait while the database is down (relative: beside a SQLite
+    # file, else the working directory). Env: TRACKER_SPOOL_DIR.
+    spool_dir: str = "spool"
     http: HttpSettings = HttpSettings()
     sources: dict[str, dict[str, Any]] = {}
     accounts: list[Account] = []
@@ -191,6 +225,7 @@ class Config(BaseSettings):
     def targets(self, source: str) -> list[Target]:
         """Everything the config asks `source` to measure."""
         found: list[Target] = []
+        options: tuple[tuple[str, str], ...]
         for account in self.accounts:
             if account.platform == source:
                 options = (("id", account.id),) if account.id else ()

@@ -39,6 +39,8 @@ _HIDDEN = -1
 class MastodonSettings(SourceSettings):
     # `{instance}` is replaced per request; without it every request goes to base_url as is.
     base_url: str = "https://{instance}"
+    # One account per request: 8 in flight keeps a round near the ideal (benchmarks/batching.py).
+    concurrency: int = Field(default=8, ge=1, le=64)
     tag_instances: list[str] = Field(default_factory=lambda: ["mastodon.social"], min_length=1)
 
     @field_validator("tag_instances")

@@ -1,0 +1,196 @@
+"""Requests per snapshot and round wall time for 1,000 tracked accounts, against local fakes.
+
+    .venv/bin/python -m benchmarks.batching [--accounts 1000] [--delay 0.05]
+
+1. Requests per snapshot on each batching platform (Bluesky 25, YouTube 50, X 100 per request)
+   against the same collector made to ask one account per request (what per-account tools do),
+   measured in the same run. Goal: the platform's batch limit, so >= 25x fewer requests.
+2. Wall time of a 1,000-target round when every answer takes `delay` (50 ms), against the ideal
+   ceil(requests / concurrency) x delay (goal <= 1.2x), for several concurrency limits: how the
+   per-platform defaults were chosen. The fakes run in a child process, as a real platform
+   would be elsewhere: in-process, their threads would compete with the client for the GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.server import FakePlatform
+from tests.fakes.x import TOKEN as X_TOKEN
+from tests.fakes.x import FakeX
+from tests.fakes.youtube import KEY as YOUTUBE_KEY
+from tests.fakes.youtube import FakeYouTube
+from tracker import config as config_module
+from tracker.http import make_client, retry_policy
+from tracker.round import Runner
+from tracker.store import Store
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "batching.json"
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def _populate(name: str, fake: Any, n: int) -> list[str]:
+    """Accounts as [[accounts]] TOML entries; the fake learns each one."""
+    entries = []
+    for i in range(n):
+        if name == "bluesky":
+            fake.add(f"user{i}.bsky.social", 1000 + i)
+            entries.append(f'handle = "user{i}.bsky.social"')
+        elif name == "youtube":
+            channel = fake.add(f"user{i}", 1000 + i)
+            entries.append(f'handle = "@user{i}"\nid = "{channel}"')
+        elif name == "x":
+            fake.add(f"user{i}", 1000 + i)
+            entries.append(f'handle = "user{i}"')
+        else:
+            fake.add_account(f"user{i}@example.social", 1000 + i)
+            entries.append(f'handle = "user{i}@example.social"')
+    return [
+        f'[[accounts]]\nplatform = "{name}"\n{entry}\nsubject = "User {i}"\n'
+        for i, entry in enumerate(entries)
+    ]
+
+
+EXTRA = {
+    "youtube": "daily_quota = 1000000\n",
+    "x": "users_per_15min = 1000000\n",
+    "bluesky": "",
+    "mastodon": "",
+}
+
+
+def _serve(name: str, n: int, conn: Connection) -> None:
+    """Child process: run the fake, so its threads do not share the GIL with the client."""
+    fake = FAKES[name]()
+    entries = _populate(name, fake, n)
+    if isinstance(fake, FakeX):
+        fake.limits = {"users": 10**6, "counts": 10**6}  # measure batching, not X's limit
+    fake.start()
+    conn.send((fake.url, entries))
+    while True:
+        command, value = conn.recv()
+        if command == "delay":
+            fake.delay = value
+            conn.send(len(fake.requests))
+        elif command == "count":
+            conn.send(len(fake.requests))
+        else:
+            fake.stop()
+            conn.send(None)
+            return
+
+
+def round_once(name: str, n: int, settings: str, delay: float) -> dict[str, float]:
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(target=_serve, args=(name, n, child))
+    server.start()
+    try:
+        url, accounts = parent.recv()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "tracker.toml"
+            path.write_text(
+                f'[sources.{name}]\nbase_url = "{url}"\n{EXTRA[name]}{settings}'
+                f"[http]\ntimeout = 30\n" + "".join(accounts),
+                encoding="utf-8",
+            )
+            cfg = config_module.load(path, database_url=f"sqlite:///{tmp}/b.db")
+            store = Store.open(cfg.database_url)
+            store.upgrade()
+
+            async def go() -> tuple[int, int, float]:
+                async with make_client(cfg.http, max_connections=64) as client:
+                    policy = retry_policy(cfg.http, sleep=_no_sleep)
+                    runner = Runner(cfg, store, client, policy=policy)
+                    # The first round also creates the series; time the steady state after it.
+                    await runner.run_source(name)
+                    parent.send(("delay", delay))
+                    before = parent.recv()
+                    start = time.perf_counter()
+                    report = await runner.run_source(name)
+                    seconds = time.perf_counter() - start
+                    parent.send(("count", None))
+                    return report.collected, parent.recv() - before, seconds
+
+            collected, requests, seconds = asyncio.run(go())
+            store.close()
+    finally:
+        parent.send(("stop", None))
+        parent.recv()
+        server.join(timeout=10)
+    return {"requests": requests, "snapshots": collected, "seconds": seconds}
+
+
+FAKES: dict[str, Callable[[], FakePlatform]] = {
+    "bluesky": FakeBluesky,
+    "youtube": FakeYouTube,
+    "x": FakeX,
+    "mastodon": FakeMastodon,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--delay", type=float, default=0.05)
+    args = parser.parse_args()
+    os.environ.setdefault("YOUTUBE_API_KEY", YOUTUBE_KEY)
+    os.environ.setdefault("X_BEARER_TOKEN", X_TOKEN)
+    n, delay = args.accounts, args.delay
+    results: dict[str, Any] = {"accounts": n, "delay_s": delay, "batching": {}, "wall": []}
+
+    print(f"1. requests per snapshot, {n} accounts (no delay)")
+    print("(requests per account; YouTube answers 3 values per channel, so per snapshot is 1/3)")
+    print(f"{'platform':<10}{'batched':>10}{'per-account':>13}{'fewer':>9}  goal")
+    for name, limit in (("bluesky", 25), ("youtube", 50), ("x", 100)):
+        batched = round_once(name, n, "", 0.0)
+        single = round_once(name, n, "batch_size = 1\n", 0.0)
+        per_b = batched["requests"] / n
+        per_s = single["requests"] / n
+        fewer = per_s / per_b
+        results["batching"][name] = {"batched": batched, "per_account": single, "fewer": fewer}
+        verdict = "pass" if fewer >= 25 and per_b <= 1 / limit + 1e-9 else "MISS"
+        print(f"{name:<10}{per_b:>10.4f}{per_s:>13.4f}{fewer:>8.0f}x  1/{limit}, >=25x {verdict}")
+
+    print(f"\n2. round wall time, {n} targets, answers after {delay * 1000:.0f} ms")
+    print(f"{'platform':<10}{'conc.':>6}{'requests':>10}{'wall s':>9}{'ideal s':>9}{'ratio':>7}")
+    for name, levels in (("bluesky", (1, 4)), ("youtube", (1, 4)), ("mastodon", (4, 8, 16, 32))):
+        for concurrency in levels:
+            run = round_once(name, n, f"concurrency = {concurrency}\n", delay)
+            ideal = math.ceil(run["requests"] / concurrency) * delay
+            ratio = run["seconds"] / ideal
+            results["wall"].append(
+                {
+                    "platform": name,
+                    "concurrency": concurrency,
+                    **run,
+                    "ideal_s": ideal,
+                    "ratio": ratio,
+                }
+            )
+            print(
+                f"{name:<10}{concurrency:>6}{run['requests']:>10}{run['seconds']:>9.2f}"
+                f"{ideal:>9.2f}{ratio:>6.2f}x {'pass' if ratio <= 1.2 else 'MISS'}"
+            )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
