@@ -65,6 +65,16 @@ def test_shipped_campaign_loads_with_the_articles_figures() -> None:
             "number",
         ),
         ("a = [\n", "", "not valid TOML"),
+        (
+            '[[hashtags]]\ntag = "heartstopper"\nplatforms = ["instagram"]\n',
+            "hashtags[0].platforms",
+            "no post or view count",
+        ),
+        (
+            '[[hashtags]]\ntag = "heartstopper"\nplatforms = ["netflix"]\n',
+            "hashtags[0].platforms",
+            "not hashtags",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_reason(

@@ -315,7 +315,29 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
                 raise _first_error(where, exc, f"sources.{name}") from None
     config.source_settings = settings
     _check_targets(config, where)
+    _check_kinds(config, where, {name: cls.kinds for name, cls in installed.items()})
     return config
+
+
+INSTAGRAM_HASHTAGS = (
+    "Instagram exposes no post or view count for a hashtag (a hashtag node has only id and name)"
+)
+
+
+def _check_kinds(config: Config, where: Path, kinds: dict[str, frozenset[str]]) -> None:
+    """A target on an installed platform whose collector cannot measure that kind is an error."""
+    for i, tag in enumerate(config.hashtags):
+        for platform in tag.platforms:
+            if platform == "instagram":
+                raise ConfigError(str(where), f"hashtags[{i}].platforms", INSTAGRAM_HASHTAGS)
+            if platform in kinds and "hashtag" not in kinds[platform]:
+                measures = ", ".join(sorted(kinds[platform]))
+                reason = f"{platform} measures {measures}, not hashtags"
+                raise ConfigError(str(where), f"hashtags[{i}].platforms", reason)
+    for i, account in enumerate(config.accounts):
+        if account.platform in kinds and "account" not in kinds[account.platform]:
+            reason = f"{account.platform} does not measure accounts"
+            raise ConfigError(str(where), f"accounts[{i}].platform", reason)
 
 
 def _check_targets(config: Config, where: Path) -> None:

@@ -20,16 +20,14 @@ from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from tracker.collectors import registry
-from tracker.config import load, normalize_tag, read_toml
+from tracker.config import INSTAGRAM_HASHTAGS, load, normalize_tag
+from tracker.configfile import read_toml
 from tracker.errors import ConfigError, UsageError
 
 # Platforms whose handles are written with a leading '@' that is not part of the name.
 AT_HANDLES = frozenset({"bluesky", "x", "instagram", "tiktok", "youtube", "reddit"})
 # Platforms tracker knows about even when no collector for them is installed.
 KNOWN_PLATFORMS = AT_HANDLES | {"mastodon"}
-INSTAGRAM_HASHTAGS = (
-    "Instagram exposes no post or view count for a hashtag (a hashtag node has only id and name)"
-)
 _START, _END = "\ue000tracker-cut-start\ue000", "\ue000tracker-cut-end\ue000"
 
 

@@ -1,7 +1,9 @@
 """One collection round of a source: plan, fetch under the retry policy, parse, store, record.
 
 One failing target never stops the others: each request's failure is recorded against the
-targets it answers for, and the round carries on.
+targets it answers for, and the round carries on. A database that refuses the write loses
+nothing: the values (and the attempt) go to the spool (`tracker.spool`), which every round
+replays first. A round cancelled mid-flight (the daemon stopping) spools what it has.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from tenacity import AsyncRetrying
 
 from tracker.collectors import registry
@@ -22,12 +25,14 @@ from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError
 from tracker.http import fetch_body, retry_policy
 from tracker.models import Attempt
 from tracker.secrets import redact
+from tracker.spool import Replayed, Spool
 from tracker.store import Store
 from tracker.timeutil import now, to_epoch
 
 log = logging.getLogger("tracker.round")
 
 MAX_CAUSE = 1000
+STOPPED = "stopped before an answer came (the daemon is shutting down)"
 
 
 @dataclass(slots=True)
@@ -35,18 +40,22 @@ class SourceReport:
     """What one round of one source came to."""
 
     source: str
-    outcome: str  # ok | partial | failed | skipped
+    outcome: str  # ok | partial | failed | skipped | spooled
     targets: int = 0
     collected: int = 0
     stored: int = 0
     failures: dict[str, str] = field(default_factory=dict)  # target -> cause
     kind: str = ""
     reason: str = ""  # why it was skipped
+    note: str = ""  # what became of the values when the store refused them
 
     @property
     def cause(self) -> str:
         if self.reason:
             return self.reason
+        return "; ".join(part for part in (self.note, self._failed()) if part)
+
+    def _failed(self) -> str:
         if not self.failures:
             return ""
         shown = "; ".join(f"{name}: {why}" for name, why in list(self.failures.items())[:5])
@@ -60,8 +69,10 @@ class SourceReport:
             f"{self.source}: {self.outcome} — {self.targets} target(s), "
             f"{self.collected} value(s), {self.stored} new"
         )
+        if self.note:
+            head += f"; {self.note}"
         if self.failures:
-            head += f"; {len(self.failures)} failed: {self.cause}"
+            head += f"; {len(self.failures)} failed: {self._failed()}"
         return head
 
 
@@ -70,6 +81,7 @@ class _Gathered:
     observations: list[Observation] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     kind: str = ""
+    answered: set[str] = field(default_factory=set)  # targets whose request has come back
 
 
 class Runner:
@@ -83,13 +95,34 @@ class Runner:
         *,
         clock: Callable[[], datetime] = now,
         policy: AsyncRetrying | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.client = client
         self.clock = clock
         self.policy = policy or retry_policy(config.http)
+        self.spool = spool or Spool.for_store(config.spool_dir, store)
         self._collectors: dict[str, Collector] = {}
+        self._replaying = asyncio.Lock()
+
+    def reconfigure(self, config: Config) -> None:
+        """Run `config` from the next round on (a reload); collectors are rebuilt lazily."""
+        self.config = config
+        self._collectors = {}
+
+    async def replay(self) -> Replayed:
+        """Write what the spool holds for this database; never raises for the database."""
+        async with self._replaying:
+            done = await asyncio.to_thread(self.spool.replay, self.store)
+        if done.waiting:
+            log.warning(
+                "spool: %d file(s) in %s wait for the database: %s",
+                done.waiting,
+                self.spool.directory,
+                done.error,
+            )
+        return done
 
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
@@ -128,46 +161,93 @@ class Runner:
         return sorted([*reports, *skipped], key=lambda r: r.source)
 
     async def run_source(self, name: str) -> SourceReport:
-        """One round of one source. Never raises for the source's own failures."""
+        """One round of one source. Never raises for the source's own failures or the store's.
+
+        Cancelled (the daemon stopping), it spools what it collected so far, then re-raises.
+        """
+        await self.replay()
         started = self.clock()
         collector = self.collector(name)
         targets = self.config.targets(name)
-        gathered = await self._gather(collector, targets)
-        report = SourceReport(
-            name,
-            "ok",
-            targets=len(targets),
-            collected=len(gathered.observations),
-            failures=gathered.failures,
-            kind=gathered.kind,
-        )
+        gathered = _Gathered()
+        report = SourceReport(name, "ok", targets=len(targets))
         try:
+            await self._gather(collector, targets, gathered)
+            report.collected = len(gathered.observations)
+            report.failures, report.kind = gathered.failures, gathered.kind
             report.stored = await asyncio.to_thread(self.store.write, name, gathered.observations)
         except StoreError as exc:
-            report.failures["(store)"] = str(exc)
-            report.kind = "store"
+            why = f"database unavailable ({' '.join(str(exc).split())})"
+            self._spool(report, gathered.observations, started, why)
+            return report
+        except asyncio.CancelledError:
+            # The write may or may not have committed in its thread: the spool's replay is
+            # idempotent, so spooling is right either way.
+            for target in targets:
+                if target.name not in gathered.answered:
+                    gathered.failures.setdefault(target.name, STOPPED)
+            report.collected = len(gathered.observations)
+            report.failures, report.kind = gathered.failures, gathered.kind or "stopped"
+            # No database call here: a stop must not wait on it. The replay records the attempt.
+            self._spool(report, gathered.observations, started, "stopped mid-round", record=False)
+            raise
         if report.failures:
-            report.outcome = "partial" if report.collected and report.kind != "store" else "failed"
-        self._record(report, started)
+            report.outcome = "partial" if report.collected else "failed"
+        self._record(report, self._attempt(report, started))
         return report
 
-    async def _gather(self, collector: Collector, targets: Sequence[Target]) -> _Gathered:
-        gathered = _Gathered()
+    def _spool(
+        self,
+        report: SourceReport,
+        observations: list[Observation],
+        started: datetime,
+        why: str,
+        *,
+        record: bool = True,
+    ) -> None:
+        """Keep values the store did not take; record the attempt as 'spooled'."""
+        report.outcome, report.kind, report.stored = "spooled", "store", 0
+        report.note = (
+            f"{why}: {len(observations)} value(s) spooled to {self.spool.directory}, "
+            "written when the database takes them"
+        )
+        attempt = self._attempt(report, started)
+        try:
+            self.spool.put(report.source, observations, attempt)
+        except StoreError as exc:
+            report.outcome = "failed"
+            report.note = f"{why}; {len(observations)} value(s) lost: {exc}"
+            attempt, record = self._attempt(report, started), True
+        if record:
+            # The spool file holds the attempt too: its replay records it if this cannot.
+            self._record(report, attempt, spooled=report.outcome == "spooled")
+        else:
+            log.warning(report.line())
+
+    async def _gather(
+        self, collector: Collector, targets: Sequence[Target], gathered: _Gathered
+    ) -> None:
         try:
             requests = collector.plan(targets)
         except SourceError as exc:
             gathered.failures = {t.name: exc.cause for t in targets}
             gathered.kind = exc.kind
-            return gathered
+            return
         except ConfigError as exc:
             gathered.failures = {t.name: str(exc) for t in targets}
             gathered.kind = "config"
-            return gathered
+            return
         limit = asyncio.Semaphore(collector.settings.concurrency)
 
         async def one(request: Request) -> None:
+            if request.refusal:
+                for target in request.targets:
+                    gathered.failures[target.name] = request.refusal
+                gathered.kind = gathered.kind or "refused"
+                return
             async with limit:
                 deferred = await asyncio.to_thread(self._spend, collector, request)
+                gathered.answered.update(t.name for t in request.targets)
                 if deferred:
                     for target in request.targets:
                         gathered.failures[target.name] = deferred
@@ -177,6 +257,7 @@ class Runner:
                     body = await fetch_body(self.client, collector, request, self.policy)
                     parsed = collector.parse(request, body, self.clock().replace(microsecond=0))
                 except SourceError as exc:
+                    gathered.answered.update(t.name for t in request.targets)
                     if isinstance(exc, QuotaExhausted) and request.budget:
                         await asyncio.to_thread(self._park, collector, request, exc)
                     for target in request.targets:
@@ -184,6 +265,7 @@ class Runner:
                     gathered.kind = gathered.kind or exc.kind
                     return
                 except Exception as exc:  # a collector bug: fail its targets, not the round
+                    gathered.answered.update(t.name for t in request.targets)
                     log.exception("%s: unexpected error on %s", collector.name, request.url)
                     for target in request.targets:
                         gathered.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
@@ -191,11 +273,11 @@ class Runner:
                     return
             gathered.observations.extend(parsed.observations)
             gathered.failures.update(parsed.failures)
+            gathered.answered.update(t.name for t in request.targets)
             if parsed.failures and not gathered.kind:
                 gathered.kind = "not_found"
 
         await asyncio.gather(*(one(r) for r in requests))
-        return gathered
 
     def _budget_key(self, collector: Collector, request: Request) -> str:
         return f"{collector.name}:{request.budget}:{collector.credential_id(request.budget)}"
@@ -207,7 +289,13 @@ class Runner:
         quota = collector.quotas[request.budget]
         key = self._budget_key(collector, request)
         at = self.clock()
-        if self.store.quota_take(key, quota, request.cost, at) is not None:
+        try:
+            if self.store.quota_take(key, quota, request.cost, at) is not None:
+                return ""
+        except (StoreError, SQLAlchemyError) as exc:
+            # No ledger to check: ask anyway, so the values can still be spooled; the
+            # platform's own quota answer (403/429) is the backstop.
+            log.warning("%s: quota not checked, the database is unavailable: %s", key, exc)
             return ""
         _, end = quota.window(at)
         return (
@@ -217,12 +305,15 @@ class Runner:
 
     def _park(self, collector: Collector, request: Request, exc: QuotaExhausted) -> None:
         quota = collector.quotas[request.budget]
-        self.store.quota_park(
-            self._budget_key(collector, request), quota, exc.reset_at, self.clock()
-        )
+        try:
+            self.store.quota_park(
+                self._budget_key(collector, request), quota, exc.reset_at, self.clock()
+            )
+        except (StoreError, SQLAlchemyError) as error:
+            log.warning("%s: could not park the spent quota: %s", collector.name, error)
 
-    def _record(self, report: SourceReport, started: datetime) -> None:
-        attempt = Attempt(
+    def _attempt(self, report: SourceReport, started: datetime) -> Attempt:
+        return Attempt(
             source=report.source,
             started=to_epoch(started),
             finished=to_epoch(self.clock()),
@@ -233,10 +324,17 @@ class Runner:
             kind=report.kind,
             cause=redact(report.cause)[:MAX_CAUSE],
         )
+
+    def _record(self, report: SourceReport, attempt: Attempt, *, spooled: bool = False) -> None:
+        """Record the attempt; with the store down, keep it in the spool (unless it is there)."""
         try:
-            self.store.record_attempt(attempt)
-        except StoreError as exc:
-            # The store is down: the report still says what happened; the log keeps it.
-            log.error("%s: could not record the attempt: %s", report.source, exc)
+            # A copy: the session expires what it commits, and the spool may still read it.
+            self.store.record_attempt(Attempt(**attempt.model_dump(exclude={"id"})))
+        except (StoreError, SQLAlchemyError) as exc:
+            if not spooled:
+                try:
+                    self.spool.put(attempt.source, [], attempt)
+                except StoreError as spool_exc:
+                    log.error("%s: attempt lost: %s; %s", attempt.source, exc, spool_exc)
         level = logging.INFO if report.outcome == "ok" else logging.WARNING
         log.log(level, report.line())

@@ -83,6 +83,9 @@ class Request:
     # Which of the collector's `quotas` this request spends, and how many units.
     budget: str = ""
     cost: int = 1
+    # Set by plan() for targets it will not ask about (a missing credential, a target kind the
+    # platform does not offer): the runner records this as their failure and sends nothing.
+    refusal: str = ""
 
 
 @dataclass(frozen=True, slots=True)
