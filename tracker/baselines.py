@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tracker.models import Baseline
@@ -65,6 +65,60 @@ def per_day(before: tuple[int, int], after: tuple[int, int]) -> float | None:
     """Growth per day between two (ts, value) points; None when they share a moment."""
     days = (after[0] - before[0]) / 86400
     return None if days == 0 else (after[1] - before[1]) / days
+
+
+@dataclass(frozen=True, slots=True)
+class Between:
+    """Two points of one series, either of which may be missing: a gap stays a gap.
+
+    `before` and `after` are (ts, value); `*_sig` the significant figures of a rounded value.
+    """
+
+    before: tuple[int, int] | None
+    after: tuple[int, int] | None
+    before_sig: int | None = None
+    after_sig: int | None = None
+
+    @property
+    def change(self) -> Change | None:
+        if self.before is None or self.after is None:
+            return None
+        return Change(self.before[1], self.after[1])
+
+    @property
+    def per_day(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return per_day(self.before, self.after)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the change is larger than the two values' rounding could make."""
+        change = self.change
+        return change is not None and significant(change, self.before_sig, self.after_sig)
+
+
+DAY = 86400
+
+
+def days_since(ts: int, event: date) -> int:
+    """Whole days from the start (00:00 UTC) of `event` to `ts`: 0 on the day, negative before."""
+    return (ts - to_epoch(day_start(event))) // DAY
+
+
+def end_of_day(event: date, days: int) -> int:
+    """The last second of day `days` counted from `event` (day 0 is the event's own day)."""
+    return to_epoch(day_start(event + timedelta(days=days))) + DAY - 1
+
+
+def value_at(points: list[tuple[int, int]], moment: int) -> tuple[int, int] | None:
+    """The last (ts, value) at or before `moment` of points sorted oldest first; no guessing."""
+    found = None
+    for point in points:
+        if point[0] > moment:
+            break
+        found = point
+    return found
 
 
 def rounding(value: int, sig: int | None) -> int:

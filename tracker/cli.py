@@ -209,6 +209,12 @@ def history(
         list[str] | None, typer.Option("--label", help="KEY=VALUE, e.g. list=GB (repeatable)")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    relative_to: Annotated[
+        str | None,
+        typer.Option(
+            "--relative-to", help="launch or an event: add a 'day' column (days since it)."
+        ),
+    ] = None,
 ) -> None:
     """Show the recorded values of SUBJECT's series.
 
@@ -217,12 +223,18 @@ def history(
       tracker history "Kit Connor" --platform bluesky --metric followers --since 30d
       tracker history Heartstopper --platform netflix --label list=global --format csv
       tracker history "#heartstopper" --every 1d --format json
+      tracker history "Kit Connor" --platform wikipedia --relative-to launch
     """
+    from dataclasses import replace
+
     from tracker import query, views
 
     request = query.HistoryQuery.from_options(
         subject, platform, metric, since, until, every, label or [], fmt
     )
+    if relative_to is not None:
+        events = query.campaign_events(_ctx(ctx).config_path)
+        request = replace(request, event=query.event("--relative-to", events, relative_to))
     rows = query.history(_ctx(ctx).query_store(), request)
     if not rows.series:
         fail(f"no recorded series for {subject!r} with those filters", EXIT_FAILED)
@@ -232,21 +244,137 @@ def history(
 @app.command()
 def compare(
     ctx: typer.Context,
-    subject: Annotated[str | None, typer.Argument(help="Only this subject.")] = None,
+    subjects: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="SUBJECT", help="Only these (default: the campaign's)."),
+    ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at", metavar="DAY", help="day-30, day0, day+28 ... (repeatable): values then."
+        ),
+    ] = None,
+    relative_to: Annotated[
+        str, typer.Option("--relative-to", help="The event day N counts from.")
+    ] = "launch",
+    platform: Annotated[str | None, typer.Option("--platform", help="e.g. wikipedia")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="e.g. pageviews")] = None,
 ) -> None:
-    """The latest value of each series against the campaign's baselines and claims.
+    """The latest value of each series against the campaign's baselines and claims; with
+    --at, each series' value at day N of the launch (or --relative-to EVENT), side by side,
+    with the change, %, multiple and growth per day from the first day to the last.
 
     \b
     Examples:
       tracker compare
       tracker compare "Kit Connor"
+      tracker compare "Kit Connor" "Joe Locke" --at day-30 --at day0 --at day+28
+      tracker compare Heartstopper --at day0 --at day+28 --relative-to renewal
     """
     from tracker import query, views
 
+    days = [query.parse_day("--at", text) for text in at or []]
     config = _ctx(ctx).config()
     if config.campaign is None:
         fail(f"{config.path}: campaign: no [campaign] section to compare against")
-    views.compare(query.compare(config, _ctx(ctx).store(config), subject))
+    on = query.event("--relative-to", config.campaign.dates(), relative_to)
+    store = _ctx(ctx).store(config)
+    if not days:
+        views.compare(query.compare(config, store, subjects or [], platform, metric))
+        return
+    result = query.values_at(
+        store, subjects or query.subjects_of(config), days, on, platform, metric
+    )
+    if not result.rows:
+        fail("no recorded series for those subjects and filters", EXIT_FAILED)
+    views.compare_at(result)
+
+
+# -- claims / report / backfill ---------------------------------------------------------
+@app.command()
+def claims(
+    ctx: typer.Context,
+    campaign: Annotated[
+        str | None, typer.Argument(help="The campaign's name (default: the config's).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Each claim of the campaign, computed from the measured series: confirmed,
+    contradicted (with the measured figure) or not measurable yet (and what it would take).
+
+    \b
+    Examples:
+      tracker claims
+      tracker claims Heartstopper --format json
+    """
+    from tracker import query, views
+
+    if fmt not in ("table", "json"):
+        fail(f"--format: {fmt!r} is not one of table, json")
+    config = _ctx(ctx).config()
+    views.claims(query.claims(config, _ctx(ctx).store(config), campaign), fmt)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Argument(help="The campaign's name, e.g. Heartstopper.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write [reports/<campaign>].")
+    ] = None,
+) -> None:
+    """Write a Markdown and an HTML report: every claim with its verdict and evidence, a
+    chart per series (baseline and launch drawn in), and every source cited.
+
+    \b
+    Example:
+      tracker report Heartstopper --out reports/heartstopper
+    """
+    from tracker import query
+    from tracker import report as reports
+
+    config = _ctx(ctx).config()
+    chosen = query.campaign(config, campaign)
+    folder = out or Path("reports") / reports.slug(chosen.name)
+    written = reports.write(config, _ctx(ctx).store(config), chosen, folder)
+    typer.echo(f"wrote {written.markdown} and {written.html} ({len(written.charts)} chart(s))")
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="netflix, wikipedia or nyt.")],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="First day: 2022-03-01 or 90d [all the source has]."),
+    ] = None,
+) -> None:
+    """Fetch the past values of a source that keeps history; they are stored flagged as
+    backfilled. Safe to interrupt and re-run: writes are idempotent, and Wikipedia ranges
+    already stored are skipped.
+
+    \b
+    Examples:
+      tracker backfill netflix
+      tracker backfill wikipedia --since 2022-01-01
+      tracker backfill nyt --since 2022-03-01
+    """
+    import asyncio
+
+    from tracker import backfill as backfills
+    from tracker import views
+
+    backfills.check_source(source)
+    first = backfills.parse_since(since)
+    config = _ctx(ctx).config()
+    first = first or backfills.default_since(config, source)
+    store = _ctx(ctx).store(config)
+    store.upgrade()
+    with views.progress(f"backfill {source}") as progress:
+        result = asyncio.run(backfills.run(config, store, source, first, progress))
+    typer.echo(result.line())
+    if result.failures:
+        raise typer.Exit(EXIT_FAILED)
 
 
 # -- config editing ---------------------------------------------------------------------

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker.baselines import Comparison, references
-from tracker.errors import UsageError
+from tracker.baselines import Between, Comparison, end_of_day, references
+from tracker.claims import ALIASES, Claim, Point, Readiness, Series, Verdict, check
+from tracker.errors import ConfigError, UsageError
+from tracker.models import BACKFILLED
 from tracker.store import SeriesInfo, Store
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 
 if TYPE_CHECKING:
-    from tracker.config import Config
+    from tracker.collectors.base import Collector
+    from tracker.config import Campaign, Config
 
 FORMATS = ("table", "csv", "json")
 
@@ -27,6 +32,8 @@ class HistoryQuery:
     until: int | None = None
     every: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # (name, date) of the event the "day" column counts from (`--relative-to`).
+    event: tuple[str, date] | None = None
 
     @classmethod
     def from_options(
@@ -75,6 +82,9 @@ def _moment(option: str, text: str | None) -> int | None:
 class HistoryResult:
     series: list[SeriesInfo]
     points: dict[int, list[tuple[int, int]]]
+    # Per series, the times of the points shown that a backfill wrote (not collected live).
+    backfilled: dict[int, set[int]] = field(default_factory=dict)
+    event: tuple[str, date] | None = None
 
 
 def history(store: Store, q: HistoryQuery) -> HistoryResult:
@@ -89,11 +99,18 @@ def history(store: Store, q: HistoryQuery) -> HistoryResult:
         except ValueError:
             subject = q.subject
         found = store.find_series(subject, q.platform, q.metric, q.labels)
-    points = {}
+    points, backfilled = {}, {}
     for series in found:
-        rows = store.history(series.id, q.since, q.until)
-        points[series.id] = bucket(rows, q.every) if q.every else rows
-    return HistoryResult(found, points)
+        full = store.points(series.id, q.since, q.until)
+        rows = [(int(ts), int(value)) for ts, value, *_ in full]
+        late = {int(ts) for ts, _, _, _, flags in full if (flags or 0) & BACKFILLED}
+        if q.every:
+            # A bucket's value is its last point's, and so is whether it was backfilled.
+            lasts = _last_per_bucket([ts for ts, _ in rows], q.every)
+            late = {start for start, i in lasts if rows[i][0] in late}
+            rows = [(start, rows[i][1]) for start, i in lasts]
+        points[series.id], backfilled[series.id] = rows, late
+    return HistoryResult(found, points, backfilled, q.event)
 
 
 # 1970-01-01 was a Thursday; weeks start on Monday (ISO 8601, and Netflix's chart weeks).
@@ -106,22 +123,36 @@ def bucket(rows: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
 
     Buckets of whole weeks start on a Monday 00:00 UTC.
     """
+    return [(start, rows[i][1]) for start, i in _last_per_bucket([ts for ts, _ in rows], step)]
+
+
+def _last_per_bucket(times: list[int], step: int) -> list[tuple[int, int]]:
+    """(bucket start, index of the bucket's last time) for sorted `times`."""
     origin = MONDAY if step % WEEK == 0 else 0
     out: list[tuple[int, int]] = []
-    for ts, value in rows:
+    for i, ts in enumerate(times):
         start = ts - (ts - origin) % step
         if out and out[-1][0] == start:
-            out[-1] = (start, value)
+            out[-1] = (start, i)
         else:
-            out.append((start, value))
+            out.append((start, i))
     return out
 
 
-def compare(config: Config, store: Store, subject: str | None = None) -> list[Comparison]:
+def compare(
+    config: Config,
+    store: Store,
+    subjects: Sequence[str] = (),
+    platform: str | None = None,
+    metric: str | None = None,
+) -> list[Comparison]:
     """Each baseline and claim of the campaign against the latest value of its series."""
+    wanted = {s.casefold() for s in subjects}
     out = []
     for ref in references(config):
-        if subject and ref.subject.casefold() != subject.casefold():
+        if wanted and ref.subject.casefold() not in wanted:
+            continue
+        if (platform and ref.source != platform) or (metric and ref.metric != metric):
             continue
         matches = store.find_series(ref.subject, ref.source, ref.metric)
         best: tuple[int, int] | None = None
@@ -155,3 +186,219 @@ def import_netflix(config: Config, store: Store, path: Path, all_titles: bool) -
     stored = store.write("netflix", parsed.observations)
     skipped = f", {len(parsed.failures)} malformed row(s) skipped" if parsed.failures else ""
     return f"{path.name}: {len(parsed.observations)} value(s) read, {stored} new{skipped}"
+
+
+# -- events: "day N" counts from the launch or another dated event ----------------------
+_DAY = re.compile(r"^day\s*([+\-\u2212]?)\s*(\d+)$", re.IGNORECASE)
+
+
+def parse_day(option: str, text: str) -> int:
+    """'day+28' -> 28, 'day-30' -> -30, 'day0' -> 0; a bad value names its option."""
+    match = _DAY.match(text.strip())
+    if not match:
+        raise UsageError(f"{option}: {text!r} is not a day like day-30, day0 or day+28")
+    sign = -1 if match.group(1) in ("-", "\u2212") else 1
+    return sign * int(match.group(2))
+
+
+def campaign_events(config_file: str | None) -> dict[str, date]:
+    """The campaign's events (launch first) read from the file alone: the read commands do
+    not load the full config (its collectors and environment overrides) for this."""
+    from pydantic import ValidationError
+
+    from tracker.config import Campaign
+    from tracker.configfile import config_path, read_toml
+
+    where = config_path(config_file)
+    if not where.exists():
+        return {}
+    data = read_toml(where).get("campaign")
+    if data is None:
+        return {}
+    try:
+        return Campaign.model_validate(data).dates()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(["campaign", *(str(part) for part in first["loc"])])
+        raise ConfigError(str(where), key, first["msg"].removeprefix("Value error, ")) from None
+
+
+def event(option: str, events: dict[str, date], name: str) -> tuple[str, date]:
+    """The event called `name` (any case), or a UsageError naming the option and the choices."""
+    if not events:
+        raise UsageError(f"{option}: {name!r}: the config has no [campaign] to take events from")
+    for known, day in events.items():
+        if known.casefold() == name.strip().casefold():
+            return known, day
+    raise UsageError(f"{option}: no event named {name!r} (the campaign has: {', '.join(events)})")
+
+
+def campaign(config: Config, name: str | None, option: str = "CAMPAIGN") -> Campaign:
+    """The config's campaign, checked against the name the user gave."""
+    if config.campaign is None:
+        raise ConfigError(str(config.path), "campaign", "no [campaign] section")
+    if name is not None and name.strip().casefold() != config.campaign.name.casefold():
+        raise UsageError(
+            f"{option}: no campaign named {name!r} in {config.path} "
+            f"(it has {config.campaign.name!r})"
+        )
+    return config.campaign
+
+
+def subjects_of(config: Config) -> list[str]:
+    """Everything the campaign and the targets are about, in config order, once each."""
+    names: list[str] = []
+    if config.campaign:
+        names += [r.subject for r in config.campaign.baselines + config.campaign.claims]
+    for source in sorted(config.platforms_named()):
+        names += [t.subject for t in config.targets(source)]
+    once: dict[str, str] = {}
+    for name in names:
+        once.setdefault(name.casefold(), name)
+    return list(once.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AtRow:
+    series: SeriesInfo
+    cells: list[Point | None]  # the value at or before each moment asked, or None
+
+    def between(self, first: int = 0, last: int = -1) -> Between:
+        a, b = self.cells[first], self.cells[last]
+        return Between(
+            (a.ts, a.value) if a else None,
+            (b.ts, b.value) if b else None,
+            a.sig if a else None,
+            b.sig if b else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AtResult:
+    event: str
+    day: date
+    days: list[int]
+    rows: list[AtRow]
+
+
+def values_at(
+    store: Store,
+    subjects: Sequence[str],
+    days: Sequence[int],
+    on: tuple[str, date],
+    platform: str | None = None,
+    metric: str | None = None,
+) -> AtResult:
+    """For each series of `subjects`, the value at or before the end of each day N after `on`.
+
+    Nothing is interpolated: a series with no value by then has None there.
+    """
+    moments = [end_of_day(on[1], n) for n in days]
+    rows = []
+    for subject in subjects:
+        for series in store.find_series(subject, platform, metric):
+            cells: list[Point | None] = []
+            for moment in moments:
+                latest = store.latest(series.id, moment)
+                cells.append(None if latest is None else _point(store, series.id, latest[0]))
+            rows.append(AtRow(series, cells))
+    return AtResult(on[0], on[1], list(days), rows)
+
+
+def _point(store: Store, series_id: int, ts: int) -> Point:
+    ((at, value, period, sig, flags),) = store.points(series_id, ts, ts + 1)
+    return Point(int(at), int(value), period, sig, flags)
+
+
+# -- claims -------------------------------------------------------------------------------
+def load(store: Store, found: Sequence[SeriesInfo]) -> list[Series]:
+    """The series with all their points, for the pure functions of tracker.claims."""
+    return [
+        Series(
+            s.source,
+            s.metric,
+            s.key,
+            s.label,
+            s.labels,
+            [Point(int(t), int(v), p, sig, f) for t, v, p, sig, f in store.points(s.id)],
+        )  # fmt: skip
+        for s in found
+    ]
+
+
+def claim_series(store: Store, claim: Claim) -> list[Series]:
+    """The series that can answer `claim`: its subject on its source (or what reads it)."""
+    metric = None if claim.metric == "countries_in_top10" else claim.metric
+    if claim.metric == "weeks_at_number_one":
+        metric = "chart_rank"
+    found: list[SeriesInfo] = []
+    for source in ALIASES.get(claim.source, (claim.source,)):
+        for s in store.find_series(claim.subject, source, metric):
+            # A generic reader (web) holds many charts: only the claim's publisher's count.
+            if source == claim.source or claim.source in s.labels.get("page", s.key):
+                found.append(s)
+    return load(store, found)
+
+
+def claims(config: Config, store: Store, name: str | None = None) -> list[Verdict]:
+    """Every claim of the campaign with its verdict and the measured evidence behind it."""
+    chosen = campaign(config, name)
+    verdicts = []
+    for ref in chosen.claims:
+        claim = Claim.of(ref)
+        ready = readiness(config, claim, chosen.launch)
+        verdicts.append(check(claim, chosen.launch, claim_series(store, claim), ready))
+    return verdicts
+
+
+def readiness(config: Config, claim: Claim, launch: date) -> Readiness:
+    """Whether a collector could measure the claim, and what it would take."""
+    from tracker.backfill import SOURCES
+
+    for name in ALIASES.get(claim.source, (claim.source,)):
+        found = _collector(config, name)
+        if found is None:
+            continue
+        collector, registered = found
+        history = name in SOURCES
+        command = (
+            f"tracker backfill {name} --since {launch - timedelta(days=30)}"
+            if history
+            else "tracker run --once"
+        )
+        if name == "netflix":
+            command += " (or tracker import netflix-top10 all-weeks-countries.tsv)"
+        subject = claim.subject.casefold()
+        if not any(t.subject.casefold() == subject for t in config.targets(name)):
+            command = f"add a {name} target for {claim.subject!r} to the config, then {command}"
+        note = "" if registered else f"register the built-in {name} collector (an entry point)"
+        return Readiness(True, collector.missing() or "", command, history, note)
+    return Readiness(False)
+
+
+def _collector(config: Config, name: str) -> tuple[Collector, bool] | None:
+    """The collector for `name` and whether it is registered; built-in modules as a fallback."""
+    import importlib
+
+    from pydantic import ValidationError
+
+    from tracker.collectors import registry
+    from tracker.collectors.base import Collector
+
+    installed = registry.available()
+    if name in installed:
+        return installed[name](config.source_settings[name]), True
+    if not name.isidentifier():
+        return None
+    try:
+        module = importlib.import_module(f"tracker.collectors.{name}")
+    except ImportError:
+        return None
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, Collector) and value is not Collector:
+            if getattr(value, "name", "") == name:
+                try:
+                    return value(value.settings_model()), False  # type: ignore[call-arg]
+                except ValidationError:
+                    return None
+    return None

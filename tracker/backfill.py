@@ -1,0 +1,309 @@
+"""Backfill: past values of the sources that keep history, stored flagged BACKFILLED.
+
+    netflix    every Top 10 file holds every week: one round of the source's own requests
+    wikipedia  daily pageviews since 2015-07: the per-article range, a year per request,
+               from `since` to yesterday, built by the collector's own `plan`
+    nyt        each tracked list as published each week since `since` (`nyt.history_url`)
+
+Requests go through the same client, retry policy and quota budgets as a round, and each
+collector's own pure `parse`. Every chunk is written as soon as it arrives, so an
+interrupted backfill keeps what it got. Re-running is always safe (writes are idempotent);
+besides, a Wikipedia chunk whose every day is already stored is skipped without a request.
+A Netflix re-run downloads the two files again, and an NYT re-run asks each week again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tracker.errors import ConfigError, NotFound, QuotaExhausted, SourceError, UsageError
+from tracker.models import BACKFILLED
+from tracker.timeutil import day_start, now, to_epoch
+
+if TYPE_CHECKING:
+    import httpx
+    from tenacity import AsyncRetrying
+
+    from tracker.collectors.base import Collector, Observation, Request, Target
+    from tracker.config import Config
+    from tracker.store import Store
+
+# The sources whose past tracker can fetch.
+SOURCES = ("netflix", "nyt", "wikipedia")
+# Wikimedia's per-article pageviews start here.
+WIKIPEDIA_START = date(2015, 7, 1)
+CHUNK_DAYS = 365
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+
+# (done, total, what was just done)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One request of a backfill and what it covers."""
+
+    label: str
+    request: Request
+    # For skipping on resume: the series key and the days that make the chunk complete.
+    key: str = ""
+    days: tuple[date, date] | None = None
+
+
+@dataclass(slots=True)
+class BackfillReport:
+    source: str
+    since: date | None
+    chunks: int = 0
+    skipped: int = 0  # already fully stored: no request sent
+    empty: int = 0  # the source has no data for that range
+    values: int = 0
+    stored: int = 0
+    deferred: str = ""  # why the rest waits (a spent quota)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def line(self) -> str:
+        since = f" since {self.since}" if self.since else ""
+        text = (
+            f"{self.source}{since}: {self.chunks} request(s), {self.skipped} skipped "
+            f"(already stored), {self.empty} without data; {self.values} value(s), "
+            f"{self.stored} new (flagged backfilled)"
+        )
+        if self.deferred:
+            text += f"; {self.deferred}"
+        if self.failures:
+            shown = "; ".join(f"{k}: {v}" for k, v in list(self.failures.items())[:5])
+            more = len(self.failures) - 5
+            text += f"; {len(self.failures)} failed: {shown}" + (
+                f"; and {more} more" if more > 0 else ""
+            )
+        return text
+
+
+def check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise UsageError(
+            f"SOURCE: {source!r} keeps no history tracker can fetch "
+            f"(backfill knows {', '.join(SOURCES)})"
+        )
+
+
+def default_since(config: Config, source: str) -> date | None:
+    """Where a backfill starts when `--since` is not given (None: everything there is)."""
+    if source == "wikipedia":
+        return WIKIPEDIA_START
+    if source == "nyt":
+        if config.campaign is None:
+            raise UsageError("--since: a backfill of nyt needs a start date (no [campaign])")
+        return config.campaign.launch - 4 * WEEK
+    return None
+
+
+async def backfill(
+    config: Config,
+    store: Store,
+    source: str,
+    since: date | None,
+    client: httpx.AsyncClient,
+    *,
+    policy: AsyncRetrying | None = None,
+    clock: Callable[[], datetime] = now,
+    progress: Progress | None = None,
+) -> BackfillReport:
+    """Fetch `source`'s history from `since` (to yesterday) and store it flagged BACKFILLED."""
+    from tracker.collectors import registry
+    from tracker.http import retry_policy
+
+    check_source(source)
+    targets = config.targets(source)
+    if not targets:
+        raise UsageError(f"SOURCE: {config.path} names no {source} targets to backfill")
+    collector = registry.get(source)(config.source_settings[source])
+    why = collector.missing()
+    if why:
+        raise ConfigError(str(config.path), f"sources.{source}", f"cannot backfill: {why}")
+    yesterday = clock().date() - DAY
+    if since is not None and since > yesterday:
+        raise UsageError(f"--since: {since} is not before today")
+    report = BackfillReport(source, since)
+    if source == "wikipedia":
+        chunks = _wikipedia(collector, targets, since or WIKIPEDIA_START, yesterday)
+    elif source == "nyt":
+        chunks = _nyt(collector, targets, since or yesterday, yesterday)
+    else:
+        chunks = [Chunk(r.url.rsplit("/", 1)[-1], r) for r in collector.plan(targets)]
+    report.chunks = len(chunks)
+    runner = _Run(store, collector, client, policy or retry_policy(config.http), clock, report)
+    # The Netflix files hold every week: keep those from `since` on. The other sources
+    # were asked for exactly the dates wanted (an NYT list of May sold in April).
+    await runner.all(chunks, since if source == "netflix" else None, progress)
+    return report
+
+
+def _wikipedia(
+    collector: Collector, targets: Sequence[Target], since: date, until: date
+) -> list[Chunk]:
+    """Year-long ranges per article, from the collector's own request building."""
+    from tracker.collectors.wikipedia import (
+        DEFAULT_PROJECT,
+        WikipediaCollector,
+        WikipediaSettings,
+        article_path,
+    )
+
+    assert isinstance(collector.settings, WikipediaSettings)
+    chunks = []
+    start = max(since, WIKIPEDIA_START)
+    while start <= until:
+        end = min(start + (CHUNK_DAYS - 1) * DAY, until)
+        days = (end - start).days + 1
+        # The collector's window is the `days` days ending the day before its clock.
+        ranged = WikipediaCollector(
+            collector.settings.model_copy(update={"days": days}), clock=_fixed(day_start(end + DAY))
+        )
+        for request in ranged.plan(targets):
+            target = request.targets[0]
+            key = f"{target.option('project', DEFAULT_PROJECT)}:{article_path(target.name)}"
+            label = f"{article_path(target.name)} {start}..{end}"
+            chunks.append(Chunk(label, request, key, (start, end)))
+        start = end + DAY
+    return chunks
+
+
+def _fixed(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def _nyt(collector: Collector, targets: Sequence[Target], since: date, until: date) -> list[Chunk]:
+    """Each list the targets are on, as published on each week from `since`."""
+    from tracker.collectors.nyt import history_url
+
+    chunks = []
+    for request in collector.plan(targets):
+        name = request.targets[0].option("list")
+        day = since
+        while day <= until:
+            url = history_url(name, day, collector.settings.base_url)
+            chunks.append(Chunk(f"{name} {day}", dataclasses.replace(request, url=url)))
+            day += WEEK
+    return chunks
+
+
+@dataclass(slots=True)
+class _Run:
+    store: Store
+    collector: Collector
+    client: httpx.AsyncClient
+    policy: AsyncRetrying
+    clock: Callable[[], datetime]
+    report: BackfillReport
+    done: int = 0
+    _stop: str = ""
+
+    async def all(
+        self, chunks: Sequence[Chunk], since: date | None, progress: Progress | None
+    ) -> None:
+        limit = asyncio.Semaphore(self.collector.settings.concurrency)
+        stored = await asyncio.to_thread(self._stored_keys)
+
+        async def one(chunk: Chunk) -> None:
+            async with limit:
+                note = await self._one(chunk, since, stored)
+            self.done += 1
+            if progress is not None:
+                progress(self.done, len(chunks), f"{chunk.label}: {note}")
+
+        await asyncio.gather(*(one(c) for c in chunks))
+        self.report.deferred = self._stop
+
+    def _stored_keys(self) -> dict[str, int]:
+        source, metric = self.collector.name, "pageviews"
+        return {s.key: s.id for s in self.store.find_series(source=source, metric=metric)}
+
+    def _complete(self, chunk: Chunk, stored: dict[str, int]) -> bool:
+        if chunk.days is None or chunk.key not in stored:
+            return False
+        first, last = chunk.days
+        lo, hi = to_epoch(day_start(first)), to_epoch(day_start(last + DAY))
+        return len(self.store.history(stored[chunk.key], lo, hi)) == (last - first).days + 1
+
+    async def _one(self, chunk: Chunk, since: date | None, stored: dict[str, int]) -> str:
+        from tracker.http import fetch_body
+
+        report = self.report
+        if self._stop:
+            report.failures[chunk.label] = "deferred"
+            return "deferred"
+        if await asyncio.to_thread(self._complete, chunk, stored):
+            report.skipped += 1
+            return "already stored"
+        request = chunk.request
+        if request.budget and not await asyncio.to_thread(self._spend, request):
+            self._stop = f"deferred: the {self.collector.name} {request.budget} quota is spent"
+            report.failures[chunk.label] = "deferred"
+            return "deferred"
+        try:
+            body = await fetch_body(self.client, self.collector, request, self.policy)
+            parsed = self.collector.parse(request, body, self.clock().replace(microsecond=0))
+        except NotFound:
+            report.empty += 1
+            return "no data"
+        except SourceError as exc:
+            if isinstance(exc, QuotaExhausted):
+                self._stop = f"deferred: {exc.cause}"
+            report.failures[chunk.label] = exc.cause
+            return "failed"
+        observations = _since(parsed.observations, since)
+        report.failures.update({f"{chunk.label} {k}": v for k, v in parsed.failures.items()})
+        new = await asyncio.to_thread(
+            self.store.write, self.collector.name, observations, BACKFILLED
+        )
+        report.values += len(observations)
+        report.stored += new
+        return f"{len(observations)} value(s), {new} new"
+
+    def _spend(self, request: Request) -> bool:
+        # The same budget key as tracker.round.Runner, so a backfill and the daemon share it.
+        name, budget = self.collector.name, request.budget
+        key = f"{name}:{budget}:{self.collector.credential_id(budget)}"
+        quota = self.collector.quotas[budget]
+        return self.store.quota_take(key, quota, request.cost, self.clock()) is not None
+
+
+def _since(observations: list[Observation], since: date | None) -> list[Observation]:
+    if since is None:
+        return observations
+    start = day_start(since)
+    return [o for o in observations if o.at + (o.period or timedelta(0)) > start]
+
+
+def parse_since(text: str | None) -> date | None:
+    """`--since`: a date, a time or a duration back from now ('90d'); None when not given."""
+    if text is None:
+        return None
+    from tracker.timeutil import parse_moment
+
+    try:
+        return parse_moment(text).date()
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
+async def run(
+    config: Config,
+    store: Store,
+    source: str,
+    since: date | None,
+    progress: Progress | None = None,
+) -> BackfillReport:
+    """`backfill` on the one shared HTTP client a round would use."""
+    from tracker.http import make_client
+
+    async with make_client(config.http, config.contact) as client:
+        return await backfill(config, store, source, since, client, progress=progress)

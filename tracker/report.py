@@ -1,0 +1,407 @@
+"""The campaign report: Markdown and HTML side by side, a PNG chart per series, sources cited.
+
+Each claim appears with its verdict and evidence (`tracker.claims`); each series of the
+campaign's subjects gets a chart around the launch, with the baselines and claims of that
+series as horizontal lines and the launch (and other events) as vertical ones. Netflix's
+per-country lists are drawn as one chart: countries in the Top 10 per week.
+
+matplotlib (Agg backend) is imported here only, and only when a chart is drawn.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.baselines import human
+from tracker.claims import Verdict
+from tracker.models import BACKFILLED
+from tracker.timeutil import day_start, from_epoch, now, to_epoch
+
+if TYPE_CHECKING:
+    from tracker.config import Campaign, Config
+    from tracker.store import SeriesInfo, Store
+
+# Charts show this much before the first and after the last dated moment of the campaign.
+BEFORE = timedelta(days=60)
+AFTER = timedelta(days=90)
+COUNTRIES = "countries in the Top 10"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    label: str
+    value: int
+    kind: str  # baseline | claim | measured (the last value before the launch)
+
+
+@dataclass(slots=True)
+class Chart:
+    title: str
+    name: str  # file name stem
+    subject: str
+    source: str
+    metric: str
+    points: list[tuple[int, int]]
+    backfilled: int = 0
+    lines: list[Line] = field(default_factory=list)
+    ranks: bool = False  # rank 1 at the top
+    running: list[tuple[int, int]] = field(default_factory=list)  # distinct countries so far
+
+
+@dataclass(slots=True)
+class Written:
+    markdown: Path
+    html: Path
+    charts: list[Path]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "campaign"
+
+
+def write(config: Config, store: Store, campaign: Campaign, folder: Path) -> Written:
+    """Gather, draw and write the report into `folder`; returns what was written."""
+    from tracker import query
+
+    verdicts = query.claims(config, store, campaign.name)
+    lo, hi = _window(campaign)
+    charts, empty = _charts(config, store, campaign, lo, hi)
+    (folder / "charts").mkdir(parents=True, exist_ok=True)
+    pngs = [
+        _draw(chart, campaign, lo, hi, folder / "charts" / f"{chart.name}.png") for chart in charts
+    ]
+    sources = _sources(config, verdicts, charts)
+    stem = slug(campaign.name)
+    markdown = folder / f"{stem}.md"
+    page = folder / f"{stem}.html"
+    markdown.write_text(_markdown(campaign, verdicts, charts, empty, sources), encoding="utf-8")
+    page.write_text(_html(campaign, verdicts, charts, empty, sources), encoding="utf-8")
+    return Written(markdown, page, pngs)
+
+
+def _window(campaign: Campaign) -> tuple[int, int]:
+    moments = [campaign.launch, *campaign.dates().values()]
+    moments += [r.at for r in campaign.baselines + campaign.claims]
+    return (
+        to_epoch(day_start(min(moments) - BEFORE)),
+        to_epoch(day_start(max(moments) + AFTER)),
+    )
+
+
+def _charts(
+    config: Config, store: Store, campaign: Campaign, lo: int, hi: int
+) -> tuple[list[Chart], list[str]]:
+    from tracker import query
+
+    charts: list[Chart] = []
+    empty: list[str] = []
+    for subject in query.subjects_of(config):
+        found = store.find_series(subject)
+        countries = [
+            s
+            for s in found
+            if s.source == "netflix"
+            and s.metric == "chart_rank"
+            and s.labels.get("list", "global") != "global"
+        ]
+        if countries:
+            charts.append(_countries(store, subject, countries, campaign, lo, hi))
+        for series in found:
+            if series in countries:
+                continue
+            rows = store.points(series.id, lo, hi)
+            name = _name(series)
+            if not rows:
+                empty.append(name)
+                continue
+            points = [(int(ts), int(v)) for ts, v, *_ in rows]
+            lines = _lines(campaign, series)
+            launch = to_epoch(day_start(campaign.launch))
+            before = [p for p in points if p[0] < launch]
+            if before and series.metric != "chart_rank":
+                ts, value = before[-1]
+                label = f"last measured before launch: {human(value)} ({from_epoch(ts).date()})"
+                lines.append(Line(label, value, "measured"))
+            chart = Chart(
+                name,
+                slug(f"{series.source}-{series.metric}-{series.id}"),
+                series.subject,
+                series.source,
+                series.metric,
+                points,
+                sum(1 for *_, flags in rows if (flags or 0) & BACKFILLED),
+                lines,
+                ranks=series.metric == "chart_rank",
+            )
+            charts.append(chart)
+    return charts, empty
+
+
+def _name(series: SeriesInfo) -> str:
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(series.labels.items()) if v)
+    who = series.label or series.key
+    return f"{series.subject}: {series.source} {series.metric} — {who}" + (
+        f" [{labels}]" if labels else ""
+    )
+
+
+def _lines(campaign: Campaign, series: SeriesInfo) -> list[Line]:
+    out = []
+    for kind, refs in (("baseline", campaign.baselines), ("claim", campaign.claims)):
+        for ref in refs:
+            same = ref.subject.casefold() == series.subject.casefold()
+            if same and ref.source == series.source and ref.metric == series.metric:
+                value, _ = ref.amount
+                out.append(Line(f"{kind}: {ref.value} ({ref.at})", value, kind))
+    return out
+
+
+def _countries(
+    store: Store,
+    subject: str,
+    series: Sequence[SeriesInfo],
+    campaign: Campaign,
+    lo: int,
+    hi: int,
+) -> Chart:
+    weeks: dict[int, set[str]] = {}
+    backfilled = 0
+    for s in series:
+        for ts, _, _, _, flags in store.points(s.id, lo, hi):
+            weeks.setdefault(int(ts), set()).add(s.labels.get("list", s.key))
+            backfilled += bool((flags or 0) & BACKFILLED)
+    seen: set[str] = set()
+    running = []
+    for ts in sorted(weeks):
+        seen |= weeks[ts]
+        running.append((ts, len(seen)))
+    lines = [
+        Line(f"claim: {ref.value} countries ({ref.at})", ref.amount[0], "claim")
+        for ref in campaign.claims
+        if ref.metric == "countries_in_top10" and ref.subject.casefold() == subject.casefold()
+    ]
+    return Chart(
+        f"{subject}: Netflix — {COUNTRIES} per week",
+        slug(f"netflix-countries-{subject}"),
+        subject,
+        "netflix",
+        "countries_in_top10",
+        [(ts, len(weeks[ts])) for ts in sorted(weeks)],
+        backfilled,
+        lines,
+        running=running,
+    )
+
+
+def _draw(chart: Chart, campaign: Campaign, lo: int, hi: int, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    def x(ts: int) -> float:
+        return float(mdates.date2num(from_epoch(ts)))
+
+    def day(d: date) -> float:
+        return x(to_epoch(day_start(d)))
+
+    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
+    try:
+        xs = [x(ts) for ts, _ in chart.points]
+        ys = [v for _, v in chart.points]
+        if chart.running:
+            ax.bar(xs, ys, width=6, align="edge", color="#9ecae1", label="countries that week")
+            rx = [x(ts) for ts, _ in chart.running] + [x(chart.running[-1][0] + 7 * 86400)]
+            ry = [v for _, v in chart.running] + [chart.running[-1][1]]
+            ax.step(rx, ry, where="post", color="#08519c", label="distinct countries so far")
+        else:
+            style = "o-" if len(xs) <= 60 else "-"
+            ax.plot(xs, ys, style, markersize=3, color="#08519c", label=chart.metric)
+        colours = {"baseline": "#2ca02c", "claim": "#ff7f0e", "measured": "#9467bd"}
+        for line in chart.lines:
+            colour = colours[line.kind]
+            ax.axhline(line.value, color=colour, linestyle="--", linewidth=1.2, label=line.label)
+        launch = f"launch {campaign.launch}"
+        ax.axvline(day(campaign.launch), color="#d62728", linewidth=1.5, label=launch)
+        for name, when in campaign.dates().items():
+            if name != "launch":
+                label = f"{name} {when}"
+                ax.axvline(day(when), color="#7f7f7f", linestyle=":", linewidth=1.2, label=label)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if chart.ranks:
+            ax.set_ylim(max(10, max(ys)) + 0.5, 0.5)  # rank 1 at the top
+            ax.set_ylabel("rank (1 = top)")
+        else:
+            ax.set_ylabel(chart.metric.replace("_", " "))
+            ax.yaxis.set_major_formatter(lambda v, _pos: human(int(v)) if v >= 1000 else f"{v:g}")
+        ax.set_xlim(x(lo), x(hi))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+        ax.set_title(chart.title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(path, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _sources(config: Config, verdicts: Sequence[Verdict], charts: Sequence[Chart]) -> list[str]:
+    """The claims' and baselines' citations, then each collector whose data is shown."""
+    from tracker.collectors import registry
+
+    cited: list[str] = []
+    baselines = config.campaign.baselines if config.campaign else []
+    for citation in [v.claim.citation for v in verdicts] + [b.citation for b in baselines]:
+        if citation and citation not in cited:
+            cited.append(citation)
+    installed = registry.available()
+    used = sorted({c.source for c in charts} | {v.claim.source for v in verdicts})
+    for name in used:
+        if name in installed:
+            settings = config.source_settings[name]
+            cited.append(f"{name}: {installed[name].description} {settings.base_url}")
+    return cited
+
+
+def _evidence(v: Verdict) -> list[str]:
+    lines = [v.summary] if v.summary else []
+    lines += [
+        f"{e.when}: {e.what}: {e.value:,}" + (" (backfilled)" if e.backfilled else "")
+        for e in v.evidence
+    ]
+    if v.action:
+        lines.append(f"to measure: {v.action}")
+    return lines
+
+
+def _caption(chart: Chart) -> str:
+    first, last = from_epoch(chart.points[0][0]).date(), from_epoch(chart.points[-1][0]).date()
+    text = f"{len(chart.points)} point(s), {first} .. {last}"
+    if chart.backfilled:
+        text += f"; {chart.backfilled} backfilled from the source's history"
+    return text
+
+
+def _claimed(v: Verdict, campaign: Campaign) -> str:
+    day = (v.claim.at - campaign.launch).days
+    return (
+        f"{v.claim.figure} on {v.claim.at} (day {day:+d})"
+        if day
+        else f"{v.claim.figure} on {v.claim.at} (day 0)"
+    )
+
+
+def _heading(campaign: Campaign) -> tuple[str, str]:
+    events = ", ".join(f"{name} {day}" for name, day in campaign.dates().items())
+    return (
+        f"{campaign.name}: the article's claims against the data",
+        f"Events: {events}. Generated {now():%Y-%m-%d %H:%M} UTC. Day N counts from the launch.",
+    )
+
+
+def _markdown(
+    campaign: Campaign,
+    verdicts: Sequence[Verdict],
+    charts: Sequence[Chart],
+    empty: Sequence[str],
+    sources: Sequence[str],
+) -> str:
+    title, sub = _heading(campaign)
+    out = [f"# {title}", "", sub, "", "## Claims", ""]
+    out += ["| claim | claimed | verdict | measured |", "|---|---|---|---|"]
+    for v in verdicts:
+        measured = "—" if v.measured is None else f"{v.measured:,}"
+        text = v.claim.text.replace("|", "\\|") or v.claim.name
+        out.append(
+            f"| {v.claim.name}: {text} | {_claimed(v, campaign)} | **{v.status}** | {measured} |"
+        )
+    for v in verdicts:
+        out += ["", f"### {v.claim.name} — {v.status}", ""]
+        out += [f"- {line}" for line in _evidence(v)]
+    out += ["", "## Charts", ""]
+    for chart in charts:
+        out += [f"![{chart.title}](charts/{chart.name}.png)", "", f"*{_caption(chart)}*", ""]
+    if empty:
+        out += ["Series without values around the launch:", ""]
+        out += [f"- {name}" for name in empty] + [""]
+    out += ["## Sources", ""]
+    out += [f"{i}. {text}" for i, text in enumerate(sources, 1)]
+    return "\n".join(out) + "\n"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 6px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.confirmed { color: #fff; background: #2ca02c; }
+.contradicted { color: #fff; background: #d62728; }
+.unmeasured { background: #ffe9a8; }
+.verdict { padding: 2px 6px; border-radius: 4px; white-space: nowrap; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 13px; color: #555; }
+ul.evidence { margin: 0; padding-left: 1.2em; font-size: 13px; }
+"""
+
+
+def _html(
+    campaign: Campaign,
+    verdicts: Sequence[Verdict],
+    charts: Sequence[Chart],
+    empty: Sequence[str],
+    sources: Sequence[str],
+) -> str:
+    e = html.escape
+    title, sub = _heading(campaign)
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{e(title)}</h1><p>{e(sub)}</p>",
+        "<h2>Claims</h2><table><tr><th>claim</th><th>claimed</th><th>verdict</th>"
+        "<th>measured</th><th>evidence</th></tr>",
+    ]
+    css = {"confirmed": "confirmed", "contradicted": "contradicted"}
+    for v in verdicts:
+        measured = "—" if v.measured is None else f"{v.measured:,}"
+        items = "".join(f"<li>{e(line)}</li>" for line in _evidence(v))
+        out.append(
+            f"<tr><td><b>{e(v.claim.name)}</b><br>{e(v.claim.text)}</td>"
+            f"<td>{e(_claimed(v, campaign))}</td>"
+            f'<td><span class="verdict {css.get(v.status, "unmeasured")}">{e(v.status)}</span></td>'
+            f'<td>{measured}</td><td><ul class="evidence">{items}</ul></td></tr>'
+        )
+    out.append("</table><h2>Charts</h2>")
+    for chart in charts:
+        out.append(
+            f'<figure><img src="charts/{e(chart.name)}.png" alt="{e(chart.title)}">'
+            f"<figcaption>{e(chart.title)} — {e(_caption(chart))}</figcaption></figure>"
+        )
+    if empty:
+        items = "".join(f"<li>{e(name)}</li>" for name in empty)
+        out.append(f"<p>Series without values around the launch:</p><ul>{items}</ul>")
+    out.append("<h2>Sources</h2><ol>")
+    out += [f"<li>{_link(text)}</li>" for text in sources]
+    out.append("</ol></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _link(text: str) -> str:
+    """Escape `text`, turning bare http(s) URLs into links."""
+    parts = re.split(r"(https?://\S+)", text)
+    return "".join(
+        f'<a href="{html.escape(p)}">{html.escape(p)}</a>'
+        if p.startswith("http")
+        else html.escape(p)
+        for p in parts
+    )
