@@ -7,21 +7,21 @@ migrations it does not use.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from tracker.commands import campaign, editing
+from tracker.commands.context import (
+    EXIT_FAILED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    Context,
+    context,
+    fail,
+)
 from tracker.errors import ConfigError, LockHeld, StoreError, TrackerError, UsageError
-
-if TYPE_CHECKING:
-    from tracker.config import Config
-    from tracker.store import Store
-
-EXIT_FAILED = 1  # a round in which some source failed
-EXIT_USAGE = 2  # bad config or bad command-line input
-EXIT_STORE = 3  # the database is unusable or held by another daemon
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -31,46 +31,12 @@ app = typer.Typer(
     help="Record follower counts, hashtag totals and chart positions; compare them with a "
     "campaign's baselines and claims.",
 )
-hashtags_app = typer.Typer(no_args_is_help=True, help="List, add or remove tracked hashtags.")
-accounts_app = typer.Typer(no_args_is_help=True, help="List, add or remove tracked accounts.")
 import_app = typer.Typer(no_args_is_help=True, help="Load data files from disk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
-app.add_typer(hashtags_app, name="hashtags")
-app.add_typer(accounts_app, name="accounts")
+app.add_typer(editing.hashtags, name="hashtags")
+app.add_typer(editing.accounts, name="accounts")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
-
-
-@dataclass
-class Context:
-    config_path: str | None
-    database_url: str | None
-
-    def config(self) -> Config:
-        from tracker import config
-
-        return config.load(self.config_path, database_url=self.database_url)
-
-    def store(self, config: Config) -> Store:
-        from tracker.store import Store
-
-        return Store.open(config.database_url)
-
-    def query_store(self) -> Store:
-        """The store for read-only commands: only the database URL is read from the config.
-
-        Queries work even while another part of the config is being fixed, and start fast.
-        """
-        from tracker.configfile import database_url
-        from tracker.store import Store
-
-        return Store.open(self.database_url or database_url(self.config_path))
-
-
-def _ctx(ctx: typer.Context) -> Context:
-    obj = ctx.obj
-    assert isinstance(obj, Context)
-    return obj
 
 
 @app.callback()
@@ -92,11 +58,6 @@ def main_options(
     ] = None,
 ) -> None:
     ctx.obj = Context(config, database)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def main() -> None:
@@ -164,11 +125,11 @@ def run(
 
     from tracker import daemon, log
 
-    config = _ctx(ctx).config()
+    config = context(ctx).config()
     if log_format not in (None, "text", "json"):
         fail(f"--log-format: {log_format!r} is not one of text, json")
     log.setup(log_format or config.log_format)
-    store = _ctx(ctx).store(config)
+    store = context(ctx).store(config)
     store.upgrade()
     if once:
         reports = asyncio.run(daemon.run_once(config, store))
@@ -190,7 +151,7 @@ def status(ctx: typer.Context) -> None:
     """
     from tracker import views
 
-    views.status(_ctx(ctx).query_store().status())
+    views.status(context(ctx).query_store().status())
 
 
 # -- history / compare ------------------------------------------------------------------
@@ -233,9 +194,9 @@ def history(
         subject, platform, metric, since, until, every, label or [], fmt
     )
     if relative_to is not None:
-        events = query.campaign_events(_ctx(ctx).config_path)
+        events = query.campaign_events(context(ctx).config_path)
         request = replace(request, event=query.event("--relative-to", events, relative_to))
-    rows = query.history(_ctx(ctx).query_store(), request)
+    rows = query.history(context(ctx).query_store(), request)
     if not rows.series:
         fail(f"no recorded series for {subject!r} with those filters", EXIT_FAILED)
     views.history(rows, fmt)
@@ -274,11 +235,11 @@ def compare(
     from tracker import query, views
 
     days = [query.parse_day("--at", text) for text in at or []]
-    config = _ctx(ctx).config()
+    config = context(ctx).config()
     if config.campaign is None:
         fail(f"{config.path}: campaign: no [campaign] section to compare against")
     on = query.event("--relative-to", config.campaign.dates(), relative_to)
-    store = _ctx(ctx).store(config)
+    store = context(ctx).store(config)
     if not days:
         views.compare(query.compare(config, store, subjects or [], platform, metric))
         return
@@ -288,181 +249,6 @@ def compare(
     if not result.rows:
         fail("no recorded series for those subjects and filters", EXIT_FAILED)
     views.compare_at(result)
-
-
-# -- claims / report / backfill ---------------------------------------------------------
-@app.command()
-def claims(
-    ctx: typer.Context,
-    campaign: Annotated[
-        str | None, typer.Argument(help="The campaign's name (default: the config's).")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-) -> None:
-    """Each claim of the campaign, computed from the measured series: confirmed,
-    contradicted (with the measured figure) or not measurable yet (and what it would take).
-
-    \b
-    Examples:
-      tracker claims
-      tracker claims Heartstopper --format json
-    """
-    from tracker import query, views
-
-    if fmt not in ("table", "json"):
-        fail(f"--format: {fmt!r} is not one of table, json")
-    config = _ctx(ctx).config()
-    views.claims(query.claims(config, _ctx(ctx).store(config), campaign), fmt)
-
-
-@app.command()
-def report(
-    ctx: typer.Context,
-    campaign: Annotated[str, typer.Argument(help="The campaign's name, e.g. Heartstopper.")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder to write [reports/<campaign>].")
-    ] = None,
-) -> None:
-    """Write a Markdown and an HTML report: every claim with its verdict and evidence, a
-    chart per series (baseline and launch drawn in), and every source cited.
-
-    \b
-    Example:
-      tracker report Heartstopper --out reports/heartstopper
-    """
-    from tracker import query
-    from tracker import report as reports
-
-    config = _ctx(ctx).config()
-    chosen = query.campaign(config, campaign)
-    folder = out or Path("reports") / reports.slug(chosen.name)
-    written = reports.write(config, _ctx(ctx).store(config), chosen, folder)
-    typer.echo(f"wrote {written.markdown} and {written.html} ({len(written.charts)} chart(s))")
-
-
-@app.command()
-def backfill(
-    ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="netflix, wikipedia or nyt.")],
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="First day: 2022-03-01 or 90d [all the source has]."),
-    ] = None,
-) -> None:
-    """Fetch the past values of a source that keeps history; they are stored flagged as
-    backfilled. Safe to interrupt and re-run: writes are idempotent, and Wikipedia ranges
-    already stored are skipped.
-
-    \b
-    Examples:
-      tracker backfill netflix
-      tracker backfill wikipedia --since 2022-01-01
-      tracker backfill nyt --since 2022-03-01
-    """
-    import asyncio
-
-    from tracker import backfill as backfills
-    from tracker import views
-
-    backfills.check_source(source)
-    first = backfills.parse_since(since)
-    config = _ctx(ctx).config()
-    first = first or backfills.default_since(config, source)
-    store = _ctx(ctx).store(config)
-    store.upgrade()
-    with views.progress(f"backfill {source}") as progress:
-        result = asyncio.run(backfills.run(config, store, source, first, progress))
-    typer.echo(result.line())
-    if result.failures:
-        raise typer.Exit(EXIT_FAILED)
-
-
-# -- config editing ---------------------------------------------------------------------
-def _config_file(ctx: typer.Context) -> Path:
-    from tracker.configfile import config_path
-
-    return config_path(_ctx(ctx).config_path)
-
-
-@hashtags_app.command("list")
-def hashtags_list(ctx: typer.Context) -> None:
-    """Show tracked hashtags.  Example: tracker hashtags list"""
-    from tracker import editor, views
-
-    views.records(editor.list_hashtags(_config_file(ctx)), ("tag", "platforms", "subject"))
-
-
-@hashtags_app.command("add")
-def hashtags_add(
-    ctx: typer.Context,
-    tag: Annotated[str, typer.Argument(help="With or without '#'.")],
-    platform: Annotated[
-        list[str] | None, typer.Option("--platform", help="Repeatable; default: mastodon")
-    ] = None,
-    subject: Annotated[str, typer.Option("--subject", help="Who the tag is about.")] = "",
-) -> None:
-    """Track a hashtag.
-
-    \b
-    Examples:
-      tracker hashtags add '#Heartstopper' --platform mastodon
-      tracker hashtags add heartstopperseason2 --platform mastodon --subject Heartstopper
-    """
-    from tracker import editor
-
-    normal = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
-    typer.echo(f"tracking #{normal} ({', '.join(platform or ['mastodon'])})")
-
-
-@hashtags_app.command("remove")
-def hashtags_remove(ctx: typer.Context, tag: str) -> None:
-    """Stop tracking a hashtag; its history stays.
-
-    \b
-    Example:
-      tracker hashtags remove heartstopper
-    """
-    from tracker import editor
-
-    editor.remove_hashtag(_config_file(ctx), tag)
-    typer.echo(f"no longer tracking {tag}")
-
-
-@accounts_app.command("list")
-def accounts_list(ctx: typer.Context) -> None:
-    """Show tracked accounts.  Example: tracker accounts list"""
-    from tracker import editor, views
-
-    views.records(editor.list_accounts(_config_file(ctx)), ("platform", "handle", "subject", "id"))
-
-
-@accounts_app.command("add")
-def accounts_add(
-    ctx: typer.Context,
-    platform: str,
-    handle: str,
-    subject: Annotated[str, typer.Option("--subject", help="Who the account belongs to.")],
-    id: Annotated[str, typer.Option("--id", help="The platform's stable id, if known.")] = "",
-) -> None:
-    """Track an account.
-
-    \b
-    Example:
-      tracker accounts add bluesky alice.bsky.social --subject "Alice Oseman"
-    """
-    from tracker import editor
-
-    editor.add_account(_config_file(ctx), platform, handle, subject, id)
-    typer.echo(f"tracking {platform} {handle} as {subject!r}")
-
-
-@accounts_app.command("remove")
-def accounts_remove(ctx: typer.Context, platform: str, handle: str) -> None:
-    """Stop tracking an account.  Example: tracker accounts remove bluesky alice.bsky.social"""
-    from tracker import editor
-
-    editor.remove_account(_config_file(ctx), platform, handle)
-    typer.echo(f"no longer tracking {platform} {handle}")
 
 
 # -- import / db ------------------------------------------------------------------------
@@ -482,8 +268,8 @@ def import_netflix(
     """
     from tracker import query
 
-    config = _ctx(ctx).config()
-    store = _ctx(ctx).store(config)
+    config = context(ctx).config()
+    store = context(ctx).store(config)
     store.upgrade()
     result = query.import_netflix(config, store, file, all_titles)
     typer.echo(result)
@@ -499,9 +285,14 @@ def db_upgrade(ctx: typer.Context) -> None:
     """
     from tracker.store import redact
 
-    config = _ctx(ctx).config()
-    _ctx(ctx).store(config).upgrade()
+    config = context(ctx).config()
+    context(ctx).store(config).upgrade()
     typer.echo(f"database {redact(config.database_url)} is up to date")
+
+
+# Registered last so `tracker --help` lists them after the everyday commands.
+for command in (campaign.claims, campaign.report, campaign.backfill):
+    app.command()(command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Commands that edit the config file in place: tracked hashtags and accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.commands.context import context
+
+hashtags = typer.Typer(no_args_is_help=True, help="List, add or remove tracked hashtags.")
+accounts = typer.Typer(no_args_is_help=True, help="List, add or remove tracked accounts.")
+
+
+def _config_file(ctx: typer.Context) -> Path:
+    from tracker.configfile import config_path
+
+    return config_path(context(ctx).config_path)
+
+
+@hashtags.command("list")
+def hashtags_list(ctx: typer.Context) -> None:
+    """Show tracked hashtags.  Example: tracker hashtags list"""
+    from tracker import editor, views
+
+    views.records(editor.list_hashtags(_config_file(ctx)), ("tag", "platforms", "subject"))
+
+
+@hashtags.command("add")
+def hashtags_add(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Argument(help="With or without '#'.")],
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", help="Repeatable; default: mastodon")
+    ] = None,
+    subject: Annotated[str, typer.Option("--subject", help="Who the tag is about.")] = "",
+) -> None:
+    """Track a hashtag.
+
+    \b
+    Examples:
+      tracker hashtags add '#Heartstopper' --platform mastodon
+      tracker hashtags add heartstopperseason2 --platform mastodon --subject Heartstopper
+    """
+    from tracker import editor
+
+    normal = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
+    typer.echo(f"tracking #{normal} ({', '.join(platform or ['mastodon'])})")
+
+
+@hashtags.command("remove")
+def hashtags_remove(ctx: typer.Context, tag: str) -> None:
+    """Stop tracking a hashtag; its history stays.
+
+    \b
+    Example:
+      tracker hashtags remove heartstopper
+    """
+    from tracker import editor
+
+    editor.remove_hashtag(_config_file(ctx), tag)
+    typer.echo(f"no longer tracking {tag}")
+
+
+@accounts.command("list")
+def accounts_list(ctx: typer.Context) -> None:
+    """Show tracked accounts.  Example: tracker accounts list"""
+    from tracker import editor, views
+
+    views.records(editor.list_accounts(_config_file(ctx)), ("platform", "handle", "subject", "id"))
+
+
+@accounts.command("add")
+def accounts_add(
+    ctx: typer.Context,
+    platform: str,
+    handle: str,
+    subject: Annotated[str, typer.Option("--subject", help="Who the account belongs to.")],
+    id: Annotated[str, typer.Option("--id", help="The platform's stable id, if known.")] = "",
+) -> None:
+    """Track an account.
+
+    \b
+    Example:
+      tracker accounts add bluesky alice.bsky.social --subject "Alice Oseman"
+    """
+    from tracker import editor
+
+    editor.add_account(_config_file(ctx), platform, handle, subject, id)
+    typer.echo(f"tracking {platform} {handle} as {subject!r}")
+
+
+@accounts.command("remove")
+def accounts_remove(ctx: typer.Context, platform: str, handle: str) -> None:
+    """Stop tracking an account.  Example: tracker accounts remove bluesky alice.bsky.social"""
+    from tracker import editor
+
+    editor.remove_account(_config_file(ctx), platform, handle)
+    typer.echo(f"no longer tracking {platform} {handle}")
