@@ -607,3 +607,19 @@ def test_a_usage_error_exits_2_with_click_usage(bare_cli: Cli) -> None:
     assert missing.returncode == 2 and "Missing argument" in missing.stderr
     assert unknown.returncode == 2 and "No such option: --bogus" in unknown.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr
+
+
+def test_status_shows_what_each_quota_budget_has_left(bare_cli: Cli) -> None:
+    from tracker.quota import Quota
+
+    store = Store.open(bare_cli.database_url)
+    store.upgrade()
+    day = Quota(10_000, zone="America/Los_Angeles")
+    now = datetime.now(UTC)
+    assert store.quota_take("youtube:units:abc123", day, 7, now) is not None
+    store.quota_park("x:users:def456", Quota(300, every=timedelta(minutes=15)), None, now)
+    store.close()
+    result = bare_cli("status")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"youtube:units:abc123\s+│?\s*9993\s+│?\s*10000", result.stdout), result.stdout
+    assert re.search(r"x:users:def456\s+│?\s*0 \(parked by the platform\)", result.stdout)

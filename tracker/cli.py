@@ -143,7 +143,8 @@ def run(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Per source: last success, last failure and its cause, failures in a row, next run.
+    """Per source: last success, last failure and its cause, failures in a row, next run;
+    and what each credential's quota budget has left.
 
     \b
     Example:
@@ -151,7 +152,8 @@ def status(ctx: typer.Context) -> None:
     """
     from tracker import views
 
-    views.status(context(ctx).query_store().status())
+    store = context(ctx).query_store()
+    views.status(store.status(), store.quotas())
 
 
 # -- history / compare ------------------------------------------------------------------

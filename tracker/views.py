@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.baselines import Between, Comparison, days_since, human, significant
 from tracker.query import AtResult, HistoryResult
+from tracker.quota import Budget
 from tracker.store import SourceStatus
 from tracker.timeutil import from_epoch
 
@@ -44,8 +45,15 @@ def _when(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def status(rows: Sequence[SourceStatus]) -> None:
+def status(rows: Sequence[SourceStatus], budgets: Sequence[Budget] = ()) -> None:
     console = _console()
+    if budgets:
+        quota = _table("quota budget (source:budget:credential)", "left", "of", "window ends")
+        for budget in budgets:
+            ends = budget.parked_until or budget.window_end
+            left = "0 (parked by the platform)" if budget.parked_until else str(budget.left)
+            quota.add_row(budget.key, left, str(budget.limit), _when(ends))
+        console.print(quota)
     if not rows:
         console.print("no collection attempts recorded yet: run `tracker run --once`")
         return
