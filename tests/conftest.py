@@ -288,3 +288,31 @@ def tracker_env(config: Path, database_url: str, **extra: str) -> dict[str, str]
     env |= {"PYTHONIOENCODING": "utf-8", "COLUMNS": "200", "NO_COLOR": "1"}
     env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": database_url}
     return env | extra
+
+
+# -- reliability (test_faults, test_reliability, test_security, test_soak_smoke) ----------
+class Sleeps:
+    """A `sleep` for the retry policy that records the waits instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+StoredRow = tuple[str, str, str, int, int]  # source, metric, key, ts, value
+
+
+def stored_rows(store: Store, source: str | None = None) -> set[StoredRow]:
+    """Every stored value (of one source), as comparable tuples."""
+    return {
+        (s.source, s.metric, s.key, int(ts), int(value))
+        for s in store.find_series(source=source)
+        for ts, value in store.history(s.id)
+    }
+
+
+def open_fds() -> int:
+    """File descriptors this process has open."""
+    return len(os.listdir("/proc/self/fd"))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from tests.conftest import closed_port, tracker_env
@@ -229,7 +228,7 @@ def test_an_unreachable_source_is_recorded_and_the_daemon_keeps_running(
 def _status(store: Store) -> list[SourceStatus]:
     try:
         return store.status()
-    except SQLAlchemyError:  # the daemon has not created the tables yet
+    except StoreError:  # the daemon has not created the tables yet
         return []
 
 

@@ -85,12 +85,6 @@ def main() -> None:
         if isinstance(exc, _click_exception()):
             exc.show()
             sys.exit(exc.exit_code)
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(exc, SQLAlchemyError):  # a query the store did not wrap: no traceback
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-            typer.echo(f"error: database: {reason} (try `tracker db upgrade`)", err=True)
-            sys.exit(EXIT_STORE)
         raise
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -135,7 +129,8 @@ def run(
         reports = asyncio.run(daemon.run_once(config, store))
         for report in reports:
             typer.echo(report.line())
-        if any(r.outcome in ("failed", "partial") for r in reports):
+        # Spooled: collected but not yet in the database — worth a non-zero exit too.
+        if any(r.outcome in ("failed", "partial", "spooled") for r in reports):
             raise typer.Exit(EXIT_FAILED)
         return
     asyncio.run(daemon.run_forever(config, store))

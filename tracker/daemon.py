@@ -1,15 +1,28 @@
-"""The daemon: take the database, schedule every source, stop cleanly on SIGTERM/SIGINT."""
+"""The daemon: take the database, schedule every source, reload the config, stop cleanly.
+
+    SIGTERM / SIGINT   stop: the rounds in flight finish and write (or spool) what they have
+    SIGHUP             reload the config file now
+    file changed       reloaded too (the file's mtime is polled every few seconds)
+
+A reload that fails (bad TOML, a bad key or value) keeps the running config and logs the file,
+the key and why. The database URL, the HTTP settings and the spool directory are read once:
+changing them takes a restart (the reload says so).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from tracker import config as config_module
 from tracker import scheduler as scheduling
 from tracker.baselines import references
 from tracker.config import Config
+from tracker.errors import ConfigError, StoreError
 from tracker.http import make_client
 from tracker.round import Runner, SourceReport
 from tracker.store import Store
@@ -17,8 +30,15 @@ from tracker.timeutil import now
 
 log = logging.getLogger("tracker.daemon")
 
-# How long a stop waits for the round in flight to write what it collected.
+# How long a stop waits for the round in flight to write what it collected; after that the
+# round is cancelled and what it has is spooled.
 STOP_GRACE_SECONDS = 30.0
+# How often the daemon looks at the config file's modification time.
+CONFIG_POLL_SECONDS = 3.0
+# Read once at start: a reload that changes these says a restart is needed.
+_RESTART_ONLY = ("database_url", "http", "contact", "spool_dir", "log_format")
+
+Stamp = tuple[int, int, int] | None
 
 
 async def run_once(config: Config, store: Store) -> list[SourceReport]:
@@ -34,74 +54,186 @@ async def run_forever(
     *,
     ready: Callable[[], Awaitable[None]] | None = None,
     stop: asyncio.Event | None = None,
+    grace: float = STOP_GRACE_SECONDS,
+    poll: float = CONFIG_POLL_SECONDS,
 ) -> None:
     """Until SIGTERM/SIGINT (or `stop` is set): every source on its own schedule."""
     stop = stop or asyncio.Event()
+    hangup = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hangup.set)
     store.acquire_lock()
     try:
         _sync(config, store)
         async with make_client(config.http, config.contact) as client:
             runner = Runner(config, store, client)
-            await _serve(runner, store, stop, ready)
+            await runner.replay()
+            service = _Service(runner, store, stop, hangup, grace)
+            await service.serve(ready, poll)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
-        store.release_lock()
+        _quietly("release the daemon lock", store.release_lock)
     log.info("stopped")
 
 
-async def _serve(
-    runner: Runner,
-    store: Store,
-    stop: asyncio.Event,
-    ready: Callable[[], Awaitable[None]] | None,
-) -> None:
-    sources, skipped = runner.plan()
-    for report in skipped:
-        log.warning(report.line())
-    in_flight: set[asyncio.Task[SourceReport]] = set()
+class _Service:
+    """The scheduler, the rounds in flight and the config they run."""
 
-    async def run_source(name: str) -> None:
-        task = asyncio.create_task(runner.run_source(name))
-        in_flight.add(task)
+    def __init__(
+        self, runner: Runner, store: Store, stop: asyncio.Event, hangup: asyncio.Event, grace: float
+    ) -> None:
+        self.runner = runner
+        self.store = store
+        self.stop = stop
+        self.hangup = hangup
+        self.grace = grace
+        self.in_flight: set[asyncio.Task[SourceReport]] = set()
+        self.scheduled: set[str] = set()
+        self.scheduler = scheduling.build(runner.config, [], self.run_source, self.heartbeat, now())
+
+    async def run_source(self, name: str) -> None:
+        task = asyncio.create_task(self.runner.run_source(name))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
         try:
             # Shielded: a stop lets the round finish its write instead of cutting it off.
             await asyncio.shield(task)
-        finally:
-            in_flight.discard(task)
-            job = scheduler.get_job(name)
-            await asyncio.to_thread(store.set_next_run, name, job.next_run_time if job else None)
+            job = self.scheduler.get_job(name)
+            when = job.next_run_time if job else None
+            await asyncio.to_thread(
+                _quietly, "plan the next run", self.store.set_next_run, name, when
+            )
+        except asyncio.CancelledError:
+            # The scheduler's shutdown cancels its jobs; the round itself is `_shutdown`'s.
+            if not self.stop.is_set():
+                raise
 
-    async def heartbeat() -> None:
-        await asyncio.to_thread(store.heartbeat)
+    async def heartbeat(self) -> None:
+        await asyncio.to_thread(_quietly, "refresh the heartbeat", self.store.heartbeat)
 
-    scheduler = scheduling.build(runner.config, sources, run_source, heartbeat, now())
-    scheduler.start()
-    for name, when in scheduling.next_runs(scheduler).items():
-        targets = runner.config.targets(name)
-        every = runner.config.source_settings[name].interval
-        log.info(
-            "tracking %s: %d target(s) (%s), every %s, next run %s",
-            name,
-            len(targets),
-            ", ".join(t.name for t in targets[:5]) + (" ..." if len(targets) > 5 else ""),
-            every,
-            f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "paused",
-        )
-    if not sources:
-        log.warning("nothing to collect: the config names no runnable source")
-    if ready is not None:
-        await ready()
-    await stop.wait()
-    log.info("stopping: %d round(s) in flight", len(in_flight))
-    scheduler.shutdown(wait=False)
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
-    for name in sources:
-        store.set_next_run(name, None)
+    async def serve(self, ready: Callable[[], Awaitable[None]] | None, poll: float) -> None:
+        config = self.runner.config
+        sources, skipped = self.runner.plan()
+        for report in skipped:
+            log.warning(report.line())
+        scheduling.reschedule(self.scheduler, config, config, sources, self.run_source, now())
+        self.scheduled.update(sources)
+        self.scheduler.start()
+        for name, when in scheduling.next_runs(self.scheduler).items():
+            targets = config.targets(name)
+            log.info(
+                "tracking %s: %d target(s) (%s), every %s, next run %s",
+                name,
+                len(targets),
+                ", ".join(t.name for t in targets[:5]) + (" ..." if len(targets) > 5 else ""),
+                config.source_settings[name].interval,
+                f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "paused",
+            )
+        if not sources:
+            log.warning("nothing to collect: the config names no runnable source")
+        if ready is not None:
+            await ready()
+        await self._watch(poll)
+        await self._shutdown()
+
+    async def _watch(self, poll: float) -> None:
+        """Until stopped: reload on SIGHUP and whenever the config file changes."""
+        path = self.runner.config.path
+        seen = _stamp(path)
+        while not self.stop.is_set():
+            waits = {
+                asyncio.ensure_future(self.stop.wait()),
+                asyncio.ensure_future(self.hangup.wait()),
+            }
+            _, pending = await asyncio.wait(
+                waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()
+            if self.stop.is_set():
+                return
+            if self.hangup.is_set():
+                self.hangup.clear()
+                seen = _stamp(path)
+                await self.reload("SIGHUP")
+            elif path != Path("") and (stamp := _stamp(path)) != seen:
+                seen = stamp
+                await self.reload(f"{path} changed")
+
+    async def reload(self, why: str) -> bool:
+        """Load the file again and reschedule; a bad file keeps the running config."""
+        old = self.runner.config
+        try:
+            new = await asyncio.to_thread(
+                config_module.load, old.path, database_url=old.database_url
+            )
+        except ConfigError as exc:
+            log.error("config reload (%s) refused, the previous config keeps running: %s", why, exc)
+            return False
+        except Exception:  # a reload must never take the daemon down
+            log.exception("config reload (%s) failed, the previous config keeps running", why)
+            return False
+        later = [key for key in _RESTART_ONLY if getattr(old, key) != getattr(new, key)]
+        if later:
+            log.warning("config reload: %s take effect at the next restart", ", ".join(later))
+            new = new.model_copy(update={key: getattr(old, key) for key in later})
+        self.runner.reconfigure(new)
+        sources, skipped = self.runner.plan()
+        for report in skipped:
+            log.warning(report.line())
+        changes = scheduling.reschedule(self.scheduler, old, new, sources, self.run_source, now())
+        self.scheduled.update(sources)
+        for name in [n for n, what in changes.items() if what == "removed"]:
+            await asyncio.to_thread(
+                _quietly, "clear the next run", self.store.set_next_run, name, None
+            )
+        await asyncio.to_thread(_quietly, "store the baselines", _sync, new, self.store)
+        done = ", ".join(f"{name} {what}" for name, what in changes.items()) or "no job changed"
+        log.info("config reloaded (%s): %s", why, done)
+        return True
+
+    async def _shutdown(self) -> None:
+        pending = set(self.in_flight)
+        log.info("stopping: %d round(s) in flight", len(pending))
+        self.scheduler.shutdown(wait=False)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.grace)
+            if late:
+                log.warning(
+                    "stopping: %d round(s) still in flight after %.0fs are cancelled; "
+                    "what they collected goes to the spool",
+                    len(late),
+                    self.grace,
+                )
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=5.0)
+        for name in sorted(self.scheduled):
+            await asyncio.to_thread(
+                _quietly, "clear the next run", self.store.set_next_run, name, None
+            )
+
+
+def _stamp(path: Path) -> Stamp:
+    """What tells a changed file: modification time, size and inode (None: no such file)."""
+    if path == Path(""):
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def _quietly(what: str, call: Callable[..., object], *args: object) -> None:
+    """A bookkeeping write that must not stop the daemon when the database is away."""
+    try:
+        call(*args)
+    except StoreError as exc:
+        log.warning("could not %s: %s", what, " ".join(str(exc).split())[:300])
 
 
 def _sync(config: Config, store: Store) -> None:

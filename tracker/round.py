@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 from tenacity import AsyncRetrying
 
 from tracker.collectors import registry
@@ -105,6 +104,7 @@ class Runner:
         self.spool = spool or Spool.for_store(config.spool_dir, store)
         self._collectors: dict[str, Collector] = {}
         self._replaying = asyncio.Lock()
+        self._waiting = 0  # spool files the last replay left behind
 
     def reconfigure(self, config: Config) -> None:
         """Run `config` from the next round on (a reload); collectors are rebuilt lazily."""
@@ -115,13 +115,15 @@ class Runner:
         """Write what the spool holds for this database; never raises for the database."""
         async with self._replaying:
             done = await asyncio.to_thread(self.spool.replay, self.store)
-        if done.waiting:
-            log.warning(
-                "spool: %d file(s) in %s wait for the database: %s",
-                done.waiting,
-                self.spool.directory,
-                done.error,
-            )
+            # Said once per change, not once per source and round while the database is away.
+            if done.waiting and done.waiting != self._waiting:
+                log.warning(
+                    "spool: %d file(s) in %s wait for the database: %s",
+                    done.waiting,
+                    self.spool.directory,
+                    done.error,
+                )
+            self._waiting = done.waiting
         return done
 
     def collector(self, name: str) -> Collector:
@@ -187,9 +189,11 @@ class Runner:
                 if target.name not in gathered.answered:
                     gathered.failures.setdefault(target.name, STOPPED)
             report.collected = len(gathered.observations)
-            report.failures, report.kind = gathered.failures, gathered.kind or "stopped"
+            report.failures = gathered.failures
             # No database call here: a stop must not wait on it. The replay records the attempt.
-            self._spool(report, gathered.observations, started, "stopped mid-round", record=False)
+            self._spool(
+                report, gathered.observations, started, "stopped mid-round", "stopped", record=False
+            )
             raise
         if report.failures:
             report.outcome = "partial" if report.collected else "failed"
@@ -202,11 +206,12 @@ class Runner:
         observations: list[Observation],
         started: datetime,
         why: str,
+        kind: str = "store",
         *,
         record: bool = True,
     ) -> None:
         """Keep values the store did not take; record the attempt as 'spooled'."""
-        report.outcome, report.kind, report.stored = "spooled", "store", 0
+        report.outcome, report.kind, report.stored = "spooled", kind, 0
         report.note = (
             f"{why}: {len(observations)} value(s) spooled to {self.spool.directory}, "
             "written when the database takes them"
@@ -292,7 +297,7 @@ class Runner:
         try:
             if self.store.quota_take(key, quota, request.cost, at) is not None:
                 return ""
-        except (StoreError, SQLAlchemyError) as exc:
+        except StoreError as exc:
             # No ledger to check: ask anyway, so the values can still be spooled; the
             # platform's own quota answer (403/429) is the backstop.
             log.warning("%s: quota not checked, the database is unavailable: %s", key, exc)
@@ -309,7 +314,7 @@ class Runner:
             self.store.quota_park(
                 self._budget_key(collector, request), quota, exc.reset_at, self.clock()
             )
-        except (StoreError, SQLAlchemyError) as error:
+        except StoreError as error:
             log.warning("%s: could not park the spent quota: %s", collector.name, error)
 
     def _attempt(self, report: SourceReport, started: datetime) -> Attempt:
@@ -330,7 +335,7 @@ class Runner:
         try:
             # A copy: the session expires what it commits, and the spool may still read it.
             self.store.record_attempt(Attempt(**attempt.model_dump(exclude={"id"})))
-        except (StoreError, SQLAlchemyError) as exc:
+        except StoreError as exc:
             if not spooled:
                 try:
                     self.spool.put(attempt.source, [], attempt)

@@ -38,6 +38,8 @@ _SQLITE_PRAGMAS = (
     # A collection-order write dirties many pages of the (series, ts) b-tree: checkpoint less
     # often than every 1,000 pages (measured: 2x the rows per second per round).
     "PRAGMA wal_autocheckpoint=10000",
+    # ...and truncate the WAL back to 64 MiB after a checkpoint, so it cannot grow unbounded.
+    "PRAGMA journal_size_limit=67108864",
 )
 # A daemon whose heartbeat is older than this is gone, whatever its lock row says.
 LOCK_STALE_SECONDS = 90
@@ -137,7 +139,16 @@ class Store:
                     cursor.close()
         except (SQLAlchemyError, self._driver_error) as exc:
             # Raw cursors raise the driver's own exceptions, not SQLAlchemy's wrappers.
-            raise StoreError(f"database error: {getattr(exc, 'orig', None) or exc}") from None
+            raise database_error(exc) from None
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """An ORM session whose database errors arrive as StoreError, like the raw paths'."""
+        try:
+            with Session(self.engine) as session:
+                yield session
+        except (SQLAlchemyError, self._driver_error) as exc:
+            raise database_error(exc) from None
 
     def _sql(self, statement: str) -> str:
         return statement if self.is_sqlite else statement.replace("?", "%s")
@@ -355,7 +366,7 @@ class Store:
 
     # -- attempts and status -------------------------------------------------------------
     def record_attempt(self, attempt: Attempt) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             session.add(attempt)
             session.commit()
 
@@ -363,11 +374,11 @@ class Store:
         query = select(Attempt).order_by(col(Attempt.id).desc()).limit(limit)
         if source:
             query = query.where(Attempt.source == source)
-        with Session(self.engine) as session:
+        with self._session() as session:
             return list(session.exec(query).all())
 
     def set_next_run(self, source: str, when: datetime | None) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             state = session.get(SourceState, source) or SourceState(source=source, updated=0)
             state.next_run = to_epoch(when) if when else None
             state.updated = to_epoch(now())
@@ -376,7 +387,7 @@ class Store:
 
     def status(self) -> list[SourceStatus]:
         """Per source: last success, last failure and its cause, failures in a row, next run."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             sources = set(session.exec(select(Attempt.source).distinct()).all())
             states = {s.source: s for s in session.exec(select(SourceState)).all()}
             out = []
@@ -387,7 +398,9 @@ class Store:
                     .order_by(col(Attempt.id).desc())
                     .limit(200)
                 ).all()
-                success = next((a for a in recent if a.outcome in ("ok", "partial")), None)
+                # Spooled values were collected; they reach the table when the database returns.
+                collected = ("ok", "partial", "spooled")
+                success = next((a for a in recent if a.outcome in collected), None)
                 failure = next((a for a in recent if a.outcome in ("failed", "partial")), None)
                 in_a_row = 0
                 for a in recent:
@@ -411,7 +424,7 @@ class Store:
     # -- baselines -----------------------------------------------------------------------
     def sync_baselines(self, campaign: str, references: Iterable[Baseline]) -> None:
         """Make the stored baselines of `campaign` exactly the config's."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             session.exec(delete(Baseline).where(col(Baseline.campaign) == campaign))
             for ref in references:
                 session.add(ref)
@@ -421,7 +434,7 @@ class Store:
         query = select(Baseline).order_by(col(Baseline.id))
         if campaign:
             query = query.where(Baseline.campaign == campaign)
-        with Session(self.engine) as session:
+        with self._session() as session:
             return list(session.exec(query).all())
 
     # -- quota budgets ------------------------------------------------------------------
@@ -467,7 +480,7 @@ class Store:
     def quota_park(self, key: str, quota: Quota, until: datetime | None, at: datetime) -> None:
         """Stop spending `key` until `until` (the platform said the quota is gone)."""
         begin, end = quota.window(at)
-        with Session(self.engine) as session:
+        with self._session() as session:
             use = session.get(QuotaUse, key, with_for_update=not self.is_sqlite) or QuotaUse(
                 key=key,
                 quota_limit=quota.limit,
@@ -479,7 +492,7 @@ class Store:
             session.commit()
 
     def quotas(self) -> list[Budget]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.exec(select(QuotaUse).order_by(col(QuotaUse.key))).all()
         return [_budget(row) for row in rows]
 
@@ -487,7 +500,7 @@ class Store:
     def acquire_lock(self, name: str = "daemon") -> None:
         """Take the daemon lock, or raise LockHeld naming the process that has it."""
         me_host, me_pid, stamp = socket.gethostname(), os.getpid(), to_epoch(now())
-        with Session(self.engine) as session:
+        with self._session() as session:
             held = session.get(DaemonLock, name, with_for_update=not self.is_sqlite)
             if held is not None and not self._stale(held, stamp) and held.pid != me_pid:
                 raise LockHeld(
@@ -520,7 +533,7 @@ class Store:
         return False
 
     def heartbeat(self, name: str = "daemon") -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             held = session.get(DaemonLock, name)
             if held is not None and held.pid == os.getpid():
                 held.heartbeat = to_epoch(now())
@@ -528,7 +541,7 @@ class Store:
                 session.commit()
 
     def release_lock(self, name: str = "daemon") -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             held = session.get(DaemonLock, name)
             if held is not None and held.pid == os.getpid():
                 session.delete(held)
@@ -538,6 +551,13 @@ class Store:
 def _budget(use: QuotaUse) -> Budget:
     parked = from_epoch(use.parked_until) if use.parked_until is not None else None
     return Budget(use.key, use.quota_limit, use.used, from_epoch(use.window_end), parked)
+
+
+def database_error(exc: Exception) -> StoreError:
+    """A driver or SQLAlchemy error as one line, with the fix when the schema is missing."""
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    missing = "no such table" in reason or ("relation" in reason and "does not exist" in reason)
+    return StoreError(f"database: {reason}" + (" (try `tracker db upgrade`)" if missing else ""))
 
 
 def redact(url: str) -> str:

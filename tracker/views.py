@@ -31,7 +31,8 @@ BACKFILL_NOTE = "* backfilled: fetched later from the source's history, not coll
 def _console() -> Console:
     from rich.console import Console
 
-    return Console(soft_wrap=False)
+    # No markup: causes and titles are data, and "[joelocke]" must print as written.
+    return Console(soft_wrap=False, markup=False, highlight=False)
 
 
 def _table(*columns: str) -> Table:
@@ -248,15 +249,13 @@ def claims(verdicts: Sequence[Verdict], fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps([verdict_record(v) for v in verdicts], indent=1) + "\n")
         return
-    from rich.markup import escape
-
     console = _console()
     table = _table("#", "claim", "claimed", "verdict", "measured")
     for number, v in enumerate(verdicts, 1):
         claim = v.claim
         table.add_row(
             str(number),
-            escape(claim.name),
+            claim.name,
             f"{claim.figure} on {claim.at}",
             v.status,
             "—" if v.measured is None else f"{v.measured:,}",
