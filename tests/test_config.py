@@ -45,6 +45,7 @@ def test_shipped_campaign_loads_with_the_articles_figures() -> None:
         ('[sources.bluesky]\ninterval = "soon"\n', "sources.bluesky.interval", "duration"),
         ('[sources.bluesky]\nbase_url = "ftp://x"\n', "sources.bluesky.base_url", "http"),
         ('[sources.myspace]\nbase_url = "https://x"\n', "sources.myspace", "no such source"),
+        ('[sources.reddit]\nauth_url = "ftp://x"\n', "sources.reddit.auth_url", "http"),
         (
             '[[hashtags]]\ntag = "two words"\nplatforms = ["mastodon"]\n',
             "hashtags[0].tag",

@@ -19,9 +19,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
 from tracker.limits import wait_seconds
@@ -30,6 +30,17 @@ from tracker.timeutil import now, parse_duration
 
 if TYPE_CHECKING:
     import httpx
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL without its trailing slash; anything else is a config error."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+# For URL settings beside base_url (a token endpoint, a second host).
+HttpURL = Annotated[str, AfterValidator(http_url)]
 
 
 class SourceSettings(BaseModel):
@@ -52,9 +63,7 @@ class SourceSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
+        return http_url(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    HttpURL,
     Observation,
     Parsed,
     Request,
@@ -51,19 +52,12 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 
 class RedditSettings(SourceSettings):
     base_url: str = "https://oauth.reddit.com"
-    auth_url: str = "https://www.reddit.com"
+    auth_url: HttpURL = "https://www.reddit.com"
     client_id_env: str = "REDDIT_CLIENT_ID"
     client_id_file: str | None = None
     client_secret_env: str = "REDDIT_CLIENT_SECRET"
     client_secret_file: str | None = None
     requests_per_minute: int = Field(default=60, ge=1)
-
-    @field_validator("auth_url")
-    @classmethod
-    def _auth(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
 
 
 def subreddit_of(target: Target) -> str:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    HttpURL,
     Observation,
     Parsed,
     Request,
@@ -55,19 +56,12 @@ class TikTokSettings(SourceSettings):
     # The Research API (accounts).
     base_url: str = "https://open.tiktokapis.com"
     # The web site whose challenge endpoint gives hashtag totals.
-    web_url: str = "https://www.tiktok.com"
+    web_url: HttpURL = "https://www.tiktok.com"
     research_token_env: str = "TIKTOK_RESEARCH_TOKEN"
     research_token_file: str | None = None
     ms_token_env: str = "TIKTOK_MS_TOKEN"
     ms_token_file: str | None = None
     daily_requests: int = Field(default=1000, ge=1)
-
-    @field_validator("web_url")
-    @classmethod
-    def _web(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
 
 
 class TikTokCollector(Collector):
