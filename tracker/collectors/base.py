@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -130,8 +130,11 @@ class Collector(ABC):
     # Shown in docs and `tracker status`.
     description: ClassVar[str] = ""
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
         self.settings = settings
+        # plan() and error() may read the clock (date windows, reset times); parse() never
+        # does. Tests pass a fixed one.
+        self.clock = clock
 
     def missing(self) -> str | None:
         """Why this collector cannot run as configured (e.g. 'set YOUTUBE_API_KEY'), or None."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,7 +35,6 @@ from tracker.collectors.base import (
 from tracker.errors import BadPayload, NotFound, QuotaExhausted, SourceError, TemporaryError
 from tracker.quota import Quota
 from tracker.secrets import fingerprint, secret
-from tracker.timeutil import now
 
 if TYPE_CHECKING:
     import httpx
@@ -74,11 +73,6 @@ class InstagramCollector(Collector):
     description: ClassVar[str] = "Instagram followers and posts via Graph API business discovery"
 
     settings: InstagramSettings
-
-    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(settings)
-        # error() reads the clock for reset times; tests pass a fixed one.
-        self.clock = clock
 
     @property
     def quotas(self) -> Mapping[str, Quota]:

@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -40,7 +40,7 @@ from tracker.collectors.base import (
 from tracker.errors import BadPayload, ConfigError, NotFound, RateLimited, SourceError
 from tracker.quota import Quota
 from tracker.secrets import fingerprint, secret
-from tracker.timeutil import day_start, parse_duration
+from tracker.timeutil import day_start, now, parse_duration
 
 if TYPE_CHECKING:
     import httpx
@@ -117,8 +117,8 @@ class NYTBooksCollector(Collector):
 
     settings: NYTSettings
 
-    def __init__(self, settings: SourceSettings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
+        super().__init__(settings, clock)
         self._next_slot = 0.0  # time.monotonic() at which the next request may leave
 
     def _key(self) -> str | None:

@@ -77,8 +77,7 @@ class RedditCollector(Collector):
     settings: RedditSettings
 
     def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(settings)
-        self.clock = clock
+        super().__init__(settings, clock)
         self._token: tuple[str, datetime] | None = None  # bearer, and when to renew it
         self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,7 +36,6 @@ from tracker.collectors.base import (
 from tracker.errors import BadPayload, NotFound, QuotaExhausted, SourceError, TemporaryError
 from tracker.quota import Quota
 from tracker.secrets import fingerprint, secret
-from tracker.timeutil import now
 
 if TYPE_CHECKING:
     import httpx
@@ -71,10 +70,6 @@ class TikTokCollector(Collector):
     description: ClassVar[str] = "TikTok accounts (Research API) and hashtag totals (web)"
 
     settings: TikTokSettings
-
-    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(settings)
-        self.clock = clock
 
     @property
     def quotas(self) -> Mapping[str, Quota]:

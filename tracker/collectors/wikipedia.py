@@ -10,7 +10,7 @@ no data at all with a 404 problem JSON; neither is turned into a stored zero.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -31,7 +31,7 @@ from tracker.collectors.base import (
     summarize,
 )
 from tracker.errors import BadPayload, NotFound, SourceError
-from tracker.timeutil import day_start, now
+from tracker.timeutil import day_start
 
 DEFAULT_PROJECT = "en.wikipedia"
 DAY = timedelta(days=1)
@@ -61,11 +61,6 @@ class WikipediaCollector(Collector):
     description: ClassVar[str] = "Daily Wikipedia pageviews per article (Wikimedia REST API)."
 
     settings: WikipediaSettings
-
-    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(settings)
-        # plan reads the clock (the window ends yesterday); tests pass a fixed one.
-        self.clock = clock
 
     def window(self) -> tuple[date, date]:
         """The last `days` complete UTC days: today's figures are not published yet."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -32,12 +32,10 @@ from tracker.collectors.base import (
     require,
     summarize,
 )
-from tracker.collectors.wikipedia import article_path
+from tracker.collectors.wikipedia import DAY, DEFAULT_PROJECT, article_path
 from tracker.errors import BadPayload, NotFound, SourceError
-from tracker.timeutil import day_start, now
+from tracker.timeutil import day_start
 
-DEFAULT_PROJECT = "en.wikipedia"
-DAY = timedelta(days=1)
 ACCESS = "all-access"
 
 
@@ -56,11 +54,6 @@ class WikipediaTopCollector(Collector):
     description: ClassVar[str] = "Rank in Wikipedia's daily top-1000 most viewed articles."
 
     settings: WikipediaTopSettings
-
-    def __init__(self, settings: SourceSettings, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(settings)
-        # plan reads the clock (the window ends yesterday); tests pass a fixed one.
-        self.clock = clock
 
     def days(self) -> list[date]:
         """The last `days` complete UTC days, oldest first."""
