@@ -6,7 +6,6 @@ Bad input fails fast with the file, the dotted key and the reason (`ConfigError`
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -19,51 +18,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from tracker.collectors.base import SourceSettings, Target
 from tracker.configfile import DEFAULT_DATABASE_URL, ENV_PREFIX, config_path, read_toml
+from tracker.core import SourceSettings, Target, normalize_tag, parse_amount
 from tracker.errors import ConfigError
-
-_TAG = re.compile(r"^\w+$")
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMB]?)\s*$", re.IGNORECASE)
-_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}
-MAX_TAG_LENGTH = 100
-
-
-def normalize_tag(text: str) -> str:
-    """One normal form per tag: '#Heartstopper', 'heartstopper' and full-width letters agree."""
-    folded = unicodedata.normalize("NFKC", text).strip()
-    folded = folded.removeprefix("#").casefold()
-    if not folded:
-        raise ValueError("a hashtag cannot be empty")
-    if len(folded) > MAX_TAG_LENGTH:
-        raise ValueError(f"a hashtag is at most {MAX_TAG_LENGTH} characters, got {len(folded)}")
-    if not _TAG.match(folded):
-        raise ValueError(
-            f"{text!r} is not a hashtag: use letters, digits and underscores only "
-            "(no spaces, punctuation or emoji)"
-        )
-    if folded.isdigit():
-        raise ValueError(f"{text!r} is not a hashtag: platforms ignore all-digit tags")
-    return folded
-
-
-def parse_amount(value: int | str) -> tuple[int, int | None]:
-    """'3.4M' -> (3_400_000, 2 significant figures); 12 -> (12, None, exact)."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number like 3400000 or '3.4M', got {value!r}")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"expected a non-negative number, got {value}")
-        return value, None
-    match = _AMOUNT.match(value)
-    if not match:
-        raise ValueError(f"expected a number like 3400000 or '3.4M', got {value!r}")
-    mantissa, suffix = match.group(1), match.group(2).upper()
-    digits = mantissa.replace(".", "").lstrip("0") or "0"
-    whole, _, frac = mantissa.partition(".")
-    scale = _SCALE[suffix]
-    amount = int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
-    return amount, len(digits)
 
 
 class _Section(BaseModel):

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.collectors.base import SourceSettings
 from tracker.config import Config
+from tracker.core import SourceSettings
 
 HEARTBEAT = timedelta(seconds=30)
 

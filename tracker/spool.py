@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from tracker.collectors.base import Observation
+from tracker.core import Observation
 from tracker.errors import StoreError
 from tracker.models import Attempt
 from tracker.store import Store

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
-from tracker.collectors.base import Observation
+from tracker.core import Observation
 from tracker.errors import LockHeld, StoreError
 from tracker.models import Attempt, Baseline, DaemonLock, QuotaUse, SourceState
 from tracker.quota import Budget, Quota

@@ -17,107 +17,46 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-
+# The domain types live in tracker.core; a plugin imports everything it needs from here.
+from tracker.core import (
+    HttpURL,
+    Observation,
+    Parsed,
+    Request,
+    SourceSettings,
+    Target,
+    http_url,
+    normalize_tag,
+    parse_amount,
+)
 from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
 from tracker.limits import wait_seconds
 from tracker.quota import Quota
-from tracker.timeutil import now, parse_duration
+from tracker.timeutil import now
 
 if TYPE_CHECKING:
     import httpx
 
-
-def http_url(value: str) -> str:
-    """An http(s) URL without its trailing slash; anything else is a config error."""
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.rstrip("/")
-
-
-# For URL settings beside base_url (a token endpoint, a second host).
-HttpURL = Annotated[str, AfterValidator(http_url)]
-
-
-class SourceSettings(BaseModel):
-    """Settings every source has; a collector subclasses this with its own defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    base_url: str
-    interval: timedelta = timedelta(hours=1)
-    jitter: timedelta = timedelta(minutes=2)
-    # Requests of this source in flight at once.
-    concurrency: int = Field(default=4, ge=1, le=64)
-
-    @field_validator("interval", "jitter", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return http_url(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Something to measure, as the config names it."""
-
-    kind: str  # account | hashtag | chart | page
-    name: str  # handle, normalised tag, chart title, article
-    subject: str
-    options: tuple[tuple[str, str], ...] = ()
-
-    def option(self, key: str, default: str = "") -> str:
-        return dict(self.options).get(key, default)
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request and the targets it answers for."""
-
-    targets: tuple[Target, ...]
-    url: str
-    method: str = "GET"
-    params: tuple[tuple[str, str], ...] = ()
-    json: Mapping[str, Any] | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    # Which of the collector's `quotas` this request spends, and how many units.
-    budget: str = ""
-    cost: int = 1
-    # Set by plan() for targets it will not ask about (a missing credential, a target kind the
-    # platform does not offer): the runner records this as their failure and sends nothing.
-    refusal: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One value of one series, ready for the store."""
-
-    metric: str
-    key: str  # the platform's stable id (+ labels that split the series)
-    value: int
-    at: datetime  # timezone-aware; for periods, the start of the period
-    subject: str
-    label: str = ""  # the handle as it is today
-    labels: Mapping[str, str] = field(default_factory=dict)
-    period: timedelta | None = None
-    sig: int | None = None  # significant figures when the platform rounds
-
-
-@dataclass(slots=True)
-class Parsed:
-    """What one payload yielded: observations, and the targets it could not answer for."""
-
-    observations: list[Observation] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)  # target name -> cause
+__all__ = [
+    "Collector",
+    "HttpURL",
+    "Observation",
+    "Parsed",
+    "Request",
+    "SourceSettings",
+    "Target",
+    "as_count",
+    "http_error",
+    "http_url",
+    "load_json",
+    "normalize_tag",
+    "parse_amount",
+    "require",
+    "summarize",
+]
 
 
 class Collector(ABC):
