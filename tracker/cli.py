@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tracker.commands import campaign, editing
+from tracker.commands import campaign, editing, webpage
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -37,6 +37,7 @@ app.add_typer(editing.hashtags, name="hashtags")
 app.add_typer(editing.accounts, name="accounts")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
+app.add_typer(webpage.app, name="web")
 
 
 @app.callback()

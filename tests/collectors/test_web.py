@@ -14,11 +14,20 @@ from pydantic import ValidationError
 
 from tests.fakes.web import FakeWeb, article
 from tracker.collectors.base import Parsed, Target
-from tracker.collectors.web import PageRule, WebPageCollector, WebSettings, read_number
+from tracker.collectors.web import (
+    PageRule,
+    WebPageCollector,
+    WebSettings,
+    explain,
+    read_number,
+)
 from tracker.errors import BadPayload, ConfigError, NotFound, SourceError
 
 AT = datetime(2022, 5, 17, 8, 0, tzinfo=UTC)
-PAGE = (Path(__file__).parent / "payloads" / "web" / "trending_tv.html").read_bytes()
+PAYLOADS = Path(__file__).parent / "payloads" / "web"
+PAGE = (PAYLOADS / "trending_tv.html").read_bytes()
+# Variety's real article of 2022-05-23 in Variety's markup (origin: payloads/web/SOURCES.md).
+VARIETY_PAGE = (PAYLOADS / "variety_2022-05-23_trending_tv.html").read_bytes()
 URL = "https://variety.com/2022/tv/news/trending-tv-fixture/"
 # The brief's example, for Variety's prose.
 VARIETY = (
@@ -73,13 +82,31 @@ def values(parsed: Parsed) -> dict[tuple[str, str], tuple[int, int | None]]:
         ("4.4B", "", (4400000000, 2)),
         ("2 million", "", (2000000, 1)),
         ("1.5", " thousand", (1500, 2)),
+        ("first", "", (1, None)),
+        ("second", "", (2, None)),
+        ("the second spot", "", (2, None)),
+        ("Third", "", (3, None)),
+        ("fourth", "", (4, None)),
+        ("fifth", "", (5, None)),
+        ("sixth", "", (6, None)),
+        ("seventh", "", (7, None)),
+        ("eighth", "", (8, None)),
+        ("ninth", "", (9, None)),
+        ("tenth", "", (10, None)),
+        ("number one", "", (1, None)),
+        ("1st", "", (1, None)),
+        ("2nd", "", (2, None)),
+        ("No. 2", "", (2, None)),
+        ("#2", "", (2, None)),
     ],
 )
 def test_read_number(text: str, after: str, expected: tuple[int, int | None]) -> None:
     assert read_number(text, after) == expected
 
 
-@pytest.mark.parametrize("text", ["", "none", "1.5", "1.2345 thousand", "N/A"])
+@pytest.mark.parametrize(
+    "text", ["", "none", "1.5", "1.2345 thousand", "N/A", "secondary", "eleventh", "seconds"]
+)
 def test_read_number_refuses_what_is_not_a_whole_number(text: str) -> None:
     with pytest.raises(ValueError):
         read_number(text)
@@ -296,3 +323,184 @@ def test_a_missing_page_is_not_found_and_a_bot_wall_an_error(fake: FakeWeb) -> N
     fake.fail_next(FakeWeb.bot_wall())
     (walled,) = collect(fake, "/trending-tv/week-19", [chart("Heartstopper")])
     assert type(walled) is SourceError and "403" in walled.cause
+
+
+# -- Variety's real article (2022-05-23) -------------------------------------------------
+
+# Written the way the old rules were: `[^.]*?` cannot pass "No. 1." or a full stop.
+ONE_SENTENCE = (
+    r"claimed the (?P<rank>top) spot on Variety’s Trending TV chart[^.]*?"
+    r"(?P<value>[\d.]+) million engagements"
+)
+# `.*?` crosses sentences but not blocks.
+ACROSS_SENTENCES = (
+    r"claimed the (?P<rank>top) spot on Variety’s Trending TV chart.*?"
+    r"(?P<value>[\d.]+) million engagements"
+)
+# One rule for the runners-up: rank as an ordinal word, the figure later in the sentence.
+RUNNER_UP = (
+    r"“(?P<title>{title})”.*?(?P<rank>\w+) spot.*?(?P<value>[\d,.]+(?: million)?) engagements"
+)
+
+
+def test_a_rule_reaches_a_figure_sentences_after_the_rank_in_the_real_article() -> None:
+    rules = {"pattern": ACROSS_SENTENCES, "extra_metrics": {"engagements": "value"}}
+    parsed = parse(collector(rule(**rules)), [chart("Heartstopper")], VARIETY_PAGE)
+    assert parsed.failures == {}
+    assert values(parsed) == {
+        ("variety-trending-tv:heartstopper", "chart_rank"): (1, None),
+        ("variety-trending-tv:heartstopper", "engagements"): (1280000, 3),
+    }
+    # The same figure, read the old way, is out of reach: "No. 1." stands in between.
+    old = rule(pattern=ONE_SENTENCE, extra_metrics={"engagements": "value"})
+    stuck = parse(collector(old), [chart("Heartstopper")], VARIETY_PAGE)
+    assert stuck.observations == [] and "nothing matched" in stuck.failures["Heartstopper"]
+
+
+def test_ordinal_words_are_ranks_in_the_real_article() -> None:
+    c = collector(rule(pattern=RUNNER_UP, extra_metrics={"engagements": "value"}))
+    parsed = parse(c, [chart("She-Hulk: Attorney at Law")], VARIETY_PAGE)
+    assert parsed.failures == {}
+    assert values(parsed) == {
+        ("variety-trending-tv:she-hulk: attorney at law", "chart_rank"): (2, None),
+        ("variety-trending-tv:she-hulk: attorney at law", "engagements"): (634000, None),
+    }
+
+
+def test_a_rank_before_the_title_reads_too() -> None:
+    pattern = r"Taking up (?P<rank>\w+) spot on this week’s chart is “(?P<title>{title})”"
+    parsed = parse(collector(rule(pattern=pattern)), [chart("The Simpsons")], VARIETY_PAGE)
+    assert values(parsed) == {("variety-trending-tv:the simpsons", "chart_rank"): (3, None)}
+
+
+def test_dot_star_stays_inside_its_block() -> None:
+    page = article(["Ozark claimed the top spot.", "Another show drew 5 million engagements."])
+    pattern = r"(?P<title>{title}).*?(?P<rank>top).*?(?P<value>\d+) million"
+    c = collector(rule(pattern=pattern, extra_metrics={"engagements": "value"}))
+    parsed = parse(c, [chart("Ozark")], page)
+    assert parsed.observations == []
+    assert parsed.failures["Ozark"].startswith("nothing matched")
+    # Within one paragraph, the same rule reads across the sentence.
+    joined = article(["Ozark claimed the top spot. It drew 5 million engagements."])
+    assert values(parse(c, [chart("Ozark")], joined)) == {
+        ("variety-trending-tv:ozark", "chart_rank"): (1, None),
+        ("variety-trending-tv:ozark", "engagements"): (5000000, 1),
+    }
+
+
+# -- explain (what `tracker web test` prints) -------------------------------------------
+
+
+def test_explain_says_what_it_read_and_where() -> None:
+    r = PageRule(**rule(pattern=RUNNER_UP, extra_metrics={"engagements": "value"}))
+    (trial,) = explain(r, VARIETY_PAGE, ["She-Hulk: Attorney at Law"])
+    assert trial.values == {"chart_rank": (2, None), "engagements": (634000, None)}
+    assert trial.failure == ""
+    lines = trial.lines()
+    assert lines[:3] == [
+        "She-Hulk: Attorney at Law:",
+        "  chart_rank = 2",
+        "  engagements = 634,000",
+    ]
+    assert any("read '“She-Hulk: Attorney at Law” bowed in the second spot" in n for n in lines)
+
+
+def test_explain_shows_why_a_title_is_not_read() -> None:
+    # The article's own first paragraph calls the show "Heartbreaker": only the headline
+    # names Heartstopper, and there the pattern finds no rank.
+    r = PageRule(**rule(pattern=RUNNER_UP, extra_metrics={"engagements": "value"}))
+    (trial,) = explain(r, VARIETY_PAGE, ["Heartstopper"])
+    assert trial.values == {}
+    assert trial.failure.startswith("nothing matched “(?P<title>")
+    assert any(
+        n.startswith("the title is in '‘Heartstopper’ Sets New Trending TV Record")
+        and n.endswith("but the pattern does not match there")
+        for n in trial.notes
+    )
+    general = r"“(?P<title>[^”]+)” claimed the (?P<rank>\w+) spot"
+    (passed,) = explain(PageRule(**rule(pattern=general)), VARIETY_PAGE, ["Heartstopper"])
+    assert "its 'title' group reads 'Heartbreaker', not 'Heartstopper'" in " ".join(passed.notes)
+
+
+def test_explain_reports_an_unreadable_group_and_a_selector() -> None:
+    r = PageRule(**rule(pattern=r"(?P<title>{title}) claimed the (?P<rank>\w+)"))
+    (trial,) = explain(r, PAGE, ["Ozark"])
+    assert trial.values == {}
+    assert trial.failure == "chart_rank: page changed? no number in 'No'"
+    s = PageRule(**rule(selector="ol.chart li:-soup-contains({title}) .engagements"))
+    (found, missing) = explain(s, PAGE, ["Ozark", "Bridgerton"])
+    assert found.values == {"chart_rank": (815000, None)} and found.failure == ""
+    assert missing.notes[0] == (
+        'selector ol.chart li:-soup-contains("Bridgerton") .engagements matched 0 element(s)'
+    )
+    with pytest.raises(BadPayload):
+        explain(r, b"", ["Ozark"])
+
+
+# -- `tracker web test` ---------------------------------------------------------------
+
+
+def web_test(*args: str, config: Path | None = None) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from tracker.cli import app
+
+    head = ["--config", str(config)] if config else []
+    result = CliRunner().invoke(app, [*head, "web", "test", *args])
+    return result.exit_code, result.output
+
+
+def test_web_test_tries_a_pattern_on_a_saved_page(tmp_path: Path) -> None:
+    saved = tmp_path / "variety.html"
+    saved.write_bytes(VARIETY_PAGE)
+    code, out = web_test(
+        "Heartstopper", "--file", str(saved), "--pattern", ACROSS_SENTENCES,
+        "--extra", "engagements=value",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "  chart_rank = 1\n  engagements = 1,280,000 (3 significant figures)\n" in out
+    code, out = web_test("Heartstopper", "--file", str(saved), "--pattern", ONE_SENTENCE)
+    assert code == 1
+    assert "not read: nothing matched claimed the (?P<rank>top) spot" in out
+
+
+def test_web_test_reads_a_configured_rule_over_a_socket(fake: FakeWeb, tmp_path: Path) -> None:
+    fake.pages["/2022/tv/news/heartstopper-record-she-hulk-cgi-1235275369/"] = VARIETY_PAGE
+    url = f"{fake.url}/2022/tv/news/heartstopper-record-she-hulk-cgi-1235275369/"
+    toml = tmp_path / "tracker.toml"
+    toml.write_text(
+        "[[sources.web.pages]]\n"
+        'name = "variety-trending-tv"\n'
+        f'url = "{url}"\n'
+        f"pattern = '''{RUNNER_UP}'''\n"
+        'extra_metrics = { engagements = "value" }\n'
+    )
+    code, out = web_test("She-Hulk: Attorney at Law", "The Simpsons", config=toml)
+    assert code == 1, out  # The Simpsons' sentence has no engagements: the rule misses it
+    assert "She-Hulk: Attorney at Law:\n  chart_rank = 2\n  engagements = 634,000\n" in out
+    assert "The Simpsons:\n  not read: nothing matched" in out
+    assert "the title is in 'Taking up third spot" in out
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["A", "--file", "/nonexistent/page.html", "--pattern", "(?P<rank>1)"], "--file: cannot"),
+        (["A", "--file", "x.html", "--pattern", "(?P<rank>"], "bad pattern"),
+        (["A", "--file", "x.html", "--pattern", "(?P<rank>1)", "--extra", "nope"], "--extra"),
+        (["A", "--page", "nope"], "--page: no page rule named 'nope'"),
+    ],
+)
+def test_web_test_refuses_bad_input_with_exit_2(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    toml = tmp_path / "tracker.toml"
+    toml.write_text("")
+    code, out = web_test(*args, config=toml)
+    assert code == 2 and message in out, out
+
+
+def test_web_test_says_when_the_page_cannot_be_had(fake: FakeWeb) -> None:
+    code, out = web_test("A", "--url", f"{fake.url}/gone", "--pattern", "(?P<rank>1)")
+    assert code == 1 and "HTTP 404" in out

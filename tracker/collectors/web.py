@@ -5,8 +5,17 @@ Each page rule (`[[sources.web.pages]]`) names one chart and where it is publish
 either by a CSS `selector` (the first matched element's text is the number) or by a `pattern`
 (a Python regular expression with named groups, run over the page's visible text, or over
 the selected elements' text when both are given). `{title}` in either stands for the target's
-title: a CSS string, or an escaped expression matching any case. Numbers are read as prose
-writes them: "top" is 1, "No. 3" is 3, "1.28 million" is 1,280,000 to 3 significant figures.
+title: a CSS string, or an escaped expression matching any case.
+
+The text a pattern sees has one line per block (paragraph, list item, table cell, heading),
+with the whitespace inside a block collapsed. So `.*?` reaches across sentences but never
+out of its block: Variety writes "... claimed the top spot ... has landed at No. 1. The
+series earned more than 1.28 million engagements", and `top spot.*?(?P<value>[0-9.]+) million`
+reads it, where `[^.]*?` stops at "No." or the full stop.
+
+Numbers are read as prose writes them: "top" and "first" are 1, "second" … "tenth" 2 … 10,
+"No. 3", "#3" and "3rd" are 3, "1.28 million" is 1,280,000 to 3 significant figures.
+`explain` runs a rule against a page and says what it read and why not: `tracker web test`.
 """
 
 from __future__ import annotations
@@ -41,7 +50,23 @@ _NUMBER = re.compile(
 )
 _SCALE_AFTER = re.compile(r"^\s*(k|m|b|bn|thousand|million|billion)(?![a-z])", re.IGNORECASE)
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "million": 6, "b": 9, "bn": 9, "billion": 9}
-_FIRST = re.compile(r"\b(top|first|number one)\b", re.IGNORECASE)
+_ORDINALS = {
+    "top": 1,
+    "first": 1,
+    "number one": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.IGNORECASE)
+# Marks where a block ends in the page text; becomes a line break once whitespace is folded.
+_BLOCK_END = "\u2029"
 _INVISIBLE = ["script", "style", "noscript", "template", "head"]
 _BLOCKS = "p div li tr td th h1 h2 h3 h4 h5 h6 br section article blockquote dd dt".split()
 
@@ -178,15 +203,17 @@ class WebPageCollector(Collector):
 
 
 def read_number(text: str, after: str = "") -> tuple[int, int | None]:
-    """'top' -> (1, None); 'No. 3' -> (3, None); '1.28 million' -> (1280000, 3 figures).
+    """'top' -> (1, None); 'second' -> (2, None); 'No. 3' -> (3, None);
+    '1.28 million' -> (1280000, 3 figures).
 
     A scale word may follow the text in `after` ('1.28' + ' million engagements'). Exact
     numbers have no significant-figure count; scaled ones count the figures written.
     """
     match = _NUMBER.search(text)
     if match is None:
-        if _FIRST.search(text):
-            return 1, None
+        word = _ORDINAL.search(text)
+        if word:
+            return _ORDINALS[" ".join(word.group(1).lower().split())], None
         raise ValueError(f"no number in {text.strip()[:60]!r}")
     whole, fraction, scale = match.group(1).replace(",", ""), match.group(2) or "", match.group(3)
     if scale is None and not text[match.end() :].strip():
@@ -217,9 +244,10 @@ def _document(body: bytes) -> BeautifulSoup:
         raise BadPayload("no HTML elements in the page")
     for tag in soup.find_all(_INVISIBLE):
         tag.decompose()
-    # Block ends become spaces, so '<p>a.</p><p>b</p>' reads 'a. b', not 'a.b'.
+    # Each block becomes a line of its own (see _clean), so '<p>a.</p><p>b</p>' reads 'a.' and
+    # 'b' on two lines, never 'a.b', and `.` in a pattern stays within one block.
     for tag in soup.find_all(_BLOCKS):
-        tag.append("\n")
+        tag.append(_BLOCK_END)
     return soup
 
 
@@ -233,9 +261,12 @@ def _texts(soup: BeautifulSoup, rule: PageRule, title: str) -> tuple[list[str], 
 
 
 def _find(
-    texts: list[str], rule: PageRule, title: str
+    texts: list[str], rule: PageRule, title: str, log: list[str] | None = None
 ) -> tuple[str, dict[str, tuple[int, int | None]], list[str]] | None:
-    """(title as seen, metric -> (value, sig), errors) of the first match, or None."""
+    """(title as seen, metric -> (value, sig), errors) of the first match, or None.
+
+    `log`, when given, gets a line per match passed over (another title) and for the one read.
+    """
     if not rule.pattern:
         if not texts:
             return None
@@ -245,7 +276,15 @@ def _find(
         for match in pattern.finditer(text):
             seen = match.group(rule.title_group) if rule.title_group else title
             if seen is None or _fold(seen) != _fold(title):
+                if log is not None:
+                    shown = "nothing" if seen is None else repr(" ".join(seen.split()))
+                    log.append(
+                        f"passed over {_excerpt(match.group(0))}: its {rule.title_group!r} "
+                        f"group reads {shown}, not {title!r}"
+                    )
                 continue
+            if log is not None:
+                log.append(f"read {_excerpt(match.group(0))}")
             values: dict[str, tuple[int, int | None]] = {}
             errors: list[str] = []
             for metric, group in rule.metrics:
@@ -260,6 +299,67 @@ def _find(
     return None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Trial:
+    """What one rule read for one title on one page, and why it read no more."""
+
+    title: str
+    values: dict[str, tuple[int, int | None]]  # metric -> (value, significant figures)
+    failure: str  # the cause a round would record; '' when every metric was read
+    notes: tuple[str, ...]  # where the rule looked and what it passed over
+
+    def lines(self) -> list[str]:
+        head = [f"{self.title}:"]
+        for metric, (value, sig) in self.values.items():
+            precision = f" ({sig} significant figures)" if sig else ""
+            head.append(f"  {metric} = {value:,}{precision}")
+        if self.failure:
+            head.append(f"  not read: {self.failure}")
+        return head + [f"  - {note}" for note in self.notes]
+
+
+def explain(rule: PageRule, body: bytes, titles: Sequence[str]) -> list[Trial]:
+    """Run `rule` over a page for each title, as a round would, and say why not. Pure.
+
+    Raises BadPayload when the body is no HTML page (what a round records for every title).
+    """
+    soup = _document(body)
+    trials = []
+    for title in titles:
+        texts, where = _texts(soup, rule, title)
+        if rule.selector:
+            notes = [f"selector {where} matched {len(texts)} element(s)"]
+        else:
+            notes = [f"searched {sum(t.count(chr(10)) + 1 for t in texts)} block(s) of text"]
+        log: list[str] = []
+        values: dict[str, tuple[int, int | None]] = {}
+        try:
+            found = _find(texts, rule, title, log)
+            failure = "" if found else f"nothing matched {where[:120]}"
+        except BadPayload as exc:
+            found, failure = None, exc.cause
+        if found is not None:
+            _, values, errors = found
+            failure = "; ".join(errors)
+        elif rule.pattern:
+            lines = [line for text in texts for line in text.split("\n")]
+            mentions = [line for line in lines if _fold(title) in _fold(line)]
+            notes += [
+                f"the title is in {_excerpt(line)}, but the pattern does not match there"
+                for line in mentions[:3]
+            ]
+            if not mentions:
+                notes.append(f"{title!r} appears nowhere in the text searched")
+        more = [f"... and {len(log) - 6} more"] if len(log) > 6 else []
+        trials.append(Trial(title, values, failure, (*notes, *log[:6], *more)))
+    return trials
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def _number(text: str, after: str) -> tuple[int, int | None]:
     try:
         return read_number(text, after)
@@ -268,7 +368,9 @@ def _number(text: str, after: str) -> tuple[int, int | None]:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split())
+    """One line per block, whitespace folded inside each; empty blocks dropped."""
+    lines = (" ".join(part.split()) for part in text.split(_BLOCK_END))
+    return "\n".join(line for line in lines if line)
 
 
 def _fold(text: str) -> str:
