@@ -309,3 +309,87 @@ def test_server_errors_are_temporary(fake: FakeNYT) -> None:
     fake.fail_next(Reply(502, {}, b"<html>Bad Gateway</html>"))
     (error,) = collect(fake, [chart("A")])
     assert error.kind == "temporary"  # type: ignore[union-attr]
+
+
+# -- a recorded list and the extended list ---------------------------------------------
+
+RECORDED = (PAYLOADS / "recorded_combined-print-and-e-book-fiction_2022-02-06.json").read_bytes()
+COMBINED = "combined-print-and-e-book-fiction"
+
+
+def observed(parsed: Parsed) -> dict[tuple[str, str], int]:
+    return {(o.key, o.metric): o.value for o in parsed.observations}
+
+
+def test_a_recorded_list_parses_by_title_and_isbn() -> None:
+    parsed = parse([chart("It Ends With Us"), chart("9781538724736")], RECORDED, COMBINED)
+    assert parsed.failures == {}
+    assert observed(parsed) == {
+        (f"{COMBINED}:9781501110368", "chart_rank"): 1,
+        (f"{COMBINED}:9781501110368", "weeks_on_list"): 32,
+        (f"{COMBINED}:9781538724736", "chart_rank"): 3,
+        (f"{COMBINED}:9781538724736", "weeks_on_list"): 7,
+    }
+    # Sales week ending Saturday 2022-01-22: the point sits on its Monday.
+    assert {o.at for o in parsed.observations} == {datetime(2022, 1, 16, tzinfo=UTC)}
+
+
+def test_entries_past_the_printed_list_are_extended_ranks_not_chart_ranks() -> None:
+    # NYT documents this shape (normal_list_ends_at 10 with 15 results): here the recorded
+    # list is cut to print 2, so VERITY at 3 stands where ranks 11-15 (or 16-20) stand.
+    body = edited(lambda r: r.update(normal_list_ends_at=2), RECORDED)
+    parsed = parse([chart("IT ENDS WITH US"), chart("Verity")], body, COMBINED)
+    assert observed(parsed) == {
+        (f"{COMBINED}:9781501110368", "chart_rank"): 1,
+        (f"{COMBINED}:9781501110368", "weeks_on_list"): 32,
+        (f"{COMBINED}:9781538724736", "extended_rank"): 3,
+        (f"{COMBINED}:9781538724736", "weeks_on_list"): 7,
+    }
+
+
+def test_a_list_that_does_not_say_where_print_ends_is_all_printed() -> None:
+    body = edited(lambda r: r.pop("normal_list_ends_at"), RECORDED)
+    parsed = parse([chart("Verity")], body, COMBINED)
+    assert observed(parsed)[(f"{COMBINED}:9781538724736", "chart_rank")] == 3
+
+
+@pytest.mark.parametrize("bad", [0, "15", None, True])
+def test_a_drifted_normal_list_ends_at_is_bad_payload(bad: Any) -> None:
+    with pytest.raises(BadPayload, match="normal_list_ends_at"):
+        parse([chart("Verity")], edited(lambda r: r.update(normal_list_ends_at=bad), RECORDED))
+
+
+def test_the_book_claim_counts_printed_ranks_only() -> None:
+    from tracker import claims
+
+    weeks = []
+    for week, (rank, printed) in enumerate([(1, 15), (1, 15), (17, 15), (1, 15)]):
+
+        def change(
+            r: dict[str, Any], rank: int = rank, printed: int = printed, week: int = week
+        ) -> None:
+            r["books"][0]["rank"] = rank
+            r["normal_list_ends_at"] = printed
+            r["bestsellers_date"] = (date(2022, 1, 22) + timedelta(weeks=week)).isoformat()
+
+        weeks.append(parse([chart("It Ends With Us")], edited(change, RECORDED), COMBINED))
+    by_metric: dict[str, list[claims.Point]] = {}
+    for parsed in weeks:
+        for o in parsed.observations:
+            point = claims.Point(int(o.at.timestamp()), o.value, 7 * 86400)
+            by_metric.setdefault(o.metric, []).append(point)
+    assert [p.value for p in by_metric["extended_rank"]] == [17]
+    series = [
+        claims.Series("nyt", metric, f"{COMBINED}:9781501110368", "IT ENDS WITH US", {}, points)
+        for metric, points in by_metric.items()
+    ]
+    claim = claims.Claim(
+        "ieu", "It Ends With Us", "nyt", "weeks_at_number_one", 2, None, date(2022, 2, 19)
+    )
+    verdict = claims.check(claim, date(2022, 1, 1), series, claims.Readiness(True))
+    # Weeks 1, 2 at No. 1, then off the printed list, then No. 1 again: the run is 2, not 4.
+    assert (verdict.status, verdict.measured) == (claims.CONFIRMED, 2)
+    # A rank claim in the extended week reads a printed rank; 17 was never printed.
+    rank = claims.Claim("r", "It Ends With Us", "nyt", "chart_rank", 1, None, date(2022, 2, 5))
+    verdict = claims.check(rank, date(2022, 1, 1), series, claims.Readiness(True))
+    assert (verdict.status, verdict.measured) == (claims.CONFIRMED, 1)

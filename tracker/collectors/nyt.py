@@ -7,6 +7,11 @@ against the list (NYT writes titles upper-case) or by its ISBN-13; a title absen
 has simply dropped off it, which is not a failure. Each series is keyed by list and ISBN-13, so
 a retitled edition keeps its history.
 
+A list answers more books than it prints: entries past `normal_list_ends_at` (15 on the big
+lists, 10 on most others) are NYT's extended list, which the printed Book Review does not show.
+Their positions are stored as `extended_rank`, never as `chart_rank`, so "a best seller" and
+"No. 1" claims count printed ranks only.
+
 NYT allows 5 requests a minute and 500 a day per key. The day is the runner's `day` budget;
 the minute is kept by spacing requests `request_gap` apart in `fetch`, because a request spends
 one budget only.
@@ -196,6 +201,7 @@ class NYTBooksCollector(Collector):
         sold_to = _date(require(results, "bestsellers_date"), "results.bestsellers_date")
         published = _date(require(results, "published_date"), "results.published_date")
         start = day_start(sold_to) - period + timedelta(days=1)
+        printed = _printed(results)
         parsed = Parsed()
         for target in request.targets:
             name = target.option("list")
@@ -206,7 +212,7 @@ class NYTBooksCollector(Collector):
                 if not _is(book, target.name):
                     continue
                 try:
-                    label, values = _values(book, f"results.books[{i}]")
+                    label, values = _values(book, f"results.books[{i}]", printed)
                 except BadPayload as exc:
                     parsed.failures[target.name] = exc.cause
                     continue
@@ -226,8 +232,23 @@ def _is(book: dict[str, Any], wanted: str) -> bool:
     return _fold(str(book.get("title") or "")) == _fold(wanted)
 
 
-def _values(book: dict[str, Any], where: str) -> tuple[str, list[tuple[str, int]]]:
-    """The book's title and its (metric, value) pairs; BadPayload when a field has drifted."""
+def _printed(results: dict[str, Any]) -> int | None:
+    """The last printed rank (`normal_list_ends_at`); None when the answer does not say."""
+    if "normal_list_ends_at" not in results:
+        return None
+    value = results["normal_list_ends_at"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadPayload(f"results.normal_list_ends_at: expected a rank, got {value!r:.40}")
+    return value
+
+
+def _values(
+    book: dict[str, Any], where: str, printed: int | None = None
+) -> tuple[str, list[tuple[str, int]]]:
+    """The book's title and its (metric, value) pairs; BadPayload when a field has drifted.
+
+    A rank past `printed` (the list's last printed rank) is an `extended_rank`.
+    """
     isbn = require(book, "primary_isbn13")
     if not isinstance(isbn, str) or not isbn13(isbn):
         raise BadPayload(f"{where}.primary_isbn13: expected 13 digits, got {isbn!r:.40}")
@@ -236,7 +257,8 @@ def _values(book: dict[str, Any], where: str) -> tuple[str, list[tuple[str, int]
         raise BadPayload(f"{where}.rank is 0")
     weeks = as_count(require(book, "weeks_on_list"), f"{where}.weeks_on_list")
     # Monthly lists send 0 weeks: they do not count weeks, and 0 is not a count to store.
-    values = [("chart_rank", rank)] + ([("weeks_on_list", weeks)] if weeks else [])
+    metric = "extended_rank" if printed is not None and rank > printed else "chart_rank"
+    values = [(metric, rank)] + ([("weeks_on_list", weeks)] if weeks else [])
     return str(require(book, "title")), values
 
 
