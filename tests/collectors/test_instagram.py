@@ -147,16 +147,63 @@ def test_parse_reads_followers_and_posts_keyed_by_the_stable_id() -> None:
     "change",
     [
         lambda d: d.pop("business_discovery"),
-        lambda d: d["business_discovery"].pop("followers_count"),
-        lambda d: d["business_discovery"].update(followers_count="lots"),
         lambda d: d["business_discovery"].update(id=None),
+        lambda d: d["business_discovery"].pop("id"),
     ],
 )
-def test_missing_or_odd_fields_are_failures_never_zero(change: Any) -> None:
+def test_an_answer_without_the_account_or_its_id_is_a_failure_never_zero(change: Any) -> None:
     data = json.loads(FOUND)
     change(data)
     parsed = parse([account("bluebottle")], json.dumps(data).encode())
     assert parsed.observations == [] and "bluebottle" in parsed.failures
+
+
+@pytest.mark.parametrize(
+    "change, kept, cause",
+    [
+        (
+            lambda d: d["business_discovery"].pop("followers_count"),
+            {"posts": 1205},
+            "followers: missing field business_discovery.followers_count",
+        ),
+        (
+            lambda d: d["business_discovery"].update(followers_count="lots"),
+            {"posts": 1205},
+            "followers: business_discovery.followers_count: expected a count, got 'lots'",
+        ),
+        (
+            lambda d: d["business_discovery"].pop("media_count"),
+            {"followers": 267793},
+            "posts: missing field business_discovery.media_count",
+        ),
+        (
+            lambda d: [d["business_discovery"].pop(f) for f in ("media_count", "followers_count")],
+            {},
+            "followers: missing field business_discovery.followers_count; "
+            "posts: missing field business_discovery.media_count",
+        ),
+    ],
+)
+def test_one_missing_field_keeps_the_others_and_names_the_missing_one(
+    change: Any, kept: dict[str, int], cause: str
+) -> None:
+    data = json.loads(FOUND)
+    change(data)
+    parsed = parse([account("bluebottle")], json.dumps(data).encode())
+    assert {o.metric: o.value for o in parsed.observations} == kept
+    assert {o.key for o in parsed.observations} <= {"17841401441775531"}
+    assert parsed.failures == {"bluebottle": cause}
+
+
+def test_a_recorded_answer_parses() -> None:
+    body = (PAYLOADS / "recorded_business_discovery.json").read_bytes()
+    parsed = parse([account("bhuvan.bam22", "Bhuvan Bam")], body)
+    assert parsed.failures == {}
+    got = {o.metric: (o.key, o.value, o.label) for o in parsed.observations}
+    assert got == {
+        "followers": ("17841402569541629", 14759582, "bhuvan.bam22"),
+        "posts": ("17841402569541629", 1455, "bhuvan.bam22"),
+    }
 
 
 def test_personal_accounts_are_not_found_and_say_why() -> None:

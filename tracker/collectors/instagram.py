@@ -180,28 +180,37 @@ class InstagramCollector(Collector):
                 parsed.failures[target.name] = "not found: no business_discovery in the answer"
                 continue
             try:
-                parsed.observations.extend(_observations(found, target, at))
+                observations, errors = _observations(found, target, at)
             except BadPayload as exc:
                 parsed.failures[target.name] = exc.cause
+                continue
+            parsed.observations.extend(observations)
+            if errors:
+                # The fields that came are kept; the one that did not is said, never a zero.
+                parsed.failures[target.name] = "; ".join(errors)
         return parsed
 
 
-def _observations(found: dict[str, Any], target: Target, at: datetime) -> list[Observation]:
+def _observations(
+    found: dict[str, Any], target: Target, at: datetime
+) -> tuple[list[Observation], list[str]]:
+    """The account's values, and a cause per metric that could not be read."""
     user_id = require(found, "id")
     if not isinstance(user_id, str) or not user_id.isdigit():
         raise BadPayload(f"business_discovery.id: expected a numeric id, got {user_id!r:.60}")
     label = str(found.get("username") or username_of(target))
-    return [
-        Observation(
-            metric=metric,
-            key=user_id,
-            value=as_count(require(found, field), f"business_discovery.{field}"),
-            at=at,
-            subject=target.subject,
-            label=label,
-        )
-        for field, metric in METRICS
-    ]
+    observations: list[Observation] = []
+    errors: list[str] = []
+    for field, metric in METRICS:
+        try:
+            if field not in found:
+                raise BadPayload(f"missing field business_discovery.{field}")
+            value = as_count(found[field], f"business_discovery.{field}")
+        except BadPayload as exc:
+            errors.append(f"{metric}: {exc.cause}")
+            continue
+        observations.append(Observation(metric, user_id, value, at, target.subject, label))
+    return observations, errors
 
 
 def _graph_error(body: bytes) -> dict[str, Any] | None:
