@@ -22,6 +22,7 @@ from tracker.errors import BadPayload, QuotaExhausted, RateLimited, SourceError,
 from tracker.secrets import fingerprint
 
 AT = datetime(2024, 11, 20, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
 PAYLOADS = Path(__file__).parent / "payloads" / "x"
 USERS = (PAYLOADS / "users_by.json").read_bytes()
@@ -98,6 +99,16 @@ def test_non_count_followers_fail_that_user_only(value: Any) -> None:
     assert [o.label for o in parsed.observations] == ["API"]
 
 
+def test_a_recorded_answer_without_public_metrics_fails_each_user_by_name() -> None:
+    body = (PAYLOADS / "recorded_users_by_without_fields.json").read_bytes()
+    parsed = parse([account("Twitter"), account("twitterdev")], body)
+    assert parsed.observations == []
+    assert parsed.failures == {
+        "Twitter": "missing field public_metrics",
+        "twitterdev": "missing field public_metrics",
+    }
+
+
 def test_rename_keeps_the_user_id_as_key_and_takes_the_new_name() -> None:
     # The config names the old handle with the user's id; X answers with today's name.
     target = account("TwitterDev", user_id="2244994945")
@@ -142,6 +153,74 @@ def test_a_bucket_ending_after_the_reading_is_still_growing() -> None:
     at = datetime(2024, 11, 18, 12, 0, tzinfo=UTC)
     parsed = parse([hashtag()], COUNTS, at)
     assert max(o.at for o in parsed.observations) == datetime(2024, 11, 17, tzinfo=UTC)
+
+
+# Tweepy's recorded answer to /2/tweets/counts/recent?query=Tweepy (no granularity: hours),
+# read at 2022-05-07 12:56 UTC (origin: payloads/x/SOURCES.md).
+HOURLY = (PAYLOADS / "recorded_counts_recent_hourly.json").read_bytes()
+HOURLY_AT = datetime(2022, 5, 7, 12, 56, 27, tzinfo=UTC)
+
+
+def test_hourly_buckets_are_summed_into_whole_days() -> None:
+    parsed = parse([hashtag("tweepy")], HOURLY, HOURLY_AT)
+    assert parsed.failures == {}
+    got = [(o.at, o.value, o.period) for o in parsed.observations]
+    days = [datetime(2022, 5, d, tzinfo=UTC) for d in range(1, 7)]
+    # Each day's 24 hourly counts in the recording, added up.
+    sums = [739, 757, 763, 757, 782, 758]
+    assert got == [(day, total, DAY) for day, total in zip(days, sums, strict=True)]
+    data = json.loads(HOURLY)
+    assert sum(b["tweet_count"] for b in data["data"]) == data["meta"]["total_tweet_count"]
+    # The partial first (from 12:56) and last (to 12:56) days are not stored.
+    partial = sum(
+        b["tweet_count"] for b in data["data"] if b["start"][:10] in ("2022-04-30", "2022-05-07")
+    )
+    assert sum(sums) + partial == data["meta"]["total_tweet_count"]
+
+
+def test_minute_buckets_sum_too_and_a_gap_leaves_the_day_incomplete() -> None:
+    day = datetime(2024, 11, 14, tzinfo=UTC)
+    minutes = [
+        {"start": _iso(day + i * MINUTE), "end": _iso(day + (i + 1) * MINUTE), "tweet_count": 2}
+        for i in range(24 * 60)
+    ]
+    body = json.dumps({"data": minutes, "meta": {"total_tweet_count": 2880}}).encode()
+    parsed = parse([hashtag()], body)
+    assert [(o.at, o.value) for o in parsed.observations] == [(day, 2880)]
+    gap = json.dumps({"data": minutes[:100] + minutes[101:]}).encode()
+    assert parse([hashtag()], gap).observations == []
+
+
+def test_no_whole_day_is_a_failure_with_the_cause_not_silence() -> None:
+    hours = json.loads(HOURLY)["data"][:30]  # 2022-04-30 12:56 .. 2022-05-01 18:00
+    parsed = parse([hashtag("tweepy")], json.dumps({"data": hours}).encode(), HOURLY_AT)
+    assert parsed.observations == []
+    assert parsed.failures == {
+        "tweepy": "no whole finished UTC day in 30 bucket(s) of up to 1:00:00 from "
+        "2022-04-30 12:56 to 2022-05-01 18:00 UTC: nothing to store"
+    }
+    empty = parse([hashtag()], b'{"data": [], "meta": {"total_tweet_count": 0}}')
+    assert empty.observations == [] and "no buckets in the answer" in empty.failures["heartstopper"]
+
+
+def test_a_bucket_across_midnight_completes_neither_day() -> None:
+    rows = [
+        ("2024-11-14T00:00:00Z", "2024-11-14T12:00:00Z", 5),
+        ("2024-11-14T12:00:00Z", "2024-11-15T12:00:00Z", 7),
+        ("2024-11-15T12:00:00Z", "2024-11-16T00:00:00Z", 9),
+        ("2024-11-16T00:00:00Z", "2024-11-17T00:00:00Z", 11),
+    ]
+    body = json.dumps(
+        {"data": [{"start": a, "end": b, "tweet_count": n} for a, b, n in rows]}
+    ).encode()
+    parsed = parse([hashtag()], body)
+    assert [(o.at, o.value) for o in parsed.observations] == [
+        (datetime(2024, 11, 16, tzinfo=UTC), 11)
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 Followers: `/2/users/by?usernames=` takes 100 names a request; a target whose `id` option
 holds the numeric user id is read through `/2/users?ids=` instead, so it survives a rename
 (same key, new label). Names X cannot answer for come back in a top-level `errors` array and
-become that target's failure. Hashtags: `/2/tweets/counts/recent` gives daily buckets for the
-last 7 days; only whole, finished days are kept. It is not on the free tier.
+become that target's failure. Hashtags: `/2/tweets/counts/recent` gives buckets for the last
+7 days (tracker asks for days; an answer in hours or minutes is summed per UTC day). Only
+whole, finished UTC days are kept; an answer with none says so as the target's failure. It is
+not on the free tier.
 Both endpoints have 15-minute windows per app; a 429 is honoured until `x-rate-limit-reset`.
 """
 
@@ -42,6 +44,8 @@ DAY = timedelta(days=1)
 WINDOW = timedelta(minutes=15)
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+# The key of buckets that cross midnight: they complete no day.
+_ACROSS = datetime.min.replace(tzinfo=UTC)
 _USER_ID = re.compile(r"^[0-9]{1,20}$")
 
 
@@ -215,22 +219,49 @@ def _parse_counts(data: dict[str, Any], targets: Sequence[Target], at: datetime)
     buckets = require(data, "data")
     if not isinstance(buckets, list):
         raise BadPayload(f"data: expected a list, got {type(buckets).__name__}")
+    days, why = _whole_days(buckets, at)
     parsed = Parsed()
     for target in targets:
         tag = tag_of(target)
-        for i, bucket in enumerate(buckets):
-            start, end = (_time(require(bucket, f), f"data[{i}].{f}") for f in ("start", "end"))
-            # The first bucket starts 7 days back mid-day and the last ends at the request
-            # time; neither is a whole day, and a day not yet over is still growing.
-            if end - start != DAY or end > at:
-                continue
-            count = as_count(require(bucket, "tweet_count"), f"data[{i}].tweet_count")
+        if not days:
+            parsed.failures[target.name] = why
+        for day, count in days:
             parsed.observations.append(
-                Observation(
-                    "hashtag_posts", tag, count, start, target.subject, f"#{tag}", period=DAY
-                )
+                Observation("hashtag_posts", tag, count, day, target.subject, f"#{tag}", period=DAY)
             )
     return parsed
+
+
+def _whole_days(buckets: list[Any], at: datetime) -> tuple[list[tuple[datetime, int]], str]:
+    """(UTC day, posts) for each finished day the buckets cover whole, and why none, if none.
+
+    Buckets may be days, hours or minutes. The first starts 7 days back mid-hour and the last
+    ends at the request time: those days are partial, and a day not yet over is still growing.
+    """
+    parsed = []
+    for i, bucket in enumerate(buckets):
+        start, end = (_time(require(bucket, f), f"data[{i}].{f}") for f in ("start", "end"))
+        count = as_count(require(bucket, "tweet_count"), f"data[{i}].tweet_count")
+        parsed.append((start, end, count))
+    if not parsed:
+        return [], "no buckets in the answer: X counted nothing for the last 7 days"
+    spans: dict[datetime, list[tuple[datetime, datetime, int]]] = {}
+    for start, end, count in parsed:
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        # A bucket across midnight belongs to no single day: both days stay incomplete.
+        spans.setdefault(day if end <= day + DAY else _ACROSS, []).append((start, end, count))
+    whole = []
+    for day, parts in sorted(spans.items()):
+        parts.sort()
+        edges = [day, *(end for _, end, _ in parts)]
+        if [s for s, _, _ in parts] == edges[:-1] and edges[-1] == day + DAY <= at:
+            whole.append((day, sum(count for _, _, count in parts)))
+    width = max(end - start for start, end, _ in parsed)
+    why = (
+        f"no whole finished UTC day in {len(parsed)} bucket(s) of up to {width} from "
+        f"{parsed[0][0]:%Y-%m-%d %H:%M} to {parsed[-1][1]:%Y-%m-%d %H:%M} UTC: nothing to store"
+    )
+    return whole, "" if whole else why
 
 
 def _time(value: Any, where: str) -> datetime:
