@@ -183,7 +183,7 @@ def test_error_recognises_mastodon_answers() -> None:
     assert isinstance(c.error(404, {}, b'{"error":"Record not found"}'), NotFound)
     assert isinstance(c.error(410, {}, b""), NotFound)
     refused = c.error(401, {}, b'{"error":"This API requires an authenticated user"}')
-    assert type(refused) is SourceError and "anonymous" in refused.cause
+    assert type(refused) is SourceError and "refuses anonymous API calls" in refused.cause
     reset = (datetime.now(UTC) + timedelta(seconds=120)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     limited = c.error(429, {"X-RateLimit-Reset": reset}, b'{"error":"Too many requests"}')
     assert isinstance(limited, RateLimited)
@@ -268,3 +268,105 @@ def test_fake_serves_the_real_history_format(fake: FakeMastodon) -> None:
     history = fake.tags["x"]["history"]
     assert history[0] == {"day": "1732060800", "accounts": "1", "uses": "1"}
     assert len(history) == 7
+
+
+# -- recorded answers (Mastodon.py's cassettes; origin: payloads/mastodon/SOURCES.md) ----
+
+
+def recorded(name: str) -> bytes:
+    return (PAYLOADS / f"recorded_{name}.json").read_bytes()
+
+
+def test_a_recorded_lookup_parses() -> None:
+    target = Target("account", "mastodonpy_test@localhost", "test")
+    parsed = parse(target, recorded("lookup"))
+    assert parsed.failures == {}
+    ((key, value, label),) = [(o.key, o.value, o.label) for o in parsed.observations]
+    assert (key, value, label) == ("localhost:117020565966271181", 0, "mastodonpy_test@localhost")
+
+
+def test_a_recorded_not_found_and_tag_history() -> None:
+    error = collector().error(404, {}, recorded("lookup_not_found"))
+    assert isinstance(error, NotFound) and error.cause == "Mastodon: Record not found"
+    c = collector()
+    (request,) = c.plan([Target("hashtag", "heeho", "#heeho")])
+    # Read the day after the newest day of the recording (2026-08-01 UTC).
+    parsed = c.parse(request, recorded("tag"), datetime(2026, 8, 2, tzinfo=UTC))
+    # Seven days of zeros, as the instance recorded them; zeros that were counted are values.
+    days = sorted({o.at for o in parsed.observations})
+    assert len(days) == 7 and {o.value for o in parsed.observations} == {0}
+
+
+# -- the optional user token ----------------------------------------------------------
+
+
+def test_401_without_a_token_says_a_user_token_is_needed() -> None:
+    error = collector().error(401, {}, b'{"error":"This method requires an authenticated user"}')
+    assert type(error) is SourceError
+    assert error.cause == (
+        "Mastodon answered 401 (This method requires an authenticated user): this instance "
+        "refuses anonymous API calls; set MASTODON_ACCESS_TOKEN (or "
+        "sources.mastodon.access_token_file) to a user token of it and "
+        "sources.mastodon.token_instance to its host"
+    )
+    bare = collector().error(401, {}, b"")
+    assert type(bare) is SourceError and bare.cause.startswith("Mastodon answered 401 (HTTP 401)")
+
+
+def test_401_with_a_token_says_the_token_was_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "tok-123")
+    error = collector(token_instance="Mastodon.Social").error(
+        401, {}, recorded("401_invalid_token")
+    )
+    assert type(error) is SourceError and "tok-123" not in error.cause
+    assert error.cause.startswith(
+        "Mastodon answered 401 (The access token is invalid): the token in "
+        "MASTODON_ACCESS_TOKEN (or sources.mastodon.access_token_file) is invalid or revoked"
+    )
+    assert "is not mastodon.social" in error.cause
+
+
+def test_the_token_is_optional_and_read_from_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MASTODON_ACCESS_TOKEN", raising=False)
+    assert collector().missing() is None
+    secret_file = tmp_path / "mastodon-token"
+    secret_file.write_text("from-file\n")
+    secret_file.chmod(0o600)
+    c = collector(access_token_file=str(secret_file))
+    assert c._token() == "from-file"
+    with pytest.raises(ValidationError):
+        collector(token_instance="https://mastodon.social/")
+
+
+def test_a_closed_instance_answers_with_the_token_only(
+    fake: FakeMastodon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.token = "tok-123"
+    fake.add_account("mastodon@mastodon.social", 52_000)
+    (refused,) = collect(fake, [ACCOUNT])
+    assert type(refused) is SourceError and "refuses anonymous API calls" in refused.cause
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "tok-123")
+    (parsed,) = collect(fake, [ACCOUNT])
+    assert [o.value for o in parsed.observations] == [52_000]
+    assert fake.requests[-1].headers["authorization"] == "Bearer tok-123"
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "stale")
+    (stale,) = collect(fake, [ACCOUNT])
+    assert type(stale) is SourceError and "The access token is invalid" in stale.cause
+
+
+def test_the_token_goes_to_its_own_instance_only(
+    fake: FakeMastodon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "tok-123")
+    fake.add_account("someone@mstdn.social", 10)
+    fake.add_tag("heartstopper", [1] * 7, [1] * 7, today=AT.date())
+    other = Target("account", "someone@mstdn.social", "s")
+    collect(fake, [other, HASHTAG], tag_instances=["mastodon.social", "mstdn.social"])
+    sent = [(r.path, r.param("acct"), r.headers.get("authorization")) for r in fake.requests]
+    assert sent == [
+        ("/api/v1/accounts/lookup", "someone@mstdn.social", None),
+        ("/api/v1/tags/heartstopper", None, "Bearer tok-123"),  # mastodon.social's
+        ("/api/v1/tags/heartstopper", None, None),  # mstdn.social's
+    ]

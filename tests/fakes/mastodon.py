@@ -40,6 +40,8 @@ class FakeMastodon(FakePlatform):
         self._count_lock = threading.Lock()
         self._served = 0
         self._next_id = 109_000_000_000_000_000
+        # When set, the API is closed to anonymous clients: only this bearer token gets in.
+        self.token: str | None = None
 
     # -- data ------------------------------------------------------------------------
     def add_account(self, acct: str, followers: int, **extra: Any) -> str:
@@ -108,6 +110,17 @@ class FakeMastodon(FakePlatform):
 
     def route(self, seen: Seen) -> Reply:
         headers = self.limit_headers()
+        if self.token is not None:
+            sent = seen.headers.get("authorization", "")
+            if not sent:
+                # What an instance with DISALLOW_UNAUTHENTICATED_API_ACCESS answers.
+                error = "This method requires an authenticated user"
+                return Reply.json({"error": error}, 401, headers)
+            if sent != f"Bearer {self.token}":
+                # Mastodon's answer to a bad token, as recorded by Mastodon.py.
+                challenge = 'Bearer realm="Doorkeeper", error="invalid_token"'
+                headers = {**headers, "WWW-Authenticate": challenge}
+                return Reply.json({"error": "The access token is invalid"}, 401, headers)
         not_found = Reply.json({"error": "Record not found"}, 404, headers)
         if seen.path == "/api/v1/accounts/lookup":
             account = self.accounts.get((seen.param("acct") or "").lstrip("@").lower())

@@ -4,6 +4,11 @@ Accounts are looked up on their home instance (`/api/v1/accounts/lookup`), whose
 authoritative; another instance only knows a cached copy. Hashtags have no global total:
 each instance in `tag_instances` reports its own 7-day history (`/api/v1/tags/:name`), so
 every series is keyed by instance.
+
+Both endpoints are public on most instances. Some close their API to anonymous clients
+(`DISALLOW_UNAUTHENTICATED_API_ACCESS`) and answer 401; the account lookup documents a user
+token for that. An optional token (`MASTODON_ACCESS_TOKEN` or `access_token_file`) goes only to
+`token_instance`, the instance that issued it, never to another host.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field, field_validator
@@ -28,8 +33,13 @@ from tracker.collectors.base import (
     http_error,
     load_json,
     require,
+    summarize,
 )
 from tracker.errors import BadPayload, ConfigError, NotFound, SourceError
+from tracker.secrets import secret
+
+if TYPE_CHECKING:
+    import httpx
 
 DAY = timedelta(days=1)
 # Glitch-soc and other forks send -1 when the owner hides the count; it is not a count.
@@ -42,17 +52,28 @@ class MastodonSettings(SourceSettings):
     # One account per request: 8 in flight keeps a round near the ideal (benchmarks/batching.py).
     concurrency: int = Field(default=8, ge=1, le=64)
     tag_instances: list[str] = Field(default_factory=lambda: ["mastodon.social"], min_length=1)
+    # Optional: a user access token, for instances that refuse anonymous API calls. It is sent
+    # only to `token_instance` (default: the first of tag_instances), the instance it is for.
+    access_token_env: str = "MASTODON_ACCESS_TOKEN"
+    access_token_file: str | None = None
+    token_instance: str = ""
 
     @field_validator("tag_instances")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        hosts = []
-        for host in value:
-            host = host.strip().lower()
-            if not host or "/" in host or "@" in host:
-                raise ValueError(f"{host!r} is not an instance host name like mastodon.social")
-            hosts.append(host)
-        return hosts
+        return [_host(host) for host in value]
+
+    @field_validator("token_instance")
+    @classmethod
+    def _token_host(cls, value: str) -> str:
+        return _host(value) if value.strip() else ""
+
+
+def _host(text: str) -> str:
+    host = text.strip().lower()
+    if not host or "/" in host or "@" in host:
+        raise ValueError(f"{host!r} is not an instance host name like mastodon.social")
+    return host
 
 
 def split_acct(name: str) -> tuple[str, str]:
@@ -73,6 +94,25 @@ class MastodonCollector(Collector):
 
     def base(self, instance: str) -> str:
         return self.settings.base_url.replace("{instance}", instance)
+
+    def _token(self) -> str | None:
+        return secret(self.settings.access_token_env, self.settings.access_token_file)
+
+    def _token_instance(self) -> str:
+        return self.settings.token_instance or self.settings.tag_instances[0]
+
+    async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
+        token = self._token()
+        # The instance a request goes to is the one its target was tagged with in plan().
+        instance = request.targets[0].option("instance") if request.targets else ""
+        if not token or instance != self._token_instance():
+            return await super().fetch(client, request)
+        return await client.request(
+            request.method,
+            request.url,
+            params=list(request.params) or None,
+            headers={**dict(request.headers), "Authorization": f"Bearer {token}"},
+        )
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         requests: list[Request] = []
@@ -110,10 +150,25 @@ class MastodonCollector(Collector):
             return NotFound(f"Mastodon: {message}")
         if status == 410:
             return NotFound(f"Mastodon: account gone{': ' + message if message else ''}")
-        if status in (401, 403) and message:
-            # Instances that close their API to anonymous clients answer this way.
-            return SourceError(f"Mastodon instance refused anonymous access: {message}")
+        if status == 401:
+            return SourceError(self._unauthorized(message or f"HTTP 401{summarize(body)}"))
+        if status == 403 and message:
+            return SourceError(f"Mastodon instance refused access: {message}")
         return http_error(status, headers, body)
+
+    def _unauthorized(self, message: str) -> str:
+        env, where = self.settings.access_token_env, self._token_instance()
+        if self._token():
+            return (
+                f"Mastodon answered 401 ({message}): the token in {env} (or "
+                f"sources.mastodon.access_token_file) is invalid or revoked, or this instance "
+                f"is not {where}, the one it is sent to (sources.mastodon.token_instance)"
+            )
+        return (
+            f"Mastodon answered 401 ({message}): this instance refuses anonymous API calls; "
+            f"set {env} (or sources.mastodon.access_token_file) to a user token of it and "
+            "sources.mastodon.token_instance to its host"
+        )
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         data = load_json(body)
