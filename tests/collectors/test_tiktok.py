@@ -132,6 +132,24 @@ def test_user_info_is_keyed_by_username_because_the_api_has_no_id() -> None:
     }
 
 
+def test_an_account_with_its_id_is_keyed_by_it_and_a_rename_keeps_the_series() -> None:
+    before = Target("account", "@AliceOseman", "Alice Oseman", (("id", "6881290705605477381"),))
+    after = Target("account", "alice.oseman", "Alice Oseman", (("id", "6881290705605477381"),))
+    # The same answer read under the old and the new name (the API echoes no name).
+    first = collector().parse(only([before]), USER, AT)
+    second = collector().parse(only([after]), USER, AT)
+    keys = {o.key for o in first.observations} | {o.key for o in second.observations}
+    assert keys == {"6881290705605477381"}
+    assert {o.label for o in first.observations} == {"aliceoseman"}
+    assert {o.label for o in second.observations} == {"alice.oseman"}
+
+
+def test_an_id_that_is_not_digits_is_refused_in_the_plan() -> None:
+    bad = Target("account", "aliceoseman", "Alice Oseman", (("id", "@aliceoseman"),))
+    request = only([bad])
+    assert request.refusal == "id '@aliceoseman' is not a TikTok user id (digits only)"
+
+
 def test_user_info_without_data_or_counts_fails_never_zero() -> None:
     c = collector()
     empty = c.parse(only([ALICE]), edited(USER, lambda d: d.update(data={})), AT)

@@ -4,10 +4,18 @@
     GET  {web}/api/challenge/detail/?challengeName=NAME   cookie msToken
 
 The Research API answers one username per request, 1,000 requests per UTC day, and returns no
-stable id: an account's series is keyed by its username, so a renamed account starts a new
-series. Hashtags come from the web endpoint the community TikTokApi library calls; it breaks
-often and then answers an empty body or a `statusCode` such as 10202/10205, recorded as a
-failure, never as zero. Each half runs on its own credential and is skipped alone without it.
+stable id (its user info fields are display_name, bio_description, avatar_url, is_verified,
+bio_url and the counts). So the stable id is the config's: an account with `id` (TikTok's
+numeric user id, as on the web profile) is keyed by it and survives a rename; without one the
+key is the username, and a renamed account starts a new series.
+
+Hashtags come from the web endpoint the community TikTokApi library calls. That library (v7,
+2026) sends `challengeName` and `msToken` as query parameters from inside a real browser
+session, adds its session parameters (aid=1988, app_name=tiktok_web, device_id, ...) and an
+`X-Bogus` signature computed by TikTok's own page script. tracker runs no browser: it sends the
+name, with the msToken as a cookie (kept out of URLs), and TikTok often answers such a request
+with an empty body or a `statusCode` such as 10202/10205 -- recorded as blocked, never as zero.
+Each half runs on its own credential and is skipped alone without it.
 """
 
 from __future__ import annotations
@@ -104,10 +112,14 @@ class TikTokCollector(Collector):
         for target in targets:
             if target.kind == "account":
                 name = target.name.strip().lstrip("@").lower()
-                if _USERNAME.match(name):
+                user_id = target.option("id")
+                if user_id and not user_id.isdigit():
+                    cause = f"id {user_id!r} is not a TikTok user id (digits only)"
+                elif _USERNAME.match(name):
                     users.setdefault(name, []).append(target)
                     continue
-                cause = f"{target.name!r} is not a TikTok username"
+                else:
+                    cause = f"{target.name!r} is not a TikTok username"
             elif target.kind == "hashtag":
                 tags.setdefault(target.name.strip().lstrip("#").lower(), []).append(target)
                 continue
@@ -132,6 +144,7 @@ class TikTokCollector(Collector):
                 requests.append(Request(tuple(group), "", refusal=cause))
                 continue
             url = f"{s.web_url}/api/challenge/detail/"
+            # msToken goes in by fetch(), as a cookie: kept out of URLs, which get logged.
             requests.append(Request(tuple(group), url, params=(("challengeName", tag),)))
         return requests
 
@@ -219,9 +232,10 @@ def _parse_user(request: Request, body: bytes, at: datetime) -> Parsed:
         except BadPayload as exc:
             parsed.failures[target.name] = exc.cause
             continue
-        # The Research API returns no id: the username is the only key there is.
+        # The Research API returns no id: the config's `id` is the stable key when given.
+        key = target.option("id") or name
         parsed.observations.extend(
-            Observation(metric, name, value, at, target.subject, label=name)
+            Observation(metric, key, value, at, target.subject, label=name)
             for metric, value in counts
         )
     return parsed
