@@ -6,13 +6,16 @@ migrations it does not use.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tracker.commands import campaign, editing, webpage
+from tracker import __version__
+from tracker.commands import campaign, editing, info, webpage
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -20,13 +23,14 @@ from tracker.commands.context import (
     Context,
     context,
     fail,
+    origin,
 )
 from tracker.errors import ConfigError, LockHeld, StoreError, TrackerError, UsageError
 
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     help="Record follower counts, hashtag totals and chart positions; compare them with a "
     "campaign's baselines and claims.",
@@ -38,6 +42,13 @@ app.add_typer(editing.accounts, name="accounts")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(webpage.app, name="web")
+app.add_typer(info.config_app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracker {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -57,14 +68,18 @@ def main_options(
             help="Database URL: sqlite:///tracker.db or postgresql://user@host/db.",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
-    ctx.obj = Context(config, database)
+    ctx.obj = Context(config, database, origin(ctx, "database", "--database"))
 
 
 def main() -> None:
-    """Console entry point: run the app and map tracker's errors to exit codes."""
+    """Console entry point: run the app and map every error to a message and an exit code."""
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="tracker", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -82,21 +97,51 @@ def main() -> None:
     except TrackerError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
-        if isinstance(exc, _click_exception()):
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # `tracker history ... | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_FAILED)
+        typer.echo(f"error: {_os_error(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        if isinstance(exc, _usage_errors()):  # click's usage errors, in non-standalone mode
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if os.environ.get("TRACKER_TRACEBACK"):
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "This is a bug in tracker: please report it, with the output of the same command "
+            "run with TRACKER_TRACEBACK=1.",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _click_exception() -> type[Any]:
-    """click's ClickException; typer 0.29 and later vendor click as `typer._click`."""
+def _usage_errors() -> tuple[type[Any], ...]:
+    """Every ClickException class a usage error may arrive as.
+
+    typer 0.29+ raises its vendored copy (`typer._click`), older typer standalone click's, and
+    both may be installed at once (uvicorn depends on standalone click): `typer.BadParameter` is
+    always typer's own, so its bases name the class typer raises, whichever that is.
+    """
+    found: list[type[Any]] = [
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+    ]
     try:
-        from click import ClickException
+        import click
     except ImportError:
-        from typer._click.exceptions import ClickException
-    return ClickException
+        pass
+    else:
+        found.append(click.ClickException)
+    return tuple(dict.fromkeys(found))
+
+
+def _os_error(exc: OSError) -> str:
+    """'reports/x.md: Permission denied', not "[Errno 13] Permission denied: 'reports/x.md'"."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 # -- run / status -----------------------------------------------------------------------
@@ -107,6 +152,9 @@ def run(
     log_format: Annotated[
         str | None, typer.Option("--log-format", help="text (default) or json lines.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug lines too: every retried attempt.")
+    ] = False,
 ) -> None:
     """Run the collectors on their schedules until SIGTERM/SIGINT.
 
@@ -114,6 +162,7 @@ def run(
     Examples:
       tracker run                 # the daemon, on config/tracker.toml
       tracker run --once          # one round; exit 0 if every source succeeded, 1 if not
+      tracker run --once -v       # with a debug line for every retried attempt
       tracker --database postgresql://tracker@db/tracker run --log-format json
     """
     import asyncio
@@ -123,7 +172,7 @@ def run(
     config = context(ctx).config()
     if log_format not in (None, "text", "json"):
         fail(f"--log-format: {log_format!r} is not one of text, json")
-    log.setup(log_format or config.log_format)
+    log.setup(log_format or config.log_format, verbose=verbose)
     store = context(ctx).store(config)
     store.upgrade()
     if once:
@@ -289,7 +338,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 # Registered last so `tracker --help` lists them after the everyday commands.
-for command in (campaign.claims, campaign.report, campaign.backfill):
+for command in (campaign.claims, campaign.report, campaign.backfill, info.sources):
     app.command()(command)
 
 

@@ -5,6 +5,7 @@ Bad input fails fast with the file, the dotted key and the reason (`ConfigError`
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from tracker.configfile import DEFAULT_DATABASE_URL, ENV_PREFIX, config_path, read_toml
@@ -220,11 +222,33 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 def _first_error(path: Path, exc: ValidationError, prefix: str = "") -> ConfigError:
     errors = exc.errors()
     first = errors[0]
-    key = _dotted(tuple(first["loc"]))
+    loc = tuple(first["loc"])
+    key = _dotted(loc)
     key = f"{prefix}.{key}" if prefix and key else (prefix or key)
     message = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return ConfigError(str(path), key, message + more)
+    parts = [*prefix.split("."), *loc] if prefix else list(loc)
+    variable = _variable(parts)
+    where = f"environment variable {variable}" if variable else str(path)
+    return ConfigError(where, key, message + more)
+
+
+def _variable(loc: list[int | str]) -> str | None:
+    """The TRACKER_* variable that set the value at `loc` (or a section around it), if any.
+
+    The environment wins over the file, so a variable that is set is where the value came from.
+    """
+    names: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            break  # a list item: only the whole list can come from a variable
+        names.append(str(part))
+    present = {name.upper(): name for name in os.environ}  # case_sensitive=False
+    for end in range(len(names), 0, -1):
+        variable = ENV_PREFIX + "__".join(names[:end]).upper()
+        if variable in present:
+            return present[variable]
+    return None
 
 
 def load(path: str | Path | None = None, *, database_url: str | None = None) -> Config:
@@ -253,6 +277,13 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
         config = _Loaded(**overrides)
     except ValidationError as exc:
         raise _first_error(where, exc) from None
+    except SettingsError as exc:  # a variable for a whole section that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field.group(1) if field else ""
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        raise ConfigError(
+            f"environment variable {variable}", name, "not valid JSON for a section or list"
+        ) from None
 
     installed = registry.available()
     settings: dict[str, SourceSettings] = {}

@@ -90,10 +90,31 @@ class SourceSettings(BaseModel):
     # Requests of this source in flight at once.
     concurrency: int = Field(default=4, ge=1, le=64)
 
-    @field_validator("interval", "jitter", mode="before")
+    @field_validator("interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("jitter", mode="before")
+    @classmethod
+    def _jitter(cls, value: Any) -> Any:
+        # 0 turns jitter off: 0, "0" and "0s" all say so.
+        return parse_duration(value, zero=True) if isinstance(value, str) else value
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        # The scheduler counts whole seconds: less than one would run the source back to back.
+        if value < timedelta(seconds=1):
+            raise ValueError(f"must be at least 1s, got {value.total_seconds():g}s")
+        return value
+
+    @field_validator("jitter")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError(f"must be 0 or more, got {value.total_seconds():g}s")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -18,14 +18,16 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from tracker import __version__
 from tracker import config as config_module
 from tracker import scheduler as scheduling
 from tracker.baselines import references
 from tracker.config import Config
 from tracker.errors import ConfigError, StoreError
 from tracker.http import make_client
+from tracker.lineup import lineup, summary
 from tracker.round import Runner, SourceReport
-from tracker.store import Store
+from tracker.store import Store, redact
 from tracker.timeutil import now
 
 log = logging.getLogger("tracker.daemon")
@@ -45,7 +47,35 @@ async def run_once(config: Config, store: Store) -> list[SourceReport]:
     """One full round of every runnable source, then return."""
     _sync(config, store)
     async with make_client(config.http, config.contact) as client:
-        return await Runner(config, store, client).run_round()
+        runner = Runner(config, store, client)
+        introduce(runner, "one round")
+        return await runner.run_round()
+
+
+def introduce(runner: Runner, mode: str = "daemon") -> None:
+    """The start line: version, pid, config, database, and every source on or skipped."""
+    config = runner.config
+    entries = lineup(config, runner.collector)
+    where = str(config.path.resolve()) if config.path != Path("") else "(none)"
+    database = redact(config.database_url)
+    log.info(
+        "tracker %s started (%s, pid %d): config %s, database %s; %s",
+        __version__,
+        mode,
+        os.getpid(),
+        where,
+        database,
+        summary(entries),
+        extra={
+            "event": "start",
+            "version": __version__,
+            "mode": mode,
+            "pid": os.getpid(),
+            "config": where,
+            "database": database,
+            "sources": [entry.fields() for entry in entries],
+        },
+    )
 
 
 async def run_forever(
@@ -69,6 +99,7 @@ async def run_forever(
         _sync(config, store)
         async with make_client(config.http, config.contact) as client:
             runner = Runner(config, store, client)
+            introduce(runner)
             await runner.replay()
             service = _Service(runner, store, stop, hangup, grace)
             await service.serve(ready, poll)
@@ -116,22 +147,11 @@ class _Service:
 
     async def serve(self, ready: Callable[[], Awaitable[None]] | None, poll: float) -> None:
         config = self.runner.config
-        sources, skipped = self.runner.plan()
-        for report in skipped:
-            log.warning(report.line())
+        # The start line has said which sources run and why the others do not.
+        sources, _ = self.runner.plan()
         scheduling.reschedule(self.scheduler, config, config, sources, self.run_source, now())
         self.scheduled.update(sources)
         self.scheduler.start()
-        for name, when in scheduling.next_runs(self.scheduler).items():
-            targets = config.targets(name)
-            log.info(
-                "tracking %s: %d target(s) (%s), every %s, next run %s",
-                name,
-                len(targets),
-                ", ".join(t.name for t in targets[:5]) + (" ..." if len(targets) > 5 else ""),
-                config.source_settings[name].interval,
-                f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "paused",
-            )
         if not sources:
             log.warning("nothing to collect: the config names no runnable source")
         if ready is not None:
@@ -181,9 +201,13 @@ class _Service:
             log.warning("config reload: %s take effect at the next restart", ", ".join(later))
             new = new.model_copy(update={key: getattr(old, key) for key in later})
         self.runner.reconfigure(new)
-        sources, skipped = self.runner.plan()
-        for report in skipped:
-            log.warning(report.line())
+        sources, _ = self.runner.plan()
+        entries = lineup(new, self.runner.collector)
+        log.info(
+            "sources after the reload: %s",
+            summary(entries),
+            extra={"event": "reload", "sources": [entry.fields() for entry in entries]},
+        )
         changes = scheduling.reschedule(self.scheduler, old, new, sources, self.run_source, now())
         self.scheduled.update(sources)
         for name in [n for n, what in changes.items() if what == "removed"]:

@@ -64,13 +64,17 @@ class _Wait:
 
 
 def _log_retry(state: RetryCallState) -> None:
+    # Debug: an attempt that is retried is not news; the round's summary line says how the
+    # request ended (a source that stays down would otherwise fill the log with these).
     error = state.outcome.exception() if state.outcome is not None else None
     wait = state.next_action.sleep if state.next_action is not None else 0.0
-    log.warning(
+    cause = getattr(error, "cause", error)
+    log.debug(
         "attempt %d failed (%s); retrying in %.1fs",
         state.attempt_number,
-        getattr(error, "cause", error),
+        cause,
         wait,
+        extra={"attempt": state.attempt_number, "cause": str(cause), "wait": round(wait, 3)},
     )
 
 

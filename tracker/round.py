@@ -22,6 +22,7 @@ from tracker.collectors.base import Collector, Observation, Request, Target
 from tracker.config import Config
 from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError
 from tracker.http import fetch_body, retry_policy
+from tracker.lineup import lineup
 from tracker.models import Attempt
 from tracker.secrets import redact
 from tracker.spool import Replayed, Spool
@@ -47,6 +48,21 @@ class SourceReport:
     kind: str = ""
     reason: str = ""  # why it was skipped
     note: str = ""  # what became of the values when the store refused them
+    duration: float = 0.0  # seconds the round took
+
+    def fields(self) -> dict[str, object]:
+        """The summary as fields, for JSON log lines."""
+        return {
+            "source": self.source,
+            "outcome": self.outcome,
+            "targets": self.targets,
+            "values": self.collected,
+            "new": self.stored,
+            "failed": len(self.failures),
+            "kind": self.kind,
+            "cause": redact(self.cause),
+            "duration": round(self.duration, 3),
+        }
 
     @property
     def cause(self) -> str:
@@ -133,27 +149,19 @@ class Runner:
         return self._collectors[name]
 
     def plan(self) -> tuple[list[str], list[SourceReport]]:
-        """Sources to run (enabled, installed, with targets) and the ones skipped, with why."""
-        installed = registry.available()
+        """Sources to run (enabled, installed, with targets) and the ones skipped, with why.
+
+        A source without targets is left out of both: there is nothing to report about it.
+        """
         runnable: list[str] = []
         skipped: list[SourceReport] = []
-        for name in sorted(self.config.platforms_named() | set(installed)):
-            targets = self.config.targets(name)
-            if name not in installed:
-                reason = f"no collector installed for {name!r}"
-                skipped.append(SourceReport(name, "skipped", len(targets), reason=reason))
-                continue
-            if not targets:
-                continue
-            if not self.config.source_settings[name].enabled:
-                reason = f"disabled in config (sources.{name}.enabled = false)"
-                skipped.append(SourceReport(name, "skipped", len(targets), reason=reason))
-                continue
-            why = self.collector(name).missing()
-            if why:
-                skipped.append(SourceReport(name, "skipped", len(targets), reason=why))
-                continue
-            runnable.append(name)
+        for entry in lineup(self.config, self.collector):
+            if entry.runs:
+                runnable.append(entry.name)
+            elif entry.targets or not entry.installed:
+                skipped.append(
+                    SourceReport(entry.name, "skipped", entry.targets, reason=entry.reason)
+                )
         return runnable, skipped
 
     async def run_round(self, names: Sequence[str] | None = None) -> list[SourceReport]:
@@ -227,7 +235,7 @@ class Runner:
             # The spool file holds the attempt too: its replay records it if this cannot.
             self._record(report, attempt, spooled=report.outcome == "spooled")
         else:
-            log.warning(report.line())
+            _summary(report)
 
     async def _gather(
         self, collector: Collector, targets: Sequence[Target], gathered: _Gathered
@@ -318,10 +326,12 @@ class Runner:
             log.warning("%s: could not park the spent quota: %s", collector.name, error)
 
     def _attempt(self, report: SourceReport, started: datetime) -> Attempt:
+        finished = self.clock()
+        report.duration = max((finished - started).total_seconds(), 0.0)
         return Attempt(
             source=report.source,
             started=to_epoch(started),
-            finished=to_epoch(self.clock()),
+            finished=to_epoch(finished),
             outcome=report.outcome,
             targets=report.targets,
             stored=report.stored,
@@ -341,5 +351,10 @@ class Runner:
                     self.spool.put(attempt.source, [], attempt)
                 except StoreError as spool_exc:
                     log.error("%s: attempt lost: %s; %s", attempt.source, exc, spool_exc)
-        level = logging.INFO if report.outcome == "ok" else logging.WARNING
-        log.log(level, report.line())
+        _summary(report)
+
+
+def _summary(report: SourceReport) -> None:
+    """The one line per source per round: info when it went well, warning when not."""
+    level = logging.INFO if report.outcome == "ok" else logging.WARNING
+    log.log(level, "%s (%.1fs)", report.line(), report.duration, extra=report.fields())

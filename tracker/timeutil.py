@@ -27,15 +27,33 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def parse_duration(text: str) -> timedelta:
-    """'90s', '15m', '1h', '30d', '2w' -> timedelta. Raises ValueError naming the text."""
+def parse_duration(text: str, *, zero: bool = False) -> timedelta:
+    """'90s', '15m', '1h', '30d', '2w' -> timedelta. Raises ValueError naming the text.
+
+    With `zero`, '0' and '0s' (any unit) mean no time at all (a jitter that is off).
+    """
+    if text.strip() == "0":
+        if zero:
+            return timedelta(0)
+        raise ValueError(f"{text!r}: a duration must be positive")
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30s, 15m, 1h, 7d or 2w")
     amount, unit = int(match.group(1)), match.group(2)
-    if amount <= 0:
+    if amount <= 0 and not zero:
         raise ValueError(f"{text!r}: a duration must be positive")
     return timedelta(seconds=amount * _UNITS[unit])
+
+
+def format_duration(span: timedelta) -> str:
+    """The inverse of parse_duration: 1h, 2d, 90s; the largest unit that divides evenly."""
+    seconds = int(span.total_seconds())
+    if seconds == 0:
+        return "0"
+    for unit, size in sorted(_UNITS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{span.total_seconds():g}s"  # pragma: no cover  (every whole second divides by 1s)
 
 
 def parse_moment(text: str, *, reference: datetime | None = None) -> datetime:

@@ -53,7 +53,11 @@ def report(
     config = context(ctx).config()
     chosen = query.campaign(config, campaign)
     folder = out or Path("reports") / reports.slug(chosen.name)
-    written = reports.write(config, context(ctx).store(config), chosen, folder)
+    try:
+        written = reports.write(config, context(ctx).store(config), chosen, folder)
+    except OSError as exc:
+        where = exc.filename or folder
+        fail(f"--out: cannot write the report in {where}: {exc.strerror or exc}")
     typer.echo(f"wrote {written.markdown} and {written.html} ({len(written.charts)} chart(s))")
 
 

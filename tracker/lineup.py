@@ -1,0 +1,115 @@
+"""The lineup: every source a config could run, whether it runs, and why not.
+
+One answer for the daemon's start line, `tracker sources` and the runner's plan: a source
+runs when its collector is installed, the config gives it targets, it is enabled and it has
+what it needs (credentials, page rules: the collector's `missing()`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tracker.collectors import registry
+from tracker.collectors.base import Collector
+from tracker.config import Config
+from tracker.timeutil import format_duration
+
+NONE_NEEDED = "none needed"
+PRESENT = "present"
+MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One source of the lineup."""
+
+    name: str
+    installed: bool
+    enabled: bool
+    targets: int
+    interval: timedelta | None  # None: not installed, so no settings
+    jitter: timedelta | None
+    credentials: str  # NONE_NEEDED, PRESENT or MISSING
+    reason: str  # why it does not run; "" when it runs
+    missing: str = ""  # what it lacks to run ("set X_BEARER_TOKEN ..."), whatever else holds it
+
+    @property
+    def runs(self) -> bool:
+        return not self.reason
+
+    def every(self) -> str:
+        return format_duration(self.interval) if self.interval is not None else "—"
+
+    def fields(self) -> dict[str, object]:
+        """For JSON: logs and `tracker sources --format json`."""
+        return {
+            "source": self.name,
+            "runs": self.runs,
+            "reason": self.reason,
+            "enabled": self.enabled,
+            "installed": self.installed,
+            "targets": self.targets,
+            "interval": self.every() if self.interval is not None else None,
+            "interval_seconds": int(self.interval.total_seconds()) if self.interval else None,
+            "jitter": format_duration(self.jitter) if self.jitter is not None else None,
+            "credentials": self.credentials,
+            "missing": self.missing,
+        }
+
+
+def lineup(config: Config, collector: Callable[[str], Collector] | None = None) -> list[Entry]:
+    """Every installed source and every source the targets name, by name.
+
+    `collector` builds (or reuses) the collector of a source; the runner passes its own cache.
+    """
+    installed = registry.available()
+    make = collector or (lambda name: installed[name](config.source_settings[name]))
+    entries: list[Entry] = []
+    for name in sorted(config.platforms_named() | set(installed)):
+        targets = len(config.targets(name))
+        if name not in installed:
+            reason = f"no collector installed for {name!r}"
+            entries.append(Entry(name, False, False, targets, None, None, "—", reason))
+            continue
+        settings = config.source_settings[name]
+        missing = make(name).missing() or ""
+        # Credentials are read from the variables the settings name in their *_env keys.
+        needs = any(key.endswith("_env") for key in type(settings).model_fields)
+        credentials = (MISSING if missing else PRESENT) if needs else NONE_NEEDED
+        if not targets:
+            reason = "no targets in the config"
+        elif not settings.enabled:
+            reason = f"disabled in config (sources.{name}.enabled = false)"
+        else:
+            reason = missing
+        entries.append(
+            Entry(
+                name,
+                True,
+                settings.enabled,
+                targets,
+                settings.interval,
+                settings.jitter,
+                credentials,
+                reason,
+                missing,
+            )
+        )
+    return entries
+
+
+def summary(entries: list[Entry]) -> str:
+    """'on: bluesky every 1h (2 targets), ...; skipped: x (set X_BEARER_TOKEN ...), ...'"""
+    on = [f"{e.name} every {e.every()} ({_targets(e.targets)})" for e in entries if e.runs]
+    off = [
+        f"{e.name} every {e.every()} ({e.reason})" if e.installed else f"{e.name} ({e.reason})"
+        for e in entries
+        if not e.runs
+    ]
+    return f"on: {', '.join(on) or 'none'}; skipped: {', '.join(off) or 'none'}"
+
+
+def _targets(count: int) -> str:
+    return f"{count} target" + ("" if count == 1 else "s")
