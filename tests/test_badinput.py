@@ -97,6 +97,18 @@ FILE_CASES: dict[str, Bad] = {
         "is not a duration",
         ('interval = "1h"', 'interval = "fortnight"'),
     ),
+    "zero-interval-number": Bad(
+        "",
+        "sources.bluesky.interval",
+        "must be at least 1s, got 0s",
+        ('interval = "1h"', "interval = 0"),
+    ),
+    "negative-jitter": Bad(
+        "",
+        "sources.bluesky.jitter",
+        "must be 0 or more, got -5s",
+        ("jitter = 0", "jitter = -5"),
+    ),
     "not-a-date": Bad(_baseline('"last spring"'), "campaign.baselines[1].at", "valid date"),
     "impossible-date": Bad(_baseline('"2022-02-30"'), "campaign.baselines[1].at", "valid date"),
     "unknown-netflix-file": Bad(
@@ -109,8 +121,12 @@ FILE_CASES: dict[str, Bad] = {
 
 ENV_CASES = {
     "TRACKER_HTTP__MAX_ATTEMPTS": ("99", "http.max_attempts", "less than or equal to 10"),
+    "TRACKER_HTTP__TIMEOUT": ("abc", "http.timeout", "valid number"),
     "TRACKER_SOURCES__WIKIPEDIA__JITTER": ("-5m", "sources.wikipedia.jitter", "not a duration"),
+    "TRACKER_SOURCES__BLUESKY__INTERVAL": ("0", "sources.bluesky.interval", "must be positive"),
     "TRACKER_LOG_FORMAT": ("xml", "log_format", "'text' or 'json'"),
+    # A whole section from one variable must be JSON.
+    "TRACKER_HTTP": ("timeout=3", "http", "not valid JSON"),
 }
 
 HISTORY_OPTIONS = [
@@ -236,8 +252,12 @@ def test_a_bad_environment_value_exits_2_naming_the_key(
     ]  # fmt: skip
     for (name, (_, key, reason)), result in zip(ENV_CASES.items(), results, strict=True):
         assert result.returncode == 2, (name, result.stderr)
-        assert result.stderr.startswith(f"error: {config}: {key}: "), result.stderr
+        # The variable is named, not the file: the value did not come from the file.
+        assert result.stderr.startswith(f"error: environment variable {name}: {key}: "), (
+            result.stderr
+        )
         assert reason in result.stderr, result.stderr
+        assert str(config) not in result.stderr
     assert not db.exists()
     assert seeded.bluesky.requests == []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -16,14 +17,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 import pytest
 from sqlmodel import Session
 
 from tests.conftest import closed_port, tracker_env
+from tracker import __version__, daemon
 from tracker import config as config_module
-from tracker import daemon
 from tracker.errors import StoreError
 from tracker.models import DaemonLock
+from tracker.round import Runner
 from tracker.store import SourceStatus, Store
 
 if TYPE_CHECKING:
@@ -122,12 +125,20 @@ def test_the_daemon_collects_holds_the_lock_and_stops_on_sigterm(
     first = Daemon(env, tmp_path / "first.log")
     daemons.append(first)
 
-    log = first.wait_for_log("tracking ", count=4)
-    assert (
-        "tracking bluesky: 2 target(s) (kit.bsky.social, joe.bsky.social), every 1:00:00, " in log
-    )
-    assert "tracking netflix: 1 target(s) (Heartstopper), every 1:00:00, next run 20" in log
-    assert "tracking wikipedia: 2 target(s) (Heartstopper_(TV_series), Kit_Connor)" in log
+    log = first.wait_for_log(" started (daemon, ")
+    # The daemon introduces itself first: one line, before any round says anything.
+    start = log.splitlines()[0]
+    assert start.endswith(
+        f"INFO    tracker {__version__} started (daemon, pid {first.pid}): "
+        f"config {config.resolve()}, database {url}; "
+        "on: bluesky every 1h (2 targets), mastodon every 1h (2 targets), "
+        "netflix every 1h (1 target), wikipedia every 1h (2 targets); "
+        "skipped: instagram every 1h (no targets in the config), "
+        "nyt every 1d (no targets in the config), reddit every 1h (no targets in the config), "
+        "tiktok every 1h (no targets in the config), web every 1d (no targets in the config), "
+        "wikitop every 1d (no targets in the config), x every 1h (no targets in the config), "
+        "youtube every 1h (no targets in the config)"
+    ), start
     store = Store.open(url)
     try:
         wait_for("27 stored values", lambda: count_or_zero(store) == 27)
@@ -165,7 +176,7 @@ def test_the_daemon_collects_holds_the_lock_and_stops_on_sigterm(
 
         third = Daemon(env, tmp_path / "third.log")
         daemons.append(third)
-        third.wait_for_log("tracking ", count=4)
+        third.wait_for_log(f"started (daemon, pid {third.pid})")
         wait_for("the new daemon's lock", lambda: lock_holder(store) == third.pid)
         assert third.terminate() == 0
         assert lock_holder(store) is None
@@ -214,15 +225,54 @@ def test_an_unreachable_source_is_recorded_and_the_daemon_keeps_running(
     records = [json.loads(line) for line in running.text().splitlines() if line.strip()]
     assert records and all(set(r) >= {"time", "level", "logger", "message"} for r in records)
     messages = [(r["level"], r["logger"], r["message"]) for r in records]
-    assert any(
-        level == "info" and logger == "tracker.daemon" and m.startswith("tracking netflix: ")
-        for level, logger, m in messages
-    )
-    assert any(
-        level == "warning" and logger == "tracker.round" and m.startswith("netflix: failed")
-        for level, logger, m in messages
-    )
     assert messages[-1] == ("info", "tracker.daemon", "stopped")
+
+    # The start line, as fields.
+    start = records[0]
+    assert (start["level"], start["logger"], start["event"]) == ("info", "tracker.daemon", "start")
+    assert (start["version"], start["pid"], start["mode"]) == (__version__, running.pid, "daemon")
+    assert (start["config"], start["database"]) == (str(config.resolve()), url)
+    netflix_entry = next(e for e in start["sources"] if e["source"] == "netflix")
+    assert netflix_entry == {
+        "source": "netflix",
+        "runs": True,
+        "reason": "",
+        "enabled": True,
+        "installed": True,
+        "targets": 1,
+        "interval": "1s",
+        "interval_seconds": 1,
+        "jitter": "0",
+        "credentials": "none needed",
+        "missing": "",
+    }
+
+    # One summary per source per round, as fields: a failed round (at warning) ...
+    rounds = [r for r in records if r["logger"] == "tracker.round" and "outcome" in r]
+    failed = [r for r in rounds if r["source"] == "netflix"]
+    assert len(failed) >= 2 and {r["level"] for r in failed} == {"warning"}
+    summary = failed[0]
+    assert summary["message"].startswith("netflix: failed — 1 target(s)")
+    assert {k: summary[k] for k in ("outcome", "targets", "values", "new", "failed", "kind")} == {
+        "outcome": "failed",
+        "targets": 1,
+        "values": 0,
+        "new": 0,
+        "failed": 1,
+        "kind": "temporary",
+    }
+    assert summary["cause"].startswith("Heartstopper: 127.0.0.1: ConnectError")
+    assert isinstance(summary["duration"], float) and 0 <= summary["duration"] < DEADLINE
+    # ... and a good one (at info): Bluesky's first round stored both accounts.
+    bluesky = [r for r in rounds if r["source"] == "bluesky"]
+    assert bluesky[0]["level"] == "info"
+    assert {k: bluesky[0][k] for k in ("outcome", "values", "new", "failed", "cause")} == {
+        "outcome": "ok",
+        "values": 2,
+        "new": 2,
+        "failed": 0,
+        "cause": "",
+    }
 
 
 def _status(store: Store) -> list[SourceStatus]:
@@ -274,3 +324,46 @@ def test_run_forever_in_process_collects_until_stopped(
     (rank,) = store.find_series("Heartstopper", "netflix", "chart_rank", {"list": "GB"})
     assert [v for _, v in store.history(rank.id)] == [1]
     assert [b.name for b in store.baselines()] == ["kit-bluesky-prelaunch", "kit-bluesky-claim"]
+
+
+def test_the_start_line_says_why_each_source_is_skipped_and_masks_the_password(
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    x_account = '\n[[accounts]]\nplatform = "x"\nhandle = "heartstopper"\nsubject = "Show"\n'
+    path = seeded.write_config(tmp_path / "tracker.toml", extra=x_account)
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    monkeypatch.setenv("TRACKER_SOURCES__NETFLIX__ENABLED", "false")
+    url = f"postgresql://tracker:s3cret-pw@127.0.0.1:{closed_port()}/tracker"
+    config = config_module.load(path, database_url=url)
+    store = Store.open(url)  # nothing connects: the start line needs no database
+    client = httpx.AsyncClient()
+    caplog.set_level(logging.INFO, logger="tracker.daemon")
+    try:
+        daemon.introduce(Runner(config, store, client))
+    finally:
+        asyncio.run(client.aclose())
+        store.close()
+
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "start"]
+    line = record.getMessage()
+    assert line.startswith(
+        f"tracker {__version__} started (daemon, pid {os.getpid()}): config {path.resolve()}, "
+        f"database postgresql://tracker:***@127.0.0.1:"
+    ), line
+    assert "on: bluesky every 1h (2 targets), mastodon every 1h (2 targets), " in line
+    assert "netflix every 1h (disabled in config (sources.netflix.enabled = false))" in line
+    assert "x every 1h (set X_BEARER_TOKEN (or sources.x.bearer_token_file))" in line
+    assert "youtube every 1h (no targets in the config)" in line
+    sources = getattr(record, "sources")  # noqa: B009  (an `extra=` field)
+    assert "s3cret-pw" not in line and "s3cret-pw" not in json.dumps(sources)
+    entries = {e["source"]: e for e in sources}
+    assert (entries["x"]["runs"], entries["x"]["credentials"], entries["x"]["targets"]) == (
+        False,
+        "missing",
+        1,
+    )
+    assert (entries["netflix"]["runs"], entries["netflix"]["enabled"]) == (False, False)
+    assert entries["wikipedia"]["runs"] and entries["wikipedia"]["interval_seconds"] == 3600

@@ -158,8 +158,13 @@ class _FileSource(PydanticBaseSettingsSource):
 
 
 class Config(BaseSettings):
+    # An empty variable is an unset one (as for --database's TRACKER_DATABASE_URL), not "".
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     database_url: str = DEFAULT_DATABASE_URL
