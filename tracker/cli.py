@@ -288,7 +288,12 @@ def compare(
     on = query.event("--relative-to", config.campaign.dates(), relative_to)
     store = context(ctx).store(config)
     if not days:
-        views.compare(query.compare(config, store, subjects or [], platform, metric))
+        rows = query.compare(config, store, subjects or [], platform, metric)
+        if not rows and (subjects or platform or metric):
+            fail("no baseline or claim of the campaign for those subjects and filters", EXIT_FAILED)
+        if not rows:
+            fail(f"{config.path}: campaign: no baselines or claims to compare with", EXIT_FAILED)
+        views.compare(rows)
         return
     result = query.values_at(
         store, subjects or query.subjects_of(config), days, on, platform, metric
