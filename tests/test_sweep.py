@@ -310,3 +310,14 @@ def test_a_group_without_a_known_command_is_a_usage_error(
         assert result.returncode == 2, (args, result.stderr)
         assert "Usage: tracker " in result.stdout + result.stderr, args
         assert _judge(Case("group", args, env, True), result) is None
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_an_example(name: str, tmp_path: Path, main: Main) -> None:
+    # No config and no database: help needs neither, and creates neither.
+    env = {"TRACKER_CONFIG": str(tmp_path / "absent.toml")}
+    result = main(*name.split(), "--help", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Usage: tracker {name} "), result.stdout
+    assert "Example" in result.stdout and f"tracker {name}" in result.stdout.split("Example")[1]
+    assert list(tmp_path.iterdir()) == []
