@@ -41,6 +41,7 @@ def test_sources_says_what_runs_and_what_each_source_lacks(
     config, env = setup
     monkeypatch.setenv("X_BEARER_TOKEN", "")  # none: x lacks it
     monkeypatch.setenv("YOUTUBE_API_KEY", "yt-key-for-the-test")  # present
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "")  # optional: Mastodon runs without one
     env = env | {"TRACKER_SOURCES__NETFLIX__ENABLED": "false"}
     before = _untouched(config.parent)
 
@@ -66,6 +67,8 @@ def test_sources_says_what_runs_and_what_each_source_lacks(
     assert netflix["reason"] == "disabled in config (sources.netflix.enabled = false)"
     assert (entries["youtube"]["credentials"], entries["youtube"]["missing"]) == ("present", "")
     assert entries["youtube"]["reason"] == "no targets in the config"
+    mastodon = entries["mastodon"]
+    assert (mastodon["runs"], mastodon["credentials"]) == (True, "optional, none set")
     x = entries["x"]
     assert (x["credentials"], x["missing"], x["reason"]) == (
         "missing",
@@ -80,6 +83,10 @@ def test_sources_says_what_runs_and_what_each_source_lacks(
     assert rows["netflix"] == ["skipped", "no", "none needed", "1h", "1"]
     assert rows["x"] == ["skipped", "yes", "missing", "1h", "0"]
     assert rows["youtube"] == ["skipped", "yes", "present", "1h", "0"]
+    assert rows["mastodon"] == ["on", "yes", "optional, none set", "1h", "2"]
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "a-mastodon-token")
+    again = json.loads(main("sources", "--format", "json", env=env).stdout)
+    assert [e["credentials"] for e in again if e["source"] == "mastodon"] == ["present"]
     lines = table.stdout.splitlines()
     assert "netflix: skipped — disabled in config (sources.netflix.enabled = false)" in lines
     assert f"x: skipped — no targets in the config; it also needs: {X_NEEDS}" in lines

@@ -61,6 +61,7 @@ NO_DATABASE = {
     "accounts list",
     "accounts add",
     "accounts remove",
+    "web test",
 }
 # Free-text values: any text is a valid one, so the command may succeed with it.
 FREE_TEXT = {
@@ -154,7 +155,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         down = f"http://127.0.0.1:{closed_port()}"
         url = f"sqlite:///{folder / 'tracker.db'}"
         # The database URL is in the file: a command that cannot read the file cannot find it.
-        text = f'database_url = "{url}"\n' + seeded.config_text(dict.fromkeys(seeded.urls, down))
+        # One web page rule, so `tracker web test` gets past "name a rule".
+        rule = (
+            f'\n[[sources.web.pages]]\nname = "chart"\nurl = "{down}/chart"\n'
+            'pattern = "(?P<rank>\\\\d+)\\\\. {title}"\n'
+        )
+        text = f'database_url = "{url}"\n' + seeded.config_text(
+            dict.fromkeys(seeded.urls, down), extra=rule
+        )
         store = Store.open(url)
         store.upgrade()
         store.close()

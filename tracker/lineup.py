@@ -7,18 +7,22 @@ what it needs (credentials, page rules: the collector's `missing()`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from tracker.collectors import registry
 from tracker.collectors.base import Collector
 from tracker.config import Config
+from tracker.core import SourceSettings
 from tracker.timeutil import format_duration
 
 NONE_NEEDED = "none needed"
 PRESENT = "present"
 MISSING = "missing"
+OPTIONAL = "optional, none set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,7 @@ class Entry:
     targets: int
     interval: timedelta | None  # None: not installed, so no settings
     jitter: timedelta | None
-    credentials: str  # NONE_NEEDED, PRESENT or MISSING
+    credentials: str  # NONE_NEEDED, PRESENT, MISSING or OPTIONAL
     reason: str  # why it does not run; "" when it runs
     missing: str = ""  # what it lacks to run ("set X_BEARER_TOKEN ..."), whatever else holds it
 
@@ -75,9 +79,7 @@ def lineup(config: Config, collector: Callable[[str], Collector] | None = None) 
             continue
         settings = config.source_settings[name]
         missing = make(name).missing() or ""
-        # Credentials are read from the variables the settings name in their *_env keys.
-        needs = any(key.endswith("_env") for key in type(settings).model_fields)
-        credentials = (MISSING if missing else PRESENT) if needs else NONE_NEEDED
+        credentials = _credentials(settings, missing)
         if not targets:
             reason = "no targets in the config"
         elif not settings.enabled:
@@ -98,6 +100,24 @@ def lineup(config: Config, collector: Callable[[str], Collector] | None = None) 
             )
         )
     return entries
+
+
+def _credentials(settings: SourceSettings, missing: str) -> str:
+    """Credentials come from the variables the settings name in `*_env` keys, or the files
+    in the matching `*_file` keys; whether one is set is read without reading the secret."""
+    keys = [key.removesuffix("_env") for key in type(settings).model_fields if key.endswith("_env")]
+    if not keys:
+        return NONE_NEEDED
+    if missing:
+        return MISSING
+    for key in keys:
+        variable = getattr(settings, f"{key}_env", "") or ""
+        file = getattr(settings, f"{key}_file", None)
+        if (variable and os.environ.get(variable, "").strip()) or (
+            file and Path(file).expanduser().is_file()
+        ):
+            return PRESENT
+    return OPTIONAL  # the source runs without one (a token that only lifts limits)
 
 
 def summary(entries: list[Entry]) -> str:
