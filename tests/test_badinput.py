@@ -125,6 +125,7 @@ ENV_CASES = {
     "TRACKER_SOURCES__WIKIPEDIA__JITTER": ("-5m", "sources.wikipedia.jitter", "not a duration"),
     "TRACKER_SOURCES__BLUESKY__INTERVAL": ("0", "sources.bluesky.interval", "must be positive"),
     "TRACKER_LOG_FORMAT": ("xml", "log_format", "'text' or 'json'"),
+    "TRACKER_SOURCES__MYSPACE__INTERVAL": ("1h", "sources.myspace", "no such source (known: "),
     # A whole section from one variable must be JSON.
     "TRACKER_HTTP": ("timeout=3", "http", "not valid JSON"),
 }

@@ -232,14 +232,14 @@ def _first_error(path: Path, exc: ValidationError, prefix: str = "") -> ConfigEr
     key = f"{prefix}.{key}" if prefix and key else (prefix or key)
     message = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    parts = [*prefix.split("."), *loc] if prefix else list(loc)
-    variable = _variable(parts)
+    variable = _variable([*prefix.split("."), *loc] if prefix else list(loc))
     where = f"environment variable {variable}" if variable else str(path)
     return ConfigError(where, key, message + more)
 
 
-def _variable(loc: list[int | str]) -> str | None:
-    """The TRACKER_* variable that set the value at `loc` (or a section around it), if any.
+def _variable(loc: list[int | str], *, within: bool = False) -> str | None:
+    """The TRACKER_* variable that set the value at `loc` (or a section around it, or with
+    `within` one inside it), if any.
 
     The environment wins over the file, so a variable that is set is where the value came from.
     """
@@ -248,11 +248,17 @@ def _variable(loc: list[int | str]) -> str | None:
         if isinstance(part, int):
             break  # a list item: only the whole list can come from a variable
         names.append(str(part))
-    present = {name.upper(): name for name in os.environ}  # case_sensitive=False
+    # case_sensitive=False, env_ignore_empty=True: any case, and only variables with a value.
+    present = {name.upper(): name for name, value in os.environ.items() if value}
     for end in range(len(names), 0, -1):
         variable = ENV_PREFIX + "__".join(names[:end]).upper()
         if variable in present:
             return present[variable]
+    if within and names:
+        inside = ENV_PREFIX + "__".join(names).upper() + "__"
+        for variable in sorted(present):
+            if variable.startswith(inside):
+                return present[variable]
     return None
 
 
@@ -295,7 +301,9 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
     for name, raw in config.sources.items():
         if name not in installed:
             known = ", ".join(installed)
-            raise ConfigError(str(where), f"sources.{name}", f"no such source (known: {known})")
+            from_env = _variable(["sources", name], within=True)
+            given = f"environment variable {from_env}" if from_env else str(where)
+            raise ConfigError(given, f"sources.{name}", f"no such source (known: {known})")
         try:
             settings[name] = installed[name].settings_model(**raw)
         except ValidationError as exc:
