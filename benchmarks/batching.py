@@ -36,7 +36,7 @@ from tests.fakes.youtube import FakeYouTube
 from tracker import config as config_module
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
-from tracker.store import Store
+from tracker.store import Database
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "batching.json"
@@ -111,7 +111,7 @@ def round_once(name: str, n: int, settings: str, delay: float) -> dict[str, floa
                 encoding="utf-8",
             )
             cfg = config_module.load(path, database_url=f"sqlite:///{tmp}/b.db")
-            store = Store.open(cfg.database_url)
+            store = Database.open(cfg.database_url)
             store.upgrade()
 
             async def go() -> tuple[int, int, float]:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tracker.collectors.base import Observation
-from tracker.store import Store
+from tracker.store import Database
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "cli.json"
@@ -41,7 +41,7 @@ def _one(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def measure(runs: int, workdir: Path) -> dict[str, float]:
     url = f"sqlite:///{workdir / 'cli.db'}"
-    store = Store.open(url)
+    store = Database.open(url)
     store.upgrade()
     t0 = datetime(2022, 4, 1, tzinfo=UTC)
     store.write(

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from tests.fakes.bluesky import FakeBluesky
-from tracker.store import Store
+from tracker.store import Database
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "daemon.json"
@@ -79,7 +79,7 @@ def measure(targets: int, seconds: float, workdir: Path) -> dict[str, float]:
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=60)
-        store = Store.open(url)
+        store = Database.open(url)
         stored, rounds = store.count(), len(store.attempts("bluesky", limit=100000))
         store.close()
     finally:

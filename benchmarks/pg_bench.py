@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from benchmarks.data import Shape, collection_order
 from benchmarks.history import Query, plan_queries, run_queries
 from benchmarks.timing import Measure, frozen_heap, throughput, timed
-from tracker.store import Row, Store
+from tracker.store import Database, Row, Store
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
 COPY = "COPY snapshot (series_id, ts, value, period, sig, flags) FROM STDIN"
@@ -55,7 +55,7 @@ def _admin(url: str, *statements: str) -> None:
 def _store_schema(url: str, schema: str) -> Store:
     """A fresh schema migrated by the store; returns the store on it, its pool warmed."""
     _admin(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}")
-    store = Store.open(in_schema(url, schema))
+    store = Database.open(in_schema(url, schema))
     store.upgrade()
     store.count()
     return store
@@ -129,7 +129,7 @@ def _raw_insert(url: str, batches: list[list[Row]]) -> tuple[float, int]:
 
 
 def bulk_insert(url: str, shape: Shape, repeat: int = 1) -> list[Measure]:
-    """Collection-order rows through `Store.write_rows` against raw COPY into an identical
+    """Collection-order rows through `Database.write_rows` against raw COPY into an identical
     table, one call (and transaction) per round and one with every row."""
     rounds = list(collection_order(shape))
     modes: dict[str, list[list[Row]]] = {
@@ -193,7 +193,7 @@ def history_table(url: str, shape: Shape) -> str:
 
 def history(url: str, shape: Shape, windows: tuple[int, ...], queries: int) -> list[Measure]:
     """`Store.history` against the same query through psycopg (autocommit, one connection)."""
-    store = Store.open(in_schema(url, history_schema(shape)))
+    store = Database.open(in_schema(url, history_schema(shape)))
     raw = psycopg.connect(in_schema(url, history_schema(shape)), autocommit=True)
 
     def raw_history(q: Query) -> list[tuple[int, int]]:

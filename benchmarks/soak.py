@@ -46,7 +46,7 @@ from tracker.collectors.base import Observation
 from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
-from tracker.store import Store
+from tracker.store import Database, Store
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "soak.json"
@@ -87,7 +87,7 @@ class Result:
     verdict: str = ""
 
 
-class _Flaky(Store):
+class _Flaky(Database):
     """The soak's store: refuses writes while `down` (a database outage)."""
 
     down = False
@@ -172,7 +172,7 @@ def run(
         seeded = seed(fakes)
         config = config_module.load(seeded.write_config(workdir / "tracker.toml"))
         config.spool_dir = str(workdir / "spool")
-        opened = Store.open(database_url or f"sqlite:///{workdir / 'soak.db'}")
+        opened = Database.open(database_url or f"sqlite:///{workdir / 'soak.db'}")
         store = _Flaky(opened.engine)
         if cache_kb is not None:
             _limit_cache(store, cache_kb)

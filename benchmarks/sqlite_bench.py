@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmarks.data import Shape, collection_order, key_order
 from benchmarks.history import Query, plan_queries, run_queries
 from benchmarks.timing import Measure, frozen_heap, throughput, timed
-from tracker.store import _SQLITE_PRAGMAS, Row, Store  # the same pragmas the store sets
+from tracker.store import SQLITE_PRAGMAS, Database, Row, Store  # the same pragmas the store sets
 
 INSERT = "INSERT INTO snapshot (series_id, ts, value, period, sig, flags) VALUES (?, ?, ?, ?, ?, ?)"
 HISTORY = "SELECT ts, value FROM snapshot WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts"
@@ -26,7 +26,7 @@ def _remove(path: Path) -> None:
 def fresh_store(path: Path) -> Store:
     """A store on a new file, migrated to the newest schema, its connection pool warmed."""
     _remove(path)
-    store = Store.open(f"sqlite:///{path}")
+    store = Database.open(f"sqlite:///{path}")
     store.upgrade()
     store.count()
     return store
@@ -44,7 +44,7 @@ def raw_connection(path: Path, ddl: str | None = None) -> sqlite3.Connection:
     if ddl is not None:
         _remove(path)
     conn = sqlite3.connect(path)
-    for pragma in _SQLITE_PRAGMAS:
+    for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)
     if ddl is not None:
         conn.execute(ddl)
@@ -90,7 +90,7 @@ def _raw_insert(path: Path, batches: list[list[Row]], ddl: str) -> tuple[float, 
 
 
 def bulk_insert(workdir: Path, shape: Shape, repeat: int = 1) -> tuple[list[Measure], Path, Path]:
-    """Collection-order rows through `Store.write_rows` against raw executemany, both one call
+    """Collection-order rows through `Database.write_rows` against raw executemany, both one call
     per round (a transaction each, as the daemon writes) and one call with every row.
 
     Returns the measures and the store- and raw-written database files (one call per round)."""
@@ -220,7 +220,7 @@ def history_db(workdir: Path, shape: Shape) -> Path:
 
 def history(db: Path, shape: Shape, windows: tuple[int, ...], queries: int) -> list[Measure]:
     """`Store.history` against the same query through sqlite3, on random series."""
-    store = Store.open(f"sqlite:///{db}")
+    store = Database.open(f"sqlite:///{db}")
     raw = raw_connection(db)
     with open(db, "rb") as f:  # the OS page cache holds the file for both sides alike
         while f.read(1 << 24):

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.store [--quick] [--skip-postgres]
 
-1. Bulk insert in collection order through `Store.write_rows` (one call per round, and one call
+1. Bulk insert in collection order through `Database.write_rows` (one call per round, and one call
    with all rows) against raw sqlite3 executemany / psycopg COPY into an identical table.
 2. One series' history out of a large table: `Store.history` against the same SQL through the
    raw driver, p50 and p99 over random series.

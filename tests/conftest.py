@@ -16,7 +16,7 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.netflix import PREFIX as NETFLIX_PREFIX
 from tests.fakes.netflix import FakeNetflix
 from tests.fakes.wikipedia import FakeWikimedia
-from tracker.store import Store
+from tracker.store import Database, Store
 
 PG_ENV = "TRACKER_TEST_DATABASE_URL"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -50,8 +50,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
+def store(database_url: str) -> Iterator[Database]:
+    s = Database.open(database_url)
     s.upgrade()
     yield s
     s.close()

@@ -30,8 +30,8 @@ from tracker import backfill, query
 from tracker import config as config_module
 from tracker.config import Config
 from tracker.http import make_client
-from tracker.models import BACKFILLED
 from tracker.store import Store
+from tracker.store.models import BACKFILLED
 from tracker.views import BACKFILL_NOTE
 
 NYT_LIST = "young-adult-paperback-monthly"

@@ -43,7 +43,7 @@ from tests.fakes.wikipedia import FakeWikimedia
 from tests.fakes.wikitop import FakeWikiTop
 from tests.fakes.x import FakeX
 from tests.fakes.youtube import FakeYouTube
-from tracker.store import Store
+from tracker.store import Database, Store
 from tracker.timeutil import day_start, to_epoch
 
 F = TypeVar("F", bound=FakePlatform)
@@ -302,7 +302,7 @@ def test_run_once_with_credentials_fills_every_metric_the_article_names(
     same_day(campaign)
     assert run.stdout.splitlines() == RUN_LINES
 
-    store = Store.open(campaign.database_url)
+    store = Database.open(campaign.database_url)
     try:
         # Instagram: the article's "Kit Connor at 3.4M ... and Joe Locke at 2.5M".
         for subject, followers in (("Kit Connor", KIT_FOLLOWERS), ("Joe Locke", JOE_FOLLOWERS)):
@@ -401,7 +401,7 @@ def test_run_once_without_credentials_lists_each_skipped_source_and_exits_0(
         "wikipedia",
         "wikitop",
     }
-    store = Store.open(campaign.bare_url)
+    store = Database.open(campaign.bare_url)
     try:
         assert store.find_series(source="instagram") == []
         assert store.find_series(source="tiktok") == []

@@ -32,8 +32,8 @@ from tracker.claims import (
     agrees,
     check,
 )
-from tracker.models import BACKFILLED
-from tracker.store import Store
+from tracker.store import Database, Store
+from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, to_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,7 +251,7 @@ def test_claims_command_table_and_json(tmp_path: Path) -> None:
     config = tmp_path / "tracker.toml"
     config.write_text(CAMPAIGN, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 't.db'}"
-    store = Store.open(url)
+    store = Database.open(url)
     store.upgrade()
     loaded = config_module.load(config)
     for name, columns, rows in (

@@ -35,7 +35,7 @@ from tests.fakes.netflix import FakeNetflix
 from tests.fakes.wikipedia import FakeWikimedia
 from tracker import config as config_module
 from tracker import daemon, migrate
-from tracker.store import Store
+from tracker.store import Database
 from tracker.timeutil import day_start, to_epoch
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def test_run_once_exits_0_and_prints_one_line_per_source(db_cli: Cli, seeded: Se
     ]
     assert "INFO" in result.stderr and "bluesky: ok" in result.stderr  # the log, on stderr
 
-    store = Store.open(db_cli.database_url)
+    store = Database.open(db_cli.database_url)
     try:
         assert store.count() == 27
         (kit,) = store.find_series("Kit Connor", "bluesky", "followers")
@@ -178,7 +178,7 @@ def test_run_once_exits_1_when_a_source_fails(cli: Cli, seeded: Seeded) -> None:
     ]
     assert seeded.netflix.requests == []
 
-    store = Store.open(cli.database_url)
+    store = Database.open(cli.database_url)
     try:
         assert store.count() == 2 + 7 + 12
         assert store.find_series(source="netflix") == []
@@ -268,7 +268,7 @@ def answers(
     try:
         seeded = seed(fakes)
         with fresh_database(request.param, folder) as url:
-            store = Store.open(url)
+            store = Database.open(url)
             try:
                 store.upgrade()
                 config = config_module.load(seeded.write_config(folder / "direct.toml"))
@@ -403,7 +403,7 @@ def test_history_bad_options_exit_2_naming_the_option(bare_cli: Cli) -> None:
 
 
 def test_compare_before_any_value_says_not_measured(cli: Cli) -> None:
-    store = Store.open(cli.database_url)
+    store = Database.open(cli.database_url)
     try:
         store.upgrade()
     finally:
@@ -510,7 +510,7 @@ def test_import_netflix_top10_twice_adds_nothing_the_second_time(db_cli: Cli) ->
         "all-weeks-global.tsv: 4 value(s) read, 0 new\n",
     ), again.stderr
 
-    store = Store.open(db_cli.database_url)
+    store = Database.open(db_cli.database_url)
     try:
         assert store.count() == 4
         (rank,) = store.find_series("Heartstopper", "netflix", "chart_rank", {"list": "global"})
@@ -529,7 +529,7 @@ def test_import_refuses_a_file_that_is_not_a_top10_file(cli: Cli) -> None:
     assert f"{page}: not a Netflix Top 10 file" in result.stderr
     missing = cli("import", "netflix-top10", str(cli.cwd / "missing.tsv"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
-    store = Store.open(cli.database_url)
+    store = Database.open(cli.database_url)
     try:
         assert store.count() == 0
     finally:
@@ -540,7 +540,7 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(db_cli: Cli) -> None:
     result = db_cli("db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("database ") and result.stdout.endswith(" is up to date\n")
-    store = Store.open(db_cli.database_url)
+    store = Database.open(db_cli.database_url)
     try:
         assert migrate.current(store.engine) == _head()
         store.upgrade()  # again: nothing to do
@@ -612,7 +612,7 @@ def test_a_usage_error_exits_2_with_click_usage(bare_cli: Cli) -> None:
 def test_status_shows_what_each_quota_budget_has_left(bare_cli: Cli) -> None:
     from tracker.quota import Quota
 
-    store = Store.open(bare_cli.database_url)
+    store = Database.open(bare_cli.database_url)
     store.upgrade()
     day = Quota(10_000, zone="America/Los_Angeles")
     now = datetime.now(UTC)

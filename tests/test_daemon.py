@@ -25,9 +25,9 @@ from tests.conftest import closed_port, tracker_env
 from tracker import __version__, daemon
 from tracker import config as config_module
 from tracker.errors import StoreError
-from tracker.models import DaemonLock
 from tracker.round import Runner
-from tracker.store import SourceStatus, Store
+from tracker.store import Database, SourceStatus, Store
+from tracker.store.models import DaemonLock
 
 if TYPE_CHECKING:
     from tests.conftest import Seeded
@@ -139,7 +139,7 @@ def test_the_daemon_collects_holds_the_lock_and_stops_on_sigterm(
         "wikitop every 1d (no targets in the config), x every 1h (no targets in the config), "
         "youtube every 1h (no targets in the config)"
     ), start
-    store = Store.open(url)
+    store = Database.open(url)
     try:
         wait_for("27 stored values", lambda: count_or_zero(store) == 27)
 
@@ -196,7 +196,7 @@ def test_an_unreachable_source_is_recorded_and_the_daemon_keeps_running(
     running = Daemon(env, tmp_path / "daemon.log", "--log-format", "json")
     daemons.append(running)
 
-    store = Store.open(url)
+    store = Database.open(url)
     try:
         netflix = wait_for(
             "two failed netflix rounds in a row",
@@ -338,7 +338,7 @@ def test_the_start_line_says_why_each_source_is_skipped_and_masks_the_password(
     monkeypatch.setenv("TRACKER_SOURCES__NETFLIX__ENABLED", "false")
     url = f"postgresql://tracker:s3cret-pw@127.0.0.1:{closed_port()}/tracker"
     config = config_module.load(path, database_url=url)
-    store = Store.open(url)  # nothing connects: the start line needs no database
+    store = Database.open(url)  # nothing connects: the start line needs no database
     client = httpx.AsyncClient()
     caplog.set_level(logging.INFO, logger="tracker.daemon")
     try:

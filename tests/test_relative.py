@@ -15,7 +15,7 @@ from tracker import query
 from tracker.baselines import Between, days_since, end_of_day, value_at
 from tracker.collectors.base import Observation
 from tracker.errors import UsageError
-from tracker.store import Store
+from tracker.store import Database
 from tracker.timeutil import to_epoch
 
 LAUNCH = date(2024, 1, 15)
@@ -90,7 +90,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "tracker.toml"
     config.write_text(CONFIG, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'relative.db'}"
-    store = Store.open(url)
+    store = Database.open(url)
     try:
         store.upgrade()
         for subject, handle, points in MEASURED:

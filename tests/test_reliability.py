@@ -45,10 +45,10 @@ from tracker.collectors.base import Observation
 from tracker.config import Config
 from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
-from tracker.models import Attempt, DaemonLock
 from tracker.round import Runner, SourceReport
 from tracker.spool import Spool, database_identity, spool_directory
-from tracker.store import Store
+from tracker.store import Database, Store
+from tracker.store.models import Attempt, DaemonLock
 
 DEADLINE = 30.0
 OUTAGE_SECONDS = 3.0  # stands for 60: see the module docstring
@@ -168,8 +168,8 @@ def test_postgres_outage_spools_and_every_collected_value_is_stored(
 ) -> None:
     config = load(seeded, tmp_path)
     moments = [noon(seeded, h) for h in range(4)]
-    store = Store.open(pg_url)
-    reference = Store.open(f"sqlite:///{tmp_path / 'reference.db'}")
+    store = Database.open(pg_url)
+    reference = Database.open(f"sqlite:///{tmp_path / 'reference.db'}")
     try:
         store.upgrade()
         reference.upgrade()
@@ -220,7 +220,7 @@ def test_the_daemon_rides_out_a_postgres_outage(
     config = seeded.write_config(tmp_path / "tracker.toml", interval="1s")
     spool_dir = tmp_path / "spool"
     env = tracker_env(config, pg_url, TRACKER_SPOOL_DIR=str(spool_dir))
-    store = Store.open(pg_url)
+    store = Database.open(pg_url)
     running = Daemon(env, tmp_path / "daemon.log")
     try:
         wait_for("a first round", lambda: _count(store) >= 27)
@@ -331,7 +331,7 @@ def test_kill_9_mid_round_then_restart(seeded: Seeded, tmp_path: Path) -> None:
     env = tracker_env(seeded.write_config(tmp_path / "tracker.toml"), f"sqlite:///{db}")
     seeded.wikipedia.delay = seeded.netflix.delay = 5.0  # in flight when the kill comes
     first = Daemon(env, tmp_path / "first.log")
-    store = Store.open(f"sqlite:///{db}")
+    store = Database.open(f"sqlite:///{db}")
     try:
         wait_for(
             "bluesky and mastodon stored, wikipedia and netflix in flight",
@@ -387,7 +387,7 @@ def test_sigterm_lets_the_round_in_flight_write(seeded: Seeded, tmp_path: Path) 
     env = tracker_env(seeded.write_config(tmp_path / "tracker.toml"), f"sqlite:///{db}")
     seeded.wikipedia.delay = 1.5
     running = Daemon(env, tmp_path / "daemon.log")
-    store = Store.open(f"sqlite:///{db}")
+    store = Database.open(f"sqlite:///{db}")
     try:
         wait_for(
             "three sources stored and wikipedia in flight",
@@ -632,7 +632,7 @@ def test_the_spool_sits_beside_a_sqlite_file_else_in_the_working_directory(
     assert database_identity(make_url("postgresql://u:pw@db/t")) == "postgresql://u:***@db/t"
 
 
-class _Down(Store):
+class _Down(Database):
     """A store whose database is away: writes and attempt records fail, reads work."""
 
     def __init__(self, inner: Store, *, attempts: bool = True) -> None:

@@ -21,7 +21,7 @@ from tests.conftest import (
 from tracker import config as config_module
 from tracker import query
 from tracker.collectors.base import Observation
-from tracker.store import Store
+from tracker.store import Database
 
 pytest.importorskip("matplotlib", reason="matplotlib (a dependency of `tracker report`) missing")
 
@@ -99,7 +99,7 @@ def seed(tmp_path: Path) -> tuple[Path, str]:
     config = tmp_path / "tracker.toml"
     config.write_text(CONFIG, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'report.db'}"
-    store = Store.open(url)
+    store = Database.open(url)
     try:
         store.upgrade()
         # Kit: 1,100 a month before launch, +20 a day to 2,000, then +60 a day to 3,580.

@@ -15,9 +15,9 @@ from tests.fakes.server import Reply
 from tracker import config as config_module
 from tracker.config import Config
 from tracker.http import make_client, retry_policy
-from tracker.models import Attempt
 from tracker.round import Runner, SourceReport
 from tracker.store import Store
+from tracker.store.models import Attempt
 from tracker.timeutil import day_start, to_epoch
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
 from tracker.spool import Spool
-from tracker.store import Store
+from tracker.store import Database
 
 TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 TIMEOUT = 60
@@ -136,7 +136,7 @@ def test_secrets_never_reach_output_logs_database_or_exports(
         x.stop()
 
 
-class _Refusing(Store):
+class _Refusing(Database):
     def write(self, *args: object, **kwargs: object) -> int:
         raise StoreError("database error: the server closed the connection")
 
@@ -153,7 +153,7 @@ def test_secrets_never_reach_spool_files(
         extra = _extra(youtube.url)
         config = config_module.load(seeded.write_config(tmp_path / "t.toml", extra=extra))
         config.spool_dir = str(tmp_path / "spool")
-        inner = Store.open(f"sqlite:///{tmp_path / 't.db'}")
+        inner = Database.open(f"sqlite:///{tmp_path / 't.db'}")
         inner.upgrade()
         store = _Refusing(inner.engine)
 
@@ -186,7 +186,7 @@ def test_a_database_password_stays_out_of_errors_and_spool(tmp_path: Path) -> No
     )
     assert result.returncode == 3 and b"error: " in result.stderr
     assert _leaks(result.stdout + result.stderr) == []
-    store = Store.open(url)
+    store = Database.open(url)
     try:
         assert PASSWORD not in Spool.for_store(str(tmp_path), store).database
     finally:

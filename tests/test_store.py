@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from sqlmodel import Session, select
 
 from tracker.collectors.base import Observation
-from tracker.errors import LockHeld
-from tracker.models import BACKFILLED, Attempt, DaemonLock
-from tracker.store import Store
+from tracker.errors import LockHeld, StoreError
+from tracker.store import Database, Store
+from tracker.store.models import BACKFILLED, Attempt, DaemonLock, Series, SourceState
+from tracker.store.timeseries import writer_for
 from tracker.timeutil import to_epoch
 
 T0 = datetime(2022, 4, 22, 12, 0, tzinfo=UTC)
@@ -65,7 +72,7 @@ def test_a_renamed_handle_continues_the_series(store: Store) -> None:
     assert series.label == "kitconnor.bsky.social"
     assert [v for _, v in store.history(series.id)] == [1, 2]
     # A second store (another process) sees the same series, not a new one.
-    other = Store.open(str(store.engine.url.render_as_string(hide_password=False)))
+    other = Database.open(str(store.engine.url.render_as_string(hide_password=False)))
     try:
         other.write("bluesky", [obs(3, T0 + timedelta(hours=2), label="kitconnor.bsky.social")])
         assert len(other.find_series("Kit Connor")) == 1
@@ -157,7 +164,7 @@ def test_upgrade_is_repeatable(store: Store) -> None:
 def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
-    s = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    s = Database.open(f"sqlite:///{tmp_path / 'x.db'}")
     s.upgrade()
     s.close()
     (sql,) = (
@@ -199,3 +206,91 @@ def test_quota_windows_of_fixed_length_align_to_the_epoch() -> None:
         datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
         datetime(2026, 11, 25, 10, 15, tzinfo=UTC),
     )
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_the_store_dates_what_it_records_by_the_clock_it_is_given(database_url: str) -> None:
+    clock = Clock(T0)
+    store = Database.open(database_url, clock=clock)
+    try:
+        store.upgrade()
+        store.write("bluesky", [obs(1, T0 - timedelta(days=3))])
+        clock.at = T0 + timedelta(hours=1)
+        store.set_next_run("bluesky", T0 + timedelta(hours=2))
+        store.acquire_lock()
+        clock.at = T0 + timedelta(hours=3)
+        store.heartbeat()
+        with Session(store.engine) as session:
+            (series,) = session.exec(select(Series)).all()
+            state = session.get(SourceState, "bluesky")
+            lock = session.get(DaemonLock, "daemon")
+        assert series.created == to_epoch(T0)
+        assert state is not None and state.updated == to_epoch(T0 + timedelta(hours=1))
+        assert lock is not None
+        assert (lock.started, lock.heartbeat) == (
+            to_epoch(T0 + timedelta(hours=1)),
+            to_epoch(T0 + timedelta(hours=3)),
+        )
+    finally:
+        store.close()
+
+
+def test_a_lock_goes_stale_by_the_store_clock(database_url: str) -> None:
+    clock = Clock(T0)
+    store = Database.open(database_url, clock=clock)
+    try:
+        store.upgrade()
+        beat = to_epoch(T0 - timedelta(seconds=60))
+        with Session(store.engine) as session:
+            session.add(
+                DaemonLock(name="daemon", pid=1, host="elsewhere", started=0, heartbeat=beat)
+            )
+            session.commit()
+        # By the wall clock that heartbeat is years old; by the store's it is a minute old.
+        with pytest.raises(LockHeld, match="pid 1 on elsewhere"):
+            store.acquire_lock()
+        clock.at = T0 + timedelta(seconds=31)  # 91 s without a heartbeat: the holder is gone
+        store.acquire_lock()
+        with Session(store.engine) as session:
+            held = session.get(DaemonLock, "daemon")
+            assert held is not None and held.pid == os.getpid()
+            assert held.started == to_epoch(clock.at)
+    finally:
+        store.close()
+
+
+def test_a_database_without_a_write_strategy_is_refused_by_name() -> None:
+    dialect = SimpleNamespace(name="mysql", driver="mysqldb")
+    gateway = SimpleNamespace(engine=SimpleNamespace(dialect=dialect))
+    with pytest.raises(StoreError, match=r"mysql\+mysqldb is not supported.*sqlite\+pysqlite"):
+        writer_for(gateway)  # type: ignore[arg-type]
+
+
+def test_importing_the_store_loads_no_collector() -> None:
+    """Storage speaks the core's types: `import tracker.store` pulls in no plugin package."""
+    code = (
+        "import json, sys, tracker.store; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('tracker'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = json.loads(result.stdout)
+    assert {"tracker.store.database", "tracker.store.timeseries", "tracker.core"} <= set(loaded)
+    assert [
+        m for m in loaded if m == "tracker.collectors" or m.startswith("tracker.collectors.")
+    ] == []

@@ -39,7 +39,7 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.netflix import FakeNetflix
 from tests.fakes.wikipedia import FakeWikimedia
 from tracker.cli import app
-from tracker.store import Store
+from tracker.store import Database
 
 ROOT = get_command(app)
 BAD = "@@bad@@"
@@ -163,7 +163,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         text = f'database_url = "{url}"\n' + seeded.config_text(
             dict.fromkeys(seeded.urls, down), extra=rule
         )
-        store = Store.open(url)
+        store = Database.open(url)
         store.upgrade()
         store.close()
         good_file = folder / "all-weeks-global.tsv"

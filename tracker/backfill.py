@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tracker.errors import ConfigError, NotFound, QuotaExhausted, SourceError, UsageError
-from tracker.models import BACKFILLED
+from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, now, to_epoch
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tracker.models import Baseline
+from tracker.store.models import Baseline
 from tracker.timeutil import day_start, from_epoch, to_epoch
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from tracker.baselines import DAY, human, rounding
-from tracker.models import BACKFILLED
+from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, from_epoch, to_epoch
 
 if TYPE_CHECKING:

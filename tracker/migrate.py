@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
-SCRIPTS = Path(__file__).parent / "migrations"
+SCRIPTS = Path(__file__).parent / "store" / "migrations"
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from tracker.baselines import Between, Comparison, end_of_day, references
 from tracker.claims import ALIASES, Claim, Point, Readiness, Series, Verdict, check
 from tracker.errors import ConfigError, UsageError
-from tracker.models import BACKFILLED
 from tracker.store import SeriesInfo, Store
+from tracker.store.models import BACKFILLED
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tracker.baselines import human
 from tracker.claims import Verdict
-from tracker.models import BACKFILLED
+from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, from_epoch, now, to_epoch
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from tracker.config import Config
 from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError
 from tracker.http import fetch_body, retry_policy
 from tracker.lineup import lineup
-from tracker.models import Attempt
 from tracker.secrets import redact
 from tracker.spool import Replayed, Spool
 from tracker.store import Store
+from tracker.store.models import Attempt
 from tracker.timeutil import now, to_epoch
 
 log = logging.getLogger("tracker.round")

@@ -36,8 +36,8 @@ from sqlalchemy.engine import URL
 
 from tracker.core import Observation
 from tracker.errors import StoreError
-from tracker.models import Attempt
 from tracker.store import Store
+from tracker.store.models import Attempt
 
 log = logging.getLogger("tracker.spool")
 
@@ -104,7 +104,7 @@ class Spool:
 
     @classmethod
     def for_store(cls, setting: str, store: Store) -> Spool:
-        url = store.engine.url
+        url = store.url
         return cls(spool_directory(setting, url), database_identity(url))
 
     # -- writing -------------------------------------------------------------------------

@@ -33,9 +33,9 @@ class Context:
         return config.load(self.config_path, database_url=self.database_url)
 
     def store(self, config: Config) -> Store:
-        from tracker.store import Store
+        from tracker.store import Database
 
-        return Store.open(self.database(config))
+        return Database.open(self.database(config))
 
     def database(self, config: Config) -> str:
         """The config's database URL, checked (no connection): a UsageError names its origin."""
@@ -48,12 +48,12 @@ class Context:
         Queries work even while another part of the config is being fixed, and start fast.
         """
         from tracker.configfile import config_path, database_url
-        from tracker.store import Store
+        from tracker.store import Database
 
         if self.database_url:
-            return Store.open(checked_url(self.database_url, self.database_from))
+            return Database.open(checked_url(self.database_url, self.database_from))
         given_as = f"{config_path(self.config_path)}: database_url"
-        return Store.open(checked_url(database_url(self.config_path), given_as))
+        return Database.open(checked_url(database_url(self.config_path), given_as))
 
 
 def checked_url(url: str, given_as: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from tracker.models import metadata
+from tracker.store.models import metadata
 
 engine = context.config.attributes["engine"]
 

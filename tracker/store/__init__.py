@@ -1,0 +1,41 @@
+"""Storage: the only package that touches the tables.
+
+    protocol.py    Store, the protocol everything else types against
+    database.py    Database, the Store on SQLite or PostgreSQL (Database.open(url))
+    engine.py      URLs, SQLite pragmas, raw cursors and sessions (Gateway), error messages
+    series.py      series ids, created on first sight; SeriesInfo
+    timeseries.py  snapshot rows: one bulk write strategy per dialect, history reads
+    ledger.py      attempts, per-source status and next run, baselines
+    budgets.py     quota budgets per credential
+    lock.py        the one-daemon lock
+    models.py      the SQLModel tables;  migrations/: Alembic, applied by tracker.migrate
+
+Nothing here imports `tracker.collectors`: storage speaks `tracker.core`'s types.
+"""
+
+from __future__ import annotations
+
+from tracker.store.database import Database
+from tracker.store.engine import SQLITE_PRAGMAS, database_error, make_engine, normalize_url, redact
+from tracker.store.ledger import SourceStatus
+from tracker.store.lock import LOCK_STALE_SECONDS
+from tracker.store.models import BACKFILLED
+from tracker.store.protocol import Store
+from tracker.store.series import SeriesInfo
+from tracker.store.timeseries import Point, Row
+
+__all__ = [
+    "BACKFILLED",
+    "LOCK_STALE_SECONDS",
+    "SQLITE_PRAGMAS",
+    "Database",
+    "Point",
+    "Row",
+    "SeriesInfo",
+    "SourceStatus",
+    "Store",
+    "database_error",
+    "make_engine",
+    "normalize_url",
+    "redact",
+]

@@ -1,0 +1,156 @@
+"""`Database`: the `Store` on SQLite or PostgreSQL, put together from the store's parts.
+
+Series ids (series.py), snapshots (timeseries.py, one write strategy per dialect), the ledger
+(ledger.py), quota budgets (budgets.py) and the daemon lock (lock.py) share one engine and
+one clock; this class wires them and answers the protocol by delegation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from tracker.core import Observation
+from tracker.errors import StoreError
+from tracker.quota import Budget, Quota
+from tracker.store.budgets import Budgets
+from tracker.store.engine import Gateway, make_engine, redact
+from tracker.store.ledger import Ledger, SourceStatus
+from tracker.store.lock import Lock
+from tracker.store.models import Attempt, Baseline
+from tracker.store.protocol import Store
+from tracker.store.series import SeriesIndex, SeriesInfo
+from tracker.store.timeseries import Point, Row, TimeSeries
+from tracker.timeutil import now
+
+
+class Database(Store):
+    """The store of one SQLAlchemy engine. `clock` stamps what the store itself dates
+    (series creation, next-run updates, the lock's start and heartbeats)."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = now) -> None:
+        self.engine = engine
+        self.clock = clock
+        gateway = Gateway(engine)
+        self.is_sqlite = gateway.is_sqlite
+        self._series = SeriesIndex(gateway, clock)
+        self._timeseries = TimeSeries(gateway, self._series)
+        self._ledger = Ledger(gateway, clock)
+        self._budgets = Budgets(gateway)
+        self._lock = Lock(gateway, clock)
+
+    @classmethod
+    def open(cls, url: str, clock: Callable[[], datetime] = now) -> Database:
+        """The store at `url` (sqlite:///file or postgresql://...); StoreError if unusable."""
+        try:
+            engine = make_engine(url)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StoreError(f"cannot open database {redact(url)}: {exc}") from None
+        try:
+            return cls(engine, clock)
+        except StoreError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open database {redact(url)}: {exc}") from None
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (Alembic)."""
+        from tracker.migrate import upgrade
+
+        try:
+            upgrade(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"database unreachable: {exc.orig}") from None
+
+    # -- time series ---------------------------------------------------------------------
+    def series_ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
+        return self._series.ids(source, observations)
+
+    def find_series(
+        self,
+        subject: str | None = None,
+        source: str | None = None,
+        metric: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> list[SeriesInfo]:
+        return self._series.find(subject, source, metric, labels)
+
+    def write(
+        self, source: str, observations: Iterable[Observation], flags: int | None = None
+    ) -> int:
+        return self._timeseries.write(source, observations, flags)
+
+    def write_rows(self, rows: Sequence[Row]) -> int:
+        """The bulk path: rows already keyed by series id. Returns the count of new rows."""
+        return self._timeseries.write_rows(rows)
+
+    def history(
+        self, series_id: int, since: int | None = None, until: int | None = None
+    ) -> list[tuple[int, int]]:
+        return self._timeseries.history(series_id, since, until)
+
+    def points(
+        self, series_id: int, since: int | None = None, until: int | None = None
+    ) -> list[Point]:
+        return self._timeseries.points(series_id, since, until)
+
+    def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
+        return self._timeseries.latest(series_id, at_or_before)
+
+    def count(self) -> int:
+        return self._timeseries.count()
+
+    # -- the ledger ----------------------------------------------------------------------
+    def record_attempt(self, attempt: Attempt) -> None:
+        self._ledger.record_attempt(attempt)
+
+    def attempts(self, source: str | None = None, limit: int = 50) -> list[Attempt]:
+        return self._ledger.attempts(source, limit)
+
+    def set_next_run(self, source: str, when: datetime | None) -> None:
+        self._ledger.set_next_run(source, when)
+
+    def status(self) -> list[SourceStatus]:
+        return self._ledger.status()
+
+    def sync_baselines(self, campaign: str, references: Iterable[Baseline]) -> None:
+        self._ledger.sync_baselines(campaign, references)
+
+    def baselines(self, campaign: str | None = None) -> list[Baseline]:
+        return self._ledger.baselines(campaign)
+
+    # -- quota budgets -------------------------------------------------------------------
+    def quota_take(self, key: str, quota: Quota, cost: int, at: datetime) -> Budget | None:
+        return self._budgets.take(key, quota, cost, at)
+
+    def quota_park(self, key: str, quota: Quota, until: datetime | None, at: datetime) -> None:
+        self._budgets.park(key, quota, until, at)
+
+    def quotas(self) -> list[Budget]:
+        return self._budgets.all()
+
+    # -- the one-daemon lock -------------------------------------------------------------
+    def acquire_lock(self, name: str = "daemon") -> None:
+        self._lock.acquire(name)
+
+    def heartbeat(self, name: str = "daemon") -> None:
+        self._lock.heartbeat(name)
+
+    def release_lock(self, name: str = "daemon") -> None:
+        self._lock.release(name)
+
+
+if TYPE_CHECKING:
+    # mypy refuses an abstract class here: Database must implement every member of Store.
+    _implements: type[Store] = Database

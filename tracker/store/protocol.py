@@ -1,0 +1,113 @@
+"""The `Store` protocol: everything the rest of tracker may ask of storage.
+
+Rounds, the spool, the daemon, backfills, queries, reports and commands type against this
+protocol, never against the class that implements it (`tracker.store.database.Database`, on
+SQLite or PostgreSQL), so another implementation (a remote store, a test double) fits in
+without their code changing. Times are integer UTC seconds (`ts`) or aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.engine import URL
+
+from tracker.core import Observation
+from tracker.quota import Budget, Quota
+from tracker.store.ledger import SourceStatus
+from tracker.store.models import Attempt, Baseline
+from tracker.store.series import SeriesInfo
+from tracker.store.timeseries import Point
+
+
+class Store(Protocol):
+    """Time series, the ledger of attempts, quota budgets and the daemon lock of one database."""
+
+    @property
+    def url(self) -> URL:
+        """Which database this is (the spool keys its files by it)."""
+        ...
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration."""
+        ...
+
+    def close(self) -> None: ...
+
+    # -- time series ---------------------------------------------------------------------
+    def write(
+        self, source: str, observations: Iterable[Observation], flags: int | None = None
+    ) -> int:
+        """Store observations; returns how many were new. Idempotent on (series, time)."""
+        ...
+
+    def find_series(
+        self,
+        subject: str | None = None,
+        source: str | None = None,
+        metric: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> list[SeriesInfo]:
+        """Series matching every filter given; `subject` ignores case."""
+        ...
+
+    def history(
+        self, series_id: int, since: int | None = None, until: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(ts, value) pairs of one series, oldest first; `until` is exclusive."""
+        ...
+
+    def points(
+        self, series_id: int, since: int | None = None, until: int | None = None
+    ) -> list[Point]:
+        """(ts, value, period, sig, flags) rows of one series, oldest first."""
+        ...
+
+    def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
+        """The newest (ts, value) of one series at or before a time."""
+        ...
+
+    def count(self) -> int:
+        """Every snapshot stored."""
+        ...
+
+    # -- the ledger ----------------------------------------------------------------------
+    def record_attempt(self, attempt: Attempt) -> None: ...
+
+    def attempts(self, source: str | None = None, limit: int = 50) -> list[Attempt]:
+        """The newest attempts first."""
+        ...
+
+    def set_next_run(self, source: str, when: datetime | None) -> None: ...
+
+    def status(self) -> list[SourceStatus]:
+        """Per source: last success, last failure and its cause, failures in a row, next run."""
+        ...
+
+    def sync_baselines(self, campaign: str, references: Iterable[Baseline]) -> None:
+        """Make the stored baselines of `campaign` exactly these."""
+        ...
+
+    def baselines(self, campaign: str | None = None) -> list[Baseline]: ...
+
+    # -- quota budgets -------------------------------------------------------------------
+    def quota_take(self, key: str, quota: Quota, cost: int, at: datetime) -> Budget | None:
+        """Spend `cost` of budget `key` if it has it: None when spent, else what is left."""
+        ...
+
+    def quota_park(self, key: str, quota: Quota, until: datetime | None, at: datetime) -> None:
+        """Stop spending `key` until `until` (the window's end when None)."""
+        ...
+
+    def quotas(self) -> list[Budget]: ...
+
+    # -- the one-daemon lock -------------------------------------------------------------
+    def acquire_lock(self, name: str = "daemon") -> None:
+        """Take the lock, or raise LockHeld naming the process that has it."""
+        ...
+
+    def heartbeat(self, name: str = "daemon") -> None: ...
+
+    def release_lock(self, name: str = "daemon") -> None: ...
