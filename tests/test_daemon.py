@@ -103,7 +103,7 @@ def daemons() -> Iterator[list[Daemon]]:
         each.close()
 
 
-def lock_holder(store: Store) -> int | None:
+def lock_holder(store: Database) -> int | None:
     with Session(store.engine) as session:
         held = session.get(DaemonLock, "daemon")
         return held.pid if held else None

@@ -302,7 +302,7 @@ class Daemon:
         self._stderr.close()
 
 
-def lock_holder(store: Store) -> int | None:
+def lock_holder(store: Database) -> int | None:
     with Session(store.engine) as session:
         held = session.get(DaemonLock, "daemon")
         return held.pid if held else None
@@ -635,7 +635,7 @@ def test_the_spool_sits_beside_a_sqlite_file_else_in_the_working_directory(
 class _Down(Database):
     """A store whose database is away: writes and attempt records fail, reads work."""
 
-    def __init__(self, inner: Store, *, attempts: bool = True) -> None:
+    def __init__(self, inner: Database, *, attempts: bool = True) -> None:
         super().__init__(inner.engine)
         self.down = True
         self.attempts_down = attempts

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from tracker.collectors.base import Observation
 from tracker.errors import LockHeld, StoreError
-from tracker.store import Database, Store
+from tracker.store import Database
 from tracker.store.models import BACKFILLED, Attempt, DaemonLock, Series, SourceState
 from tracker.store.timeseries import writer_for
 from tracker.timeutil import to_epoch
@@ -27,7 +27,7 @@ def obs(value: int, at: datetime = T0, key: str = "did:plc:kit", label: str = "k
     return Observation("followers", key, value, at, "Kit Connor", label)
 
 
-def test_write_is_idempotent_and_counts_new_rows(store: Store) -> None:
+def test_write_is_idempotent_and_counts_new_rows(store: Database) -> None:
     points = [obs(100_000 + i, T0 + timedelta(hours=i)) for i in range(5)]
     assert store.write("bluesky", points) == 5
     assert store.write("bluesky", points) == 0
@@ -35,14 +35,14 @@ def test_write_is_idempotent_and_counts_new_rows(store: Store) -> None:
     assert store.count() == 6
 
 
-def test_values_are_exact_beyond_ten_to_the_fifteen(store: Store) -> None:
+def test_values_are_exact_beyond_ten_to_the_fifteen(store: Database) -> None:
     big = 10**15 + 7
     store.write("tiktok", [obs(big), obs(2**62, T0 + timedelta(days=1))])
     (series,) = store.find_series("Kit Connor")
     assert [v for _, v in store.history(series.id)] == [big, 2**62]
 
 
-def test_history_filters_by_time_and_is_ordered(store: Store) -> None:
+def test_history_filters_by_time_and_is_ordered(store: Database) -> None:
     store.write("bluesky", [obs(i, T0 + timedelta(days=i)) for i in reversed(range(10))])
     (series,) = store.find_series("kit connor", "bluesky", "followers")
     since, until = to_epoch(T0 + timedelta(days=3)), to_epoch(T0 + timedelta(days=6))
@@ -52,7 +52,7 @@ def test_history_filters_by_time_and_is_ordered(store: Store) -> None:
     assert store.latest(series.id, since) == (since, 3)
 
 
-def test_period_sig_and_flags_are_kept(store: Store) -> None:
+def test_period_sig_and_flags_are_kept(store: Database) -> None:
     week = Observation(
         "chart_rank", "Heartstopper|S1|global|TV", 7, T0, "Heartstopper", period=timedelta(days=7)
     )
@@ -65,7 +65,7 @@ def test_period_sig_and_flags_are_kept(store: Store) -> None:
     assert store.points(yt.id) == [(to_epoch(T0), 3_400_000, None, 3, None)]
 
 
-def test_a_renamed_handle_continues_the_series(store: Store) -> None:
+def test_a_renamed_handle_continues_the_series(store: Database) -> None:
     store.write("bluesky", [obs(1, T0, label="kit.bsky.social")])
     store.write("bluesky", [obs(2, T0 + timedelta(hours=1), label="kitconnor.bsky.social")])
     (series,) = store.find_series("Kit Connor")
@@ -80,7 +80,7 @@ def test_a_renamed_handle_continues_the_series(store: Store) -> None:
         other.close()
 
 
-def test_labels_split_series_and_filter(store: Store) -> None:
+def test_labels_split_series_and_filter(store: Database) -> None:
     rows = [
         Observation("chart_rank", f"H|S1|{c}|TV", r, T0, "Heartstopper", "H", {"list": c})
         for c, r in (("GB", 1), ("US", 4), ("global", 7))
@@ -91,7 +91,7 @@ def test_labels_split_series_and_filter(store: Store) -> None:
     assert store.history(gb.id) == [(to_epoch(T0), 1)]
 
 
-def test_bulk_import_of_many_series_resolves_ids_in_one_batch(store: Store) -> None:
+def test_bulk_import_of_many_series_resolves_ids_in_one_batch(store: Database) -> None:
     rows = [
         Observation("chart_rank", f"title{i}|global", i % 10 + 1, T0, f"title{i}")
         for i in range(3000)
@@ -101,7 +101,7 @@ def test_bulk_import_of_many_series_resolves_ids_in_one_batch(store: Store) -> N
     assert len(store.find_series(source="netflix")) == 3000
 
 
-def test_status_reports_success_failure_streak_and_next_run(store: Store) -> None:
+def test_status_reports_success_failure_streak_and_next_run(store: Database) -> None:
     start = to_epoch(T0)
     for i, (outcome, cause) in enumerate(
         [("ok", ""), ("failed", "HTTP 503"), ("failed", "timed out")]
@@ -124,7 +124,7 @@ def test_status_reports_success_failure_streak_and_next_run(store: Store) -> Non
     assert row.next_run == T0 + timedelta(hours=1)
 
 
-def test_second_daemon_is_refused_with_the_holder_named(store: Store) -> None:
+def test_second_daemon_is_refused_with_the_holder_named(store: Database) -> None:
     store.acquire_lock()
     from sqlmodel import Session
 
@@ -139,7 +139,7 @@ def test_second_daemon_is_refused_with_the_holder_named(store: Store) -> None:
         store.acquire_lock()
 
 
-def test_stale_lock_is_taken_over(store: Store) -> None:
+def test_stale_lock_is_taken_over(store: Database) -> None:
     from sqlmodel import Session
 
     with Session(store.engine) as session:
@@ -154,7 +154,7 @@ def test_stale_lock_is_taken_over(store: Store) -> None:
         assert session.get(DaemonLock, "daemon") is None
 
 
-def test_upgrade_is_repeatable(store: Store) -> None:
+def test_upgrade_is_repeatable(store: Database) -> None:
     from tracker.migrate import current
 
     store.upgrade()
@@ -175,7 +175,7 @@ def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: igno
     assert "WITHOUT ROWID" in sql
 
 
-def test_quota_is_spent_shared_parked_and_renewed(store: Store) -> None:
+def test_quota_is_spent_shared_parked_and_renewed(store: Database) -> None:
     from tracker.quota import Quota
 
     daily = Quota(limit=3, zone="America/Los_Angeles")
