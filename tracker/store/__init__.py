@@ -22,14 +22,14 @@ from tracker.store.lock import LOCK_STALE_SECONDS
 from tracker.store.models import BACKFILLED
 from tracker.store.protocol import Store
 from tracker.store.series import SeriesInfo
-from tracker.store.timeseries import Point, Row
+from tracker.store.timeseries import PointRow, Row
 
 __all__ = [
     "BACKFILLED",
     "LOCK_STALE_SECONDS",
     "SQLITE_PRAGMAS",
     "Database",
-    "Point",
+    "PointRow",
     "Row",
     "SeriesInfo",
     "SourceStatus",

@@ -25,7 +25,7 @@ from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
 from tracker.store.protocol import Store
 from tracker.store.series import SeriesIndex, SeriesInfo
-from tracker.store.timeseries import Point, Row, TimeSeries
+from tracker.store.timeseries import PointRow, Row, TimeSeries
 from tracker.timeutil import now
 
 
@@ -102,7 +102,7 @@ class Database(Store):
 
     def points(
         self, series_id: int, since: int | None = None, until: int | None = None
-    ) -> list[Point]:
+    ) -> list[PointRow]:
         return self._timeseries.points(series_id, since, until)
 
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ from tracker.quota import Budget, Quota
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
 from tracker.store.series import SeriesInfo
-from tracker.store.timeseries import Point
+from tracker.store.timeseries import PointRow
 
 
 class Store(Protocol):
@@ -61,7 +61,7 @@ class Store(Protocol):
 
     def points(
         self, series_id: int, since: int | None = None, until: int | None = None
-    ) -> list[Point]:
+    ) -> list[PointRow]:
         """(ts, value, period, sig, flags) rows of one series, oldest first."""
         ...
 

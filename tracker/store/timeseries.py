@@ -19,7 +19,7 @@ from tracker.timeutil import to_epoch
 # A snapshot row as the bulk path takes it: series_id, ts, value, period, sig, flags.
 Row = tuple[int, int, int, int | None, int | None, int | None]
 # (ts, value, period, sig, flags) of one series.
-Point = tuple[int, int, int | None, int | None, int | None]
+PointRow = tuple[int, int, int | None, int | None, int | None]
 
 _EARLIEST, _LATEST = -(2**62), 2**62
 
@@ -160,7 +160,7 @@ class TimeSeries:
 
     def points(
         self, series_id: int, since: int | None = None, until: int | None = None
-    ) -> list[Point]:
+    ) -> list[PointRow]:
         """Full rows (ts, value, period, sig, flags) of one series, oldest first."""
         lo = since if since is not None else _EARLIEST
         hi = until if until is not None else _LATEST
