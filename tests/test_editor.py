@@ -88,8 +88,9 @@ def test_list(config: Path) -> None:
 
 
 def test_add_hashtag_inserts_after_the_last_one_and_keeps_every_other_line(config: Path) -> None:
-    assert editor.add_hashtag(config, "#YoungRoyals", ["x", "youtube"], "Young Royals") == (
-        "youngroyals"
+    done = editor.add_hashtag(config, "#YoungRoyals", ["x", "youtube"], "Young Royals")
+    assert done == editor.Added(
+        "youngroyals", ("x", "youtube"), ("x", "youtube"), new_entry=True, changed=True
     )
     new = (
         '[[hashtags]]\ntag = "youngroyals"\nplatforms = ["x", "youtube"]\n'
@@ -99,7 +100,7 @@ def test_add_hashtag_inserts_after_the_last_one_and_keeps_every_other_line(confi
 
 
 def test_remove_first_hashtag_keeps_the_comment_of_the_next(config: Path) -> None:
-    assert editor.remove_hashtag(config, "HEARTSTOPPER") is True
+    assert editor.remove_hashtag(config, "HEARTSTOPPER") == "heartstopper"
     expected = SAMPLE.replace(
         '[[hashtags]]\ntag = "#Heartstopper"   # the show itself\n'
         'platforms = ["mastodon"]\nsubject = "Heartstopper"\n',
@@ -138,7 +139,7 @@ def test_remove_every_hashtag_then_add_back(config: Path) -> None:
     "spelling", ["#Heartstopper", "HEARTSTOPPER", "ｈｅａｒｔｓｔｏｐｐｅｒ", "  #heartstopper "]
 )
 def test_spellings_of_one_tag_map_to_one_entry(config: Path, spelling: str) -> None:
-    assert editor.add_hashtag(config, spelling, ["x"]) == "heartstopper"
+    assert editor.add_hashtag(config, spelling, ["x"]).added == ("x",)
     tags = [h["tag"] for h in editor.list_hashtags(config)]
     assert tags.count("heartstopper") == 1
     assert editor.list_hashtags(config)[0]["platforms"] == ["mastodon", "x"]
@@ -147,7 +148,7 @@ def test_spellings_of_one_tag_map_to_one_entry(config: Path, spelling: str) -> N
         'platforms = ["mastodon"]\nsubject = "Heartstopper"',
         'platforms = ["mastodon", "x"]\nsubject = "Heartstopper"',
     )
-    assert editor.remove_hashtag(config, spelling) is True
+    assert editor.remove_hashtag(config, spelling) == "heartstopper"
     assert [h["tag"] for h in editor.list_hashtags(config)] == ["nickandcharlie"]
 
 
@@ -157,8 +158,11 @@ def test_merge_adds_only_new_platforms(config: Path) -> None:
     assert '  "x",\n  "youtube",\n]' in config.read_text()
     assert "# biggest community" in config.read_text()
     before = config.read_bytes()
-    editor.add_hashtag(config, "nickandcharlie", ["x"])  # nothing new: nothing written
-    assert config.read_bytes() == before
+    again = editor.add_hashtag(config, "nickandcharlie", ["x"])  # nothing new: nothing written
+    assert again == editor.Added(
+        "nickandcharlie", ("mastodon", "x", "youtube"), (), new_entry=False, changed=False
+    )
+    _unchanged(config, before)
 
 
 def test_merge_fills_a_missing_subject_but_refuses_a_different_one(config: Path) -> None:
@@ -232,8 +236,10 @@ def test_remove_missing_hashtag_says_so(config: Path) -> None:
 
 
 def test_account_add_remove(config: Path) -> None:
-    assert editor.add_account(config, "X", " @NetflixUK ", "Netflix UK", id="123") == "NetflixUK"
-    assert editor.add_account(config, "mastodon", "@Bob@Mastodon.Social", "Bob") == (
+    assert editor.add_account(config, "X", " @NetflixUK ", "Netflix UK", id="123").name == (
+        "NetflixUK"
+    )
+    assert editor.add_account(config, "mastodon", "@Bob@Mastodon.Social", "Bob").name == (
         "Bob@mastodon.social"
     )
     assert editor.list_accounts(config)[1:] == [
@@ -325,14 +331,18 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
     assert path.read_text() == "hashtags = 3\n"
 
 
-def test_split_array_of_tables_refused(tmp_path: Path) -> None:
+def test_array_of_tables_split_by_another_table_is_edited_in_place(tmp_path: Path) -> None:
     path = tmp_path / "tracker.toml"
-    text = '[[hashtags]]\ntag = "a"\nplatforms = ["x"]\n[http]\ntimeout = 1\n'
-    text += '[[hashtags]]\ntag = "b"\nplatforms = ["x"]\n'
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match="cannot be edited safely"):
-        editor.remove_hashtag(path, "a")
-    assert path.read_text() == text
+    first = '[[hashtags]]\ntag = "a"\nplatforms = ["x"]\n'
+    rest = '[http]\ntimeout = 1\n[[hashtags]]\ntag = "b"\nplatforms = ["x"]\n'
+    path.write_text(first + rest, encoding="utf-8")
+    editor.add_hashtag(path, "b", ["mastodon"])
+    editor.remove_hashtag(path, "a")
+    assert path.read_text() == rest.replace('["x"]', '["x", "mastodon"]')
+    editor.add_hashtag(path, "c", ["x"])
+    assert path.read_text().endswith(
+        '["x", "mastodon"]\n\n[[hashtags]]\ntag = "c"\nplatforms = ["x"]\n'
+    )
 
 
 def test_inline_array_form(tmp_path: Path) -> None:

@@ -36,17 +36,25 @@ def hashtags_add(
     ] = None,
     subject: Annotated[str, typer.Option("--subject", help="Who the tag is about.")] = "",
 ) -> None:
-    """Track a hashtag.
+    """Track a hashtag. A tag already tracked on those platforms is left as it is (exit 0).
 
     \b
     Examples:
-      tracker hashtags add '#Heartstopper' --platform mastodon
+      tracker hashtags add '#NickAndCharlie' --platform mastodon
       tracker hashtags add heartstopperseason2 --platform mastodon --subject Heartstopper
     """
     from tracker import editor
 
-    normal = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
-    typer.echo(f"tracking #{normal} ({', '.join(platform or ['mastodon'])})")
+    done = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
+    on = ", ".join(done.platforms)
+    if not done.changed:
+        typer.echo(f"#{done.name} is already tracked ({on}); nothing changed")
+    elif done.new_entry:
+        typer.echo(f"tracking #{done.name} ({on})")
+    elif done.added:
+        typer.echo(f"tracking #{done.name} on {', '.join(done.added)} too ({on})")
+    else:
+        typer.echo(f"#{done.name} ({on}): subject set to {subject.strip()!r}")
 
 
 @hashtags.command("remove")
@@ -59,8 +67,8 @@ def hashtags_remove(ctx: typer.Context, tag: str) -> None:
     """
     from tracker import editor
 
-    editor.remove_hashtag(_config_file(ctx), tag)
-    typer.echo(f"no longer tracking {tag}")
+    normal = editor.remove_hashtag(_config_file(ctx), tag)
+    typer.echo(f"no longer tracking #{normal}")
 
 
 @accounts.command("list")
@@ -79,7 +87,7 @@ def accounts_add(
     subject: Annotated[str, typer.Option("--subject", help="Who the account belongs to.")],
     id: Annotated[str, typer.Option("--id", help="The platform's stable id, if known.")] = "",
 ) -> None:
-    """Track an account.
+    """Track an account. The same account with the same subject is left as it is (exit 0).
 
     \b
     Example:
@@ -87,8 +95,11 @@ def accounts_add(
     """
     from tracker import editor
 
-    editor.add_account(_config_file(ctx), platform, handle, subject, id)
-    typer.echo(f"tracking {platform} {handle} as {subject!r}")
+    done = editor.add_account(_config_file(ctx), platform, handle, subject, id)
+    if done.changed:
+        typer.echo(f"tracking {done.platforms[0]} {done.name} as {subject.strip()!r}")
+    else:
+        typer.echo(f"{done.platforms[0]} {done.name} is already tracked; nothing changed")
 
 
 @accounts.command("remove")
