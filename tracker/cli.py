@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from tracker import __version__
-from tracker.commands import campaign, editing, info, webpage
+from tracker.commands import campaign, editing, info, setup, webpage
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -57,7 +57,9 @@ def main_options(
     config: Annotated[
         str | None,
         typer.Option(
-            "--config", envvar="TRACKER_CONFIG", help="Config file [config/tracker.toml]."
+            "--config",
+            envvar="TRACKER_CONFIG",
+            help="Config file [./config/tracker.toml, else ~/.config/tracker/tracker.toml].",
         ),
     ] = None,
     database: Annotated[
@@ -286,7 +288,7 @@ def compare(
     if config.campaign is None:
         fail(f"{config.path}: campaign: no [campaign] section to compare against")
     on = query.event("--relative-to", config.campaign.dates(), relative_to)
-    store = context(ctx).store(config)
+    store = context(ctx).read_store(config)
     if not days:
         rows = query.compare(config, store, subjects or [], platform, metric)
         if not rows and (subjects or platform or metric):
@@ -337,14 +339,14 @@ def db_upgrade(ctx: typer.Context) -> None:
     """
     from tracker.store import redact
 
-    config = context(ctx).config()
-    context(ctx).store(config).upgrade()
-    typer.echo(f"database {redact(config.database_url)} is up to date")
+    context(ctx).store().upgrade()  # only the URL is read: a config being fixed is no obstacle
+    typer.echo(f"database {redact(context(ctx).database())} is up to date")
 
 
 # Registered last so `tracker --help` lists them after the everyday commands.
 for command in (campaign.claims, campaign.report, campaign.backfill, info.sources):
     app.command()(command)
+app.command()(setup.init)
 
 
 if __name__ == "__main__":

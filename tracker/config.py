@@ -20,7 +20,13 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from tracker.configfile import DEFAULT_DATABASE_URL, ENV_PREFIX, config_path, read_toml
+from tracker.configfile import (
+    ENV_PREFIX,
+    beside,
+    config_path,
+    default_database_url,
+    read_toml,
+)
 from tracker.core import SourceSettings, Target, normalize_tag, parse_amount
 from tracker.errors import ConfigError
 
@@ -167,7 +173,9 @@ class Config(BaseSettings):
         env_ignore_empty=True,
     )
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Default: tracker.db in the user's data directory. A relative SQLite path in the file is
+    # taken from the file's directory (from the working directory in the environment).
+    database_url: str = Field(default_factory=default_database_url)
     log_format: Literal["text", "json"] = "text"
     # Who runs this tracker: goes into the User-Agent, as Wikimedia asks.
     contact: str = ""
@@ -268,6 +276,8 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
 
     where = config_path(path)
     data = read_toml(where)
+    if isinstance(data.get("database_url"), str):
+        data["database_url"] = beside(data["database_url"], where)
 
     class _Loaded(Config):
         @classmethod

@@ -2,6 +2,13 @@
 
 Kept apart from `tracker.config` so the read commands can find the database without loading
 the full validation machinery.
+
+Where things live:
+  config    --config, else TRACKER_CONFIG, else ./config/tracker.toml if there is one, else
+            tracker.toml in the user's config directory (~/.config/tracker/ on Linux)
+  database  --database, else TRACKER_DATABASE_URL, else the file's `database_url` (a relative
+            SQLite path there is taken from the config file's directory), else tracker.db in
+            the user's data directory (~/.local/share/tracker/ on Linux)
 """
 
 from __future__ import annotations
@@ -13,15 +20,58 @@ from typing import Any
 
 from tracker.errors import ConfigError
 
-DEFAULT_PATH = Path("config/tracker.toml")
+APP = "tracker"
+CONFIG_NAME = "tracker.toml"
+LOCAL_CONFIG = Path("config") / CONFIG_NAME
 ENV_PREFIX = "TRACKER_"
-DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
+CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
+DATABASE_ENV = f"{ENV_PREFIX}DATABASE_URL"
+
+
+def user_config_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path(APP, appauthor=False)
+
+
+def user_data_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path(APP, appauthor=False)
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory: the same wherever tracker runs."""
+    return f"sqlite:///{user_data_dir() / 'tracker.db'}"
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """The config file by the lookup order (see the module doc); None if there is none.
+
+    A file named by --config or TRACKER_CONFIG is returned whether it exists or not: reading
+    it then says "no such file" rather than silently using another one.
+    """
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    for candidate in (LOCAL_CONFIG, user_config_dir() / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("TRACKER_CONFIG") or DEFAULT_PATH)
+    """The config file by the lookup order; ConfigError with the places looked if none."""
+    found = find_config(explicit)
+    if found is None:
+        raise ConfigError(
+            str(LOCAL_CONFIG),
+            "",
+            f"no such file here, nor {user_config_dir() / CONFIG_NAME}: write one with "
+            "`tracker init`, or name yours with --config or TRACKER_CONFIG",
+        )
+    return found
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -39,13 +89,45 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def database_url(explicit_config: str | Path | None = None) -> str:
     """The database URL by the same precedence as the full config: env, then file, then default."""
-    from_env = os.environ.get(f"{ENV_PREFIX}DATABASE_URL")
+    from_env = os.environ.get(DATABASE_ENV)
     if from_env:
         return from_env
-    path = config_path(explicit_config)
-    if not path.exists() and explicit_config is None and "TRACKER_CONFIG" not in os.environ:
-        return DEFAULT_DATABASE_URL
-    value = read_toml(path).get("database_url", DEFAULT_DATABASE_URL)
+    path = find_config(explicit_config)
+    if path is None:
+        return default_database_url()
+    value = read_toml(path).get("database_url")
+    if value is None:
+        return default_database_url()
     if not isinstance(value, str) or not value:
         raise ConfigError(str(path), "database_url", "must be a database URL string")
-    return value
+    return beside(value, path)
+
+
+def beside(url: str, config_file: Path) -> str:
+    """`url` with a relative SQLite path taken from the config file's directory."""
+    file = sqlite_file(url)
+    if file is None:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if Path(parsed.database or "").is_absolute():
+        return url
+    absolute = (config_file.parent / file).absolute()  # `file` has `~` expanded already
+    return parsed.set(database=str(absolute)).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (`~` expanded); None for other databases and in-memory ones."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        name = make_url(url).database
+    except ArgumentError:
+        return None
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).expanduser()

@@ -207,10 +207,10 @@ def campaign_events(config_file: str | None) -> dict[str, date]:
     from pydantic import ValidationError
 
     from tracker.config import Campaign
-    from tracker.configfile import config_path, read_toml
+    from tracker.configfile import find_config, read_toml
 
-    where = config_path(config_file)
-    if not where.exists():
+    where = find_config(config_file)
+    if where is None:
         return {}
     data = read_toml(where).get("campaign")
     if data is None:

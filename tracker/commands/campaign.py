@@ -30,7 +30,7 @@ def claims(
     if fmt not in ("table", "json"):
         fail(f"--format: {fmt!r} is not one of table, json")
     config = context(ctx).config()
-    views.claims(query.claims(config, context(ctx).store(config), campaign), fmt)
+    views.claims(query.claims(config, context(ctx).read_store(config), campaign), fmt)
 
 
 def report(
@@ -54,7 +54,7 @@ def report(
     chosen = query.campaign(config, campaign)
     folder = out or Path("reports") / reports.slug(chosen.name)
     try:
-        written = reports.write(config, context(ctx).store(config), chosen, folder)
+        written = reports.write(config, context(ctx).read_store(config), chosen, folder)
     except OSError as exc:
         where = exc.filename or folder
         fail(f"--out: cannot write the report in {where}: {exc.strerror or exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -32,28 +33,79 @@ class Context:
             checked_url(self.database_url, self.database_from)
         return config.load(self.config_path, database_url=self.database_url)
 
-    def store(self, config: Config) -> Store:
+    def store(self, config: Config | None = None) -> Store:
+        """The store for commands that write: a missing SQLite file is created (and the
+        default data directory with it); migrations are the caller's to run. Without a
+        config, only the database URL is looked up (`database`)."""
+        from tracker.configfile import default_database_url, sqlite_file
         from tracker.store import Database
 
-        return Database.open(self.database(config))
+        url = self.database(config)
+        file = sqlite_file(url)
+        if file is not None and url == default_database_url():
+            self._make_directory(file)
+        return Database.open(url)
 
-    def database(self, config: Config) -> str:
-        """The config's database URL, checked (no connection): a UsageError names its origin."""
-        given_as = self.database_from if self.database_url else f"{config.path}: database_url"
-        return checked_url(config.database_url, given_as)
+    def read_store(self, config: Config) -> Store:
+        """The store for commands that only read: never creates a database."""
+        from tracker.store import Database
+
+        url = self.database(config)
+        self._existing(url)
+        return Database.open(url)
 
     def query_store(self) -> Store:
         """The store for read-only commands: only the database URL is read from the config.
 
         Queries work even while another part of the config is being fixed, and start fast.
+        Never creates a database.
         """
-        from tracker.configfile import config_path, database_url
         from tracker.store import Database
 
+        url = self.database()
+        self._existing(url)
+        return Database.open(url)
+
+    def database(self, config: Config | None = None) -> str:
+        """The database URL, checked (no connection): a UsageError names where it was given.
+
+        --database or TRACKER_DATABASE_URL, else the config's `database_url` (with a config,
+        the loaded one; without, only that key of the file is read), else the default.
+        """
+        from tracker.configfile import database_url, find_config
+
         if self.database_url:
-            return Database.open(checked_url(self.database_url, self.database_from))
-        given_as = f"{config_path(self.config_path)}: database_url"
-        return Database.open(checked_url(database_url(self.config_path), given_as))
+            return checked_url(self.database_url, self.database_from)
+        if config is not None:
+            return checked_url(config.database_url, f"{config.path}: database_url")
+        found = find_config(self.config_path)
+        given_as = f"{found}: database_url" if found else "the default database"
+        return checked_url(database_url(self.config_path), given_as)
+
+    def _existing(self, url: str) -> None:
+        """Stop with a hint that works when `url` names a SQLite file that is not there."""
+        from tracker.configfile import find_config, sqlite_file
+
+        file = sqlite_file(url)
+        if file is None or file.exists():
+            return
+        step = "run `tracker run --once` to collect a round into it"
+        if find_config(self.config_path) is None:
+            step = f"write a config with `tracker init`, then {step}"
+        fail(
+            f"no database at {file} yet (nothing has been collected): {step}, "
+            "or point --database or TRACKER_DATABASE_URL at an existing database",
+            EXIT_FAILED,
+        )
+
+    @staticmethod
+    def _make_directory(file: Path) -> None:
+        from tracker.errors import StoreError
+
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {file.parent}: {exc.strerror}") from None
 
 
 def checked_url(url: str, given_as: str) -> str:
