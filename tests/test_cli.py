@@ -559,6 +559,7 @@ def _head() -> str:
 
 
 def test_status_of_a_database_without_schema_exits_3(bare_cli: Cli) -> None:
+    db_file(bare_cli).touch()  # an empty SQLite file: there, without tables
     result = bare_cli("status")
     assert result.returncode == 3
     assert result.stderr == ("error: database: no such table: attempt (try `tracker db upgrade`)\n")

@@ -397,3 +397,96 @@ def test_platform_whose_collector_cannot_measure_hashtags_is_refused(
     with pytest.raises(UsageError, match="measures page only"):
         editor.add_hashtag(config, "new", ["wiki"])
     assert config.read_bytes() == before
+
+
+LAYOUT = """\
+# Accounts written inline.
+accounts = [
+  { platform = "wiki", handle = "a.example", subject = "A" },  # the first
+  { platform = "wiki", handle = "b", subject = "B", id = "2" },
+]
+
+[campaign]
+name = "c"
+launch = 2024-04-01
+events = [{ name = "renewal", date = 2024-05-20 }]   # tomlkit 0.15 re-renders this line
+
+[[hashtags]]
+"tag" = 'Literal'        # a quoted key, a literal string
+platforms = [
+    "wiki"   # no trailing comma
+]
+subject = \"\"\"A
+[[hashtags]] in a multi-line subject\"\"\"
+
+[[hashtags]]
+tag = "other"
+platforms = ["x"]
+# The end.
+"""
+
+
+def _check_edit(path: Path, before: str, expected: dict[str, object]) -> str:
+    import tomllib
+
+    text = path.read_text(encoding="utf-8")
+    assert tomllib.loads(text) == tomllib.loads(before) | expected
+    kept = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert [line for line in text.splitlines() if line.lstrip().startswith("#")] == kept
+    assert 'events = [{ name = "renewal", date = 2024-05-20 }]   # tomlkit' in text
+    return text
+
+
+def test_any_layout_the_loader_accepts_is_edited_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.toml"
+    path.write_text(LAYOUT, encoding="utf-8")
+    literal = {
+        "tag": "Literal",
+        "platforms": ["wiki"],
+        "subject": "A\n[[hashtags]] in a multi-line subject",
+    }
+    other = {"tag": "other", "platforms": ["x"]}
+
+    assert editor.add_hashtag(path, "literal", ["x", "tiktok"]).added == ("x", "tiktok")
+    literal["platforms"] = ["wiki", "x", "tiktok"]
+    text = _check_edit(path, LAYOUT, {"hashtags": [literal, other]})
+    assert '    "wiki",   # no trailing comma\n    "x",\n    "tiktok"\n]' in text
+
+    editor.add_hashtag(path, "other", ["x"], "Other")
+    other["subject"] = "Other"
+    text = _check_edit(path, LAYOUT, {"hashtags": [literal, other]})
+    assert text.endswith('platforms = ["x"]\nsubject = "Other"\n# The end.\n')
+
+    editor.add_hashtag(path, "#Third", ["wiki"])
+    third = {"tag": "third", "platforms": ["wiki"]}
+    _check_edit(path, LAYOUT, {"hashtags": [literal, other, third]})
+
+    editor.add_account(path, "x", "@c", "C")
+    editor.remove_account(path, "wiki", "A.EXAMPLE")
+    b = {"platform": "wiki", "handle": "b", "subject": "B", "id": "2"}
+    c = {"platform": "x", "handle": "c", "subject": "C"}
+    text = _check_edit(path, LAYOUT, {"hashtags": [literal, other, third], "accounts": [b, c]})
+    assert text.startswith(
+        "# Accounts written inline.\naccounts = [\n"
+        '  { platform = "wiki", handle = "b", subject = "B", id = "2" },\n'
+        '  { platform = "x", handle = "c", subject = "C" },\n]\n'
+    )
+
+    editor.remove_hashtag(path, "literal")
+    editor.remove_hashtag(path, "third")
+    text = _check_edit(path, LAYOUT, {"hashtags": [other], "accounts": [b, c]})
+    assert "multi-line" not in text and "quoted key" not in text
+
+
+def test_an_entry_it_cannot_splice_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.toml"
+    text = '# c\n[[hashtags]]\ntag = "a"\nplatforms = ["x"]\n[hashtags.meta]\nnote = 1\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        editor.remove_hashtag(path, "a")
+    assert str(caught.value) == (
+        f"{path}: hashtags[0]: line 2: this layout cannot be edited safely; edit it by hand"
+    )
+    with pytest.raises(ConfigError, match=r"hashtags: line 2: this layout cannot be edited"):
+        editor.add_hashtag(path, "b", ["x"])
+    _unchanged(path, text.encode())

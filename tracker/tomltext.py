@@ -142,7 +142,7 @@ def append_items(text: str, array: Value, items: list[str]) -> list[Splice]:
             at = line_start(text, close)
             return [(at, at, "".join(f"{indent}{item},{nl}" for item in items))]
         after = line_end(text, last.value.end)
-        lines = ",".join(f"{indent}{item}" + nl for item in items)
+        lines = f",{nl}".join(f"{indent}{item}" for item in items) + nl
         return [(last.value.end, last.value.end, ","), (after, after, lines)]
     sep = ", "
     if len(array.items) > 1 and array.items[0].comma is not None:
