@@ -40,6 +40,8 @@ def init(
     target = directory or (Path(named) if named else user_config_dir())
     path = target if target.suffix == ".toml" else target / CONFIG_NAME
     starter = files("tracker").joinpath("starter.toml").read_bytes()
+    if path.parent.exists() and not path.parent.is_dir():
+        fail(f"{path.parent}: not a folder; name a folder or a .toml file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as out:
