@@ -34,5 +34,7 @@ def test_collector_base_url_env_var_is_documented(name: str) -> None:
 
 def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    command = ".venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest"
+    command = (
+        ".venv/bin/pip install -q -c requirements.lock -e '.[test]' && .venv/bin/python -m pytest"
+    )
     assert command in README and command in ci
