@@ -210,7 +210,8 @@ def _cases(world: World, name: str, command: Any) -> list[Case]:
     bad_value = world.config(world.config_text.replace("timeout = 2.0", "timeout = -1.0"))
     cases = [
         Case("config is not TOML", good, env(world.config("[http\n")), reads_config),
-        Case("config is missing", good, env(world.folder / "absent.toml"), reads_config),
+        # One missing file per command: `tracker init` writes the file it is given.
+        Case("config is missing", good, env(world.folder / f"absent-{name}.toml"), reads_config),
         Case("config is a folder", good, env(world.folder), reads_config),
         Case("unknown option", (*good, "--no-such-option"), env(), True),
         Case("unopenable database", good, env(TRACKER_DATABASE_URL=unopenable), uses_database),
