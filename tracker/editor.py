@@ -229,9 +229,10 @@ def _entries(where: Path, data: dict[str, Any], key: str) -> list[dict[str, Any]
 def _open(path: str | Path, key: str) -> _Doc:
     """The file's bytes, its data, and where each `key` entry is written."""
     where = Path(path)
-    data = read_toml(where)  # the same "no such file" / "not valid TOML" errors as `load`
+    read_toml(where)  # the same "no such file" / "not valid TOML" errors as `load`
     raw = where.read_bytes()
     text = raw.decode("utf-8")
+    data = tomllib.loads(text)  # from these very bytes, should the file change meanwhile
     entries = _entries(where, data, key)
     try:
         found = tomltext.statements(text)
