@@ -32,6 +32,8 @@ from tracker.claims import (
     agrees,
     check,
 )
+from tracker.importers import registry as importers
+from tracker.importers.base import import_file
 from tracker.store import Database, Store
 from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, to_epoch
@@ -178,7 +180,7 @@ def test_sales_claims_have_no_public_source() -> None:
 def test_54_countries_confirmed_from_the_real_files(store: Store) -> None:
     config = config_module.load(SHIPPED)
     for path in (COUNTRIES, GLOBAL_2022):
-        assert "new" in query.import_netflix(config, store, path, False)
+        assert "new" in import_file(config, store, importers.get("netflix-top10"), path, False)
     verdicts = {v.claim.name: v for v in query.claims(config, store, "Heartstopper")}
     top10 = verdicts["netflix-top10-countries"]
     assert (top10.status, top10.measured) == (CONFIRMED, 54)
@@ -259,7 +261,7 @@ def test_claims_command_table_and_json(tmp_path: Path) -> None:
         ("c.tsv", NETFLIX_COUNTRY_COLUMNS, NETFLIX_COUNTRY_ROWS),
     ):
         (tmp_path / name).write_text(netflix_tsv(columns, rows), encoding="utf-8")
-        query.import_netflix(loaded, store, tmp_path / name, False)
+        import_file(loaded, store, importers.get("netflix-top10"), tmp_path / name, False)
     store.close()
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

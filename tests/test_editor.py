@@ -9,7 +9,7 @@ import pytest
 
 from tracker import editor
 from tracker.collectors import registry
-from tracker.collectors.base import SourceSettings
+from tracker.collectors.base import Collector, Parsed, Request, SourceSettings
 from tracker.errors import ConfigError, UsageError
 
 SAMPLE = """\
@@ -49,17 +49,27 @@ class _WikiSettings(SourceSettings):
     base_url: str = "https://wiki.example"
 
 
-class _Wiki:
-    """Stands in for an installed collector: `load` needs `settings_model`, the editor `kinds`."""
+class _Wiki(Collector):
+    """A collector installed beside the real ones, with the base class's hooks."""
 
+    name: ClassVar[str] = "wiki"
     settings_model: ClassVar[type[SourceSettings]] = _WikiSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
+
+    def plan(self, targets: object) -> list[Request]:
+        return []
+
+    def parse(self, request: Request, body: bytes, at: object) -> Parsed:
+        return Parsed()
+
+
+INSTALLED = registry.available()
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The real collectors are being written elsewhere; do not depend on them importing.
-    monkeypatch.setattr(registry, "available", lambda: {"wiki": _Wiki})
+    # What the editor knows of each platform comes from its collector's hooks.
+    monkeypatch.setattr(registry, "available", lambda: {**INSTALLED, "wiki": _Wiki})
     for name in list(os.environ):
         if name.upper().startswith("TRACKER_"):
             monkeypatch.delenv(name)
@@ -88,12 +98,12 @@ def test_list(config: Path) -> None:
 
 
 def test_add_hashtag_inserts_after_the_last_one_and_keeps_every_other_line(config: Path) -> None:
-    done = editor.add_hashtag(config, "#YoungRoyals", ["x", "youtube"], "Young Royals")
+    done = editor.add_hashtag(config, "#YoungRoyals", ["x", "tiktok"], "Young Royals")
     assert done == editor.Added(
-        "youngroyals", ("x", "youtube"), ("x", "youtube"), new_entry=True, changed=True
+        "youngroyals", ("x", "tiktok"), ("x", "tiktok"), new_entry=True, changed=True
     )
     new = (
-        '[[hashtags]]\ntag = "youngroyals"\nplatforms = ["x", "youtube"]\n'
+        '[[hashtags]]\ntag = "youngroyals"\nplatforms = ["x", "tiktok"]\n'
         'subject = "Young Royals"\n\n'
     )
     assert config.read_text() == SAMPLE.replace("[[accounts]]", new + "[[accounts]]")
@@ -153,14 +163,14 @@ def test_spellings_of_one_tag_map_to_one_entry(config: Path, spelling: str) -> N
 
 
 def test_merge_adds_only_new_platforms(config: Path) -> None:
-    editor.add_hashtag(config, "NickAndCharlie", ["X", "mastodon", "youtube", "youtube"])
-    assert editor.list_hashtags(config)[1]["platforms"] == ["mastodon", "x", "youtube"]
-    assert '  "x",\n  "youtube",\n]' in config.read_text()
+    editor.add_hashtag(config, "NickAndCharlie", ["X", "mastodon", "tiktok", "tiktok"])
+    assert editor.list_hashtags(config)[1]["platforms"] == ["mastodon", "x", "tiktok"]
+    assert '  "x",\n  "tiktok",\n]' in config.read_text()
     assert "# biggest community" in config.read_text()
     before = config.read_bytes()
     again = editor.add_hashtag(config, "nickandcharlie", ["x"])  # nothing new: nothing written
     assert again == editor.Added(
-        "nickandcharlie", ("mastodon", "x", "youtube"), (), new_entry=False, changed=False
+        "nickandcharlie", ("mastodon", "x", "tiktok"), (), new_entry=False, changed=False
     )
     _unchanged(config, before)
 
@@ -200,7 +210,8 @@ def test_invalid_tag_refused_and_file_unchanged(config: Path, tag: str, reason: 
     [
         (["instagram"], "Instagram exposes no post or view count for a hashtag"),
         (["x", "Instagram"], "a hashtag node has only id and name"),
-        (["myspace"], r"'myspace' refused: unknown \(installed: wiki; known: "),
+        (["myspace"], r"'myspace' refused: unknown \(installed: bluesky, instagram, mastodon, "),
+        (["netflix"], r"'netflix' refused: netflix measures chart only, not hashtags"),
         ([], "needs at least one platform"),
         (["  "], "unknown"),
     ],
@@ -224,8 +235,8 @@ def test_instagram_message_is_exact(config: Path) -> None:
 
 
 def test_installed_source_accepted(config: Path) -> None:
-    editor.add_hashtag(config, "new", ["wiki", "tiktok", "reddit"])
-    assert editor.list_hashtags(config)[-1]["platforms"] == ["wiki", "tiktok", "reddit"]
+    editor.add_hashtag(config, "new", ["wiki", "tiktok", "x"])
+    assert editor.list_hashtags(config)[-1]["platforms"] == ["wiki", "tiktok", "x"]
 
 
 def test_remove_missing_hashtag_says_so(config: Path) -> None:
@@ -392,7 +403,7 @@ def test_platform_whose_collector_cannot_measure_hashtags_is_refused(
     class _PagesOnly(_Wiki):
         kinds: ClassVar[frozenset[str]] = frozenset({"page"})
 
-    monkeypatch.setattr(registry, "available", lambda: {"wiki": _PagesOnly})
+    monkeypatch.setattr(registry, "available", lambda: {**INSTALLED, "wiki": _PagesOnly})
     before = config.read_bytes()
     with pytest.raises(UsageError, match="measures page only"):
         editor.add_hashtag(config, "new", ["wiki"])

@@ -19,8 +19,9 @@ from tests.conftest import (
     tracker_env,
 )
 from tracker import config as config_module
-from tracker import query
 from tracker.collectors.base import Observation
+from tracker.importers import registry as importers
+from tracker.importers.base import import_file
 from tracker.store import Database
 
 pytest.importorskip("matplotlib", reason="matplotlib (a dependency of `tracker report`) missing")
@@ -123,7 +124,7 @@ def seed(tmp_path: Path) -> tuple[Path, str]:
             ("c.tsv", NETFLIX_COUNTRY_COLUMNS, NETFLIX_COUNTRY_ROWS),
         ):
             (tmp_path / name).write_text(netflix_tsv(columns, rows), encoding="utf-8")
-            query.import_netflix(loaded, store, tmp_path / name, False)
+            import_file(loaded, store, importers.get("netflix-top10"), tmp_path / name, False)
     finally:
         store.close()
     return config, url

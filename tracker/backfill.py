@@ -1,21 +1,16 @@
 """Backfill: past values of the sources that keep history, stored flagged BACKFILLED.
 
-    netflix    every Top 10 file holds every week: one round of the source's own requests
-    wikipedia  daily pageviews since 2015-07: the per-article range, a year per request,
-               from `since` to yesterday, built by the collector's own `plan`
-    nyt        each tracked list as published each week since `since` (`nyt.history_url`)
-
-Requests go through the same client, retry policy and quota budgets as a round, and each
-collector's own pure `parse`. Every chunk is written as soon as it arrives, so an
-interrupted backfill keeps what it got. Re-running is always safe (writes are idempotent);
-besides, a Wikipedia chunk whose every day is already stored is skipped without a request.
-A Netflix re-run downloads the two files again, and an NYT re-run asks each week again.
+Each collector says whether and how it reads its past (`Collector.history`): the requests
+and what each covers. They go through the same client, retry policy and quota budgets as a
+round, and the collector's own pure `parse`. Every chunk is written as soon as it arrives,
+so an interrupted backfill keeps what it got. Re-running is always safe (writes are
+idempotent); besides, a chunk that names the days it covers and whose every day is already
+stored is skipped without a request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,31 +24,14 @@ if TYPE_CHECKING:
     import httpx
     from tenacity import AsyncRetrying
 
-    from tracker.collectors.base import Collector, Observation, Request, Target
+    from tracker.collectors.base import Collector, HistoryChunk, Observation, Request
     from tracker.config import Config
     from tracker.store import Store
 
-# The sources whose past tracker can fetch.
-SOURCES = ("netflix", "nyt", "wikipedia")
-# Wikimedia's per-article pageviews start here.
-WIKIPEDIA_START = date(2015, 7, 1)
-CHUNK_DAYS = 365
 DAY = timedelta(days=1)
-WEEK = timedelta(days=7)
 
 # (done, total, what was just done)
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One request of a backfill and what it covers."""
-
-    label: str
-    request: Request
-    # For skipping on resume: the series key and the days that make the chunk complete.
-    key: str = ""
-    days: tuple[date, date] | None = None
 
 
 @dataclass(slots=True)
@@ -87,22 +65,35 @@ class BackfillReport:
 
 
 def check_source(source: str) -> None:
-    if source not in SOURCES:
-        raise UsageError(
-            f"SOURCE: {source!r} keeps no history tracker can fetch "
-            f"(backfill knows {', '.join(SOURCES)})"
-        )
+    """A UsageError unless `source`'s collector can read its past."""
+    from tracker.collectors import registry
+
+    installed = registry.available()
+    if source in installed and installed[source].keeps_history():
+        return
+    failed = registry.broken().get(source)
+    if failed:
+        raise UsageError(f"SOURCE: the {source!r} plugin failed to load: {failed}")
+    able = [name for name, cls in installed.items() if cls.keeps_history()]
+    raise UsageError(
+        f"SOURCE: {source!r} keeps no history tracker can fetch "
+        f"(backfill knows {', '.join(able) or 'no source'})"
+    )
 
 
 def default_since(config: Config, source: str) -> date | None:
     """Where a backfill starts when `--since` is not given (None: everything there is)."""
-    if source == "wikipedia":
-        return WIKIPEDIA_START
-    if source == "nyt":
-        if config.campaign is None:
-            raise UsageError("--since: a backfill of nyt needs a start date (no [campaign])")
-        return config.campaign.launch - 4 * WEEK
-    return None
+    launch = config.campaign.launch if config.campaign else None
+    try:
+        return _collector(config, source).history_start(launch)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
+def _collector(config: Config, source: str) -> Collector:
+    from tracker.collectors import registry
+
+    return registry.get(source)(config.source_settings[source])
 
 
 async def backfill(
@@ -124,7 +115,7 @@ async def backfill(
     targets = config.targets(source)
     if not targets:
         raise UsageError(f"SOURCE: {config.path} names no {source} targets to backfill")
-    collector = registry.get(source)(config.source_settings[source])
+    collector = registry.get(source)(config.source_settings[source], clock)
     why = collector.missing()
     if why:
         raise ConfigError(str(config.path), f"sources.{source}", f"cannot backfill: {why}")
@@ -132,67 +123,11 @@ async def backfill(
     if since is not None and since > yesterday:
         raise UsageError(f"--since: {since} is not before today")
     report = BackfillReport(source, since)
-    if source == "wikipedia":
-        chunks = _wikipedia(collector, targets, since or WIKIPEDIA_START, yesterday)
-    elif source == "nyt":
-        chunks = _nyt(collector, targets, since or yesterday, yesterday)
-    else:
-        chunks = [Chunk(r.url.rsplit("/", 1)[-1], r) for r in collector.plan(targets)]
+    chunks = collector.history(targets, since, yesterday)
     report.chunks = len(chunks)
     runner = _Run(store, collector, client, policy or retry_policy(config.http), clock, report)
-    # The Netflix files hold every week: keep those from `since` on. The other sources
-    # were asked for exactly the dates wanted (an NYT list of May sold in April).
-    await runner.all(chunks, since if source == "netflix" else None, progress)
+    await runner.all(chunks, progress)
     return report
-
-
-def _wikipedia(
-    collector: Collector, targets: Sequence[Target], since: date, until: date
-) -> list[Chunk]:
-    """Year-long ranges per article, from the collector's own request building."""
-    from tracker.collectors.wikipedia import (
-        DEFAULT_PROJECT,
-        WikipediaCollector,
-        WikipediaSettings,
-        article_path,
-    )
-
-    assert isinstance(collector.settings, WikipediaSettings)
-    chunks = []
-    start = max(since, WIKIPEDIA_START)
-    while start <= until:
-        end = min(start + (CHUNK_DAYS - 1) * DAY, until)
-        days = (end - start).days + 1
-        # The collector's window is the `days` days ending the day before its clock.
-        ranged = WikipediaCollector(
-            collector.settings.model_copy(update={"days": days}), clock=_fixed(day_start(end + DAY))
-        )
-        for request in ranged.plan(targets):
-            target = request.targets[0]
-            key = f"{target.option('project', DEFAULT_PROJECT)}:{article_path(target.name)}"
-            label = f"{article_path(target.name)} {start}..{end}"
-            chunks.append(Chunk(label, request, key, (start, end)))
-        start = end + DAY
-    return chunks
-
-
-def _fixed(moment: datetime) -> Callable[[], datetime]:
-    return lambda: moment
-
-
-def _nyt(collector: Collector, targets: Sequence[Target], since: date, until: date) -> list[Chunk]:
-    """Each list the targets are on, as published on each week from `since`."""
-    from tracker.collectors.nyt import history_url
-
-    chunks = []
-    for request in collector.plan(targets):
-        name = request.targets[0].option("list")
-        day = since
-        while day <= until:
-            url = history_url(name, day, collector.settings.base_url)
-            chunks.append(Chunk(f"{name} {day}", dataclasses.replace(request, url=url)))
-            day += WEEK
-    return chunks
 
 
 @dataclass(slots=True)
@@ -206,15 +141,14 @@ class _Run:
     done: int = 0
     _stop: str = ""
 
-    async def all(
-        self, chunks: Sequence[Chunk], since: date | None, progress: Progress | None
-    ) -> None:
+    async def all(self, chunks: Sequence[HistoryChunk], progress: Progress | None) -> None:
         limit = asyncio.Semaphore(self.collector.settings.concurrency)
-        stored = await asyncio.to_thread(self._stored_keys)
+        metrics = {chunk.series[0] for chunk in chunks if chunk.series and chunk.days}
+        stored = await asyncio.to_thread(self._stored_keys, metrics)
 
-        async def one(chunk: Chunk) -> None:
+        async def one(chunk: HistoryChunk) -> None:
             async with limit:
-                note = await self._one(chunk, since, stored)
+                note = await self._one(chunk, stored)
             self.done += 1
             if progress is not None:
                 progress(self.done, len(chunks), f"{chunk.label}: {note}")
@@ -222,18 +156,23 @@ class _Run:
         await asyncio.gather(*(one(c) for c in chunks))
         self.report.deferred = self._stop
 
-    def _stored_keys(self) -> dict[str, int]:
-        source, metric = self.collector.name, "pageviews"
-        return {s.key: s.id for s in self.store.find_series(source=source, metric=metric)}
+    def _stored_keys(self, metrics: set[str]) -> dict[tuple[str, str], int]:
+        """(metric, key) -> series id, for the series chunks may be complete in."""
+        source = self.collector.name
+        return {
+            (s.metric, s.key): s.id
+            for metric in sorted(metrics)
+            for s in self.store.find_series(source=source, metric=metric)
+        }
 
-    def _complete(self, chunk: Chunk, stored: dict[str, int]) -> bool:
-        if chunk.days is None or chunk.key not in stored:
+    def _complete(self, chunk: HistoryChunk, stored: dict[tuple[str, str], int]) -> bool:
+        if chunk.days is None or chunk.series is None or chunk.series not in stored:
             return False
         first, last = chunk.days
         lo, hi = to_epoch(day_start(first)), to_epoch(day_start(last + DAY))
-        return len(self.store.history(stored[chunk.key], lo, hi)) == (last - first).days + 1
+        return len(self.store.history(stored[chunk.series], lo, hi)) == (last - first).days + 1
 
-    async def _one(self, chunk: Chunk, since: date | None, stored: dict[str, int]) -> str:
+    async def _one(self, chunk: HistoryChunk, stored: dict[tuple[str, str], int]) -> str:
         from tracker.http import fetch_body
 
         report = self.report
@@ -259,7 +198,7 @@ class _Run:
                 self._stop = f"deferred: {exc.cause}"
             report.failures[chunk.label] = exc.cause
             return "failed"
-        observations = _since(parsed.observations, since)
+        observations = _since(parsed.observations, chunk.since)
         report.failures.update({f"{chunk.label} {k}": v for k, v in parsed.failures.items()})
         new = await asyncio.to_thread(
             self.store.write, self.collector.name, observations, BACKFILLED

@@ -7,7 +7,8 @@ computed from points, never typed in, and is only ever `confirmed` with measured
                          labels.list != "global") holds a chart_rank point in a week that
                          overlaps the launch .. the claim date; per-week counts as evidence
     weeks_at_number_one  the longest run of consecutive weeks at chart_rank 1 ending at or
-                         before the claim date
+                         before the claim date (on the global list, where a source has
+                         per-country ones too)
     anything else        the value nearest the claim date (within NEAR), agreeing when it
                          rounds to the claimed figure at the precision the article used
 """
@@ -41,11 +42,9 @@ NEAR = 7 * DAY
 NO_PUBLIC_SOURCE = {
     "weekly_sales_change_pct": (
         "no public source: US weekly book sales (Circana BookScan) are sold to subscribers, "
-        "not published; the NYT lists give ranks, not sales"
+        "not published; best-seller lists give ranks, not sales"
     ),
 }
-# Claims name the chart's publisher; the generic web collector may be what reads it.
-ALIASES: Mapping[str, tuple[str, ...]] = {"variety": ("variety", "web")}
 _OVER = re.compile(r"\b(over|more than|at least|above)\s+[#$€£]?\d", re.IGNORECASE)
 
 
@@ -105,7 +104,7 @@ class Readiness:
     missing: str = ""  # the collector's own "set X" when its credentials are absent
     collect: str = ""  # the command that would collect the data
     history: bool = False  # the source keeps history: a backfill reaches past dates
-    note: str = ""  # anything else the user should know (e.g. not registered)
+    note: str = ""  # anything else the user should know (e.g. its plugin failed to load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +231,8 @@ def _weekly(points: Sequence[Point], until: int) -> dict[int, Point]:
 
 def _weeks_at_one(claim: Claim, series: Sequence[Series], ready: Readiness) -> Verdict | None:
     ranks = [s for s in series if s.metric == "chart_rank" and s.points]
-    if claim.source == "netflix":  # the global list, not each country's
-        ranks = [s for s in ranks if s.labels.get("list", "global") == "global"] or ranks
+    # A chart with per-country lists beside its global one: the global list's weeks count.
+    ranks = [s for s in ranks if s.labels.get("list", "global") == "global"] or ranks
     _, hi = _window(claim.at, claim.at)
     best: tuple[int, Series, list[int], dict[int, Point]] | None = None
     for s in ranks:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tracker import __version__
-from tracker.commands import campaign, editing, info, setup, webpage
+from tracker.commands import campaign, editing, importing, info, setup, webpage
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -35,11 +34,9 @@ app = typer.Typer(
     help="Record follower counts, hashtag totals and chart positions; compare them with a "
     "campaign's baselines and claims.",
 )
-import_app = typer.Typer(no_args_is_help=True, help="Load data files from disk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(editing.hashtags, name="hashtags")
 app.add_typer(editing.accounts, name="accounts")
-app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(webpage.app, name="web")
 app.add_typer(info.config_app, name="config")
@@ -208,7 +205,7 @@ def status(ctx: typer.Context) -> None:
 def history(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="Who or what, as the config names it.")],
-    platform: Annotated[str | None, typer.Option("--platform", help="e.g. bluesky")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="A source's name.")] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="e.g. followers")] = None,
     since: Annotated[str | None, typer.Option("--since", help="30d, 2022-04-01 ...")] = None,
     until: Annotated[str | None, typer.Option("--until", help="A date or time.")] = None,
@@ -267,7 +264,7 @@ def compare(
     relative_to: Annotated[
         str, typer.Option("--relative-to", help="The event day N counts from.")
     ] = "launch",
-    platform: Annotated[str | None, typer.Option("--platform", help="e.g. wikipedia")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="A source's name.")] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="e.g. pageviews")] = None,
 ) -> None:
     """The latest value of each series against the campaign's baselines and claims; with
@@ -306,27 +303,7 @@ def compare(
 
 
 # -- import / db ------------------------------------------------------------------------
-@import_app.command("netflix-top10")
-def import_netflix(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="all-weeks-global.tsv or all-weeks-countries.tsv")],
-    all_titles: Annotated[
-        bool, typer.Option("--all", help="Every title, not only the config's charts.")
-    ] = False,
-) -> None:
-    """Load a Netflix Top 10 file (global or per-country) from disk. Re-importing adds nothing.
-
-    \b
-    Example:
-      tracker import netflix-top10 all-weeks-countries.tsv
-    """
-    from tracker import query
-
-    config = context(ctx).config()
-    store = context(ctx).store(config)
-    store.upgrade()
-    result = query.import_netflix(config, store, file, all_titles)
-    typer.echo(result)
+app.command("import")(importing.import_file)
 
 
 @db_app.command("upgrade")

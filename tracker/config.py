@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -29,6 +30,9 @@ from tracker.configfile import (
 )
 from tracker.core import SourceSettings, Target, normalize_tag, parse_amount
 from tracker.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tracker.collectors.base import Collector
 
 
 class _Section(BaseModel):
@@ -82,9 +86,11 @@ class Chart(_Section):
 
 
 class Page(_Section):
-    source: str = "wikipedia"
+    # Empty: the installed source that takes pages by default (`Collector.default_for`).
+    source: str = ""
     article: str
-    project: str = "en.wikipedia"
+    # Which wiki (or site) of the source; empty: the source's own default.
+    project: str = ""
     subject: str = ""
 
 
@@ -212,7 +218,7 @@ class Config(BaseSettings):
                 found.append(Target("chart", chart.title, chart.subject or chart.title, options))
         for page in self.pages:
             if page.source == source:
-                options = (("project", page.project),)
+                options = (("project", page.project),) if page.project else ()
                 found.append(Target("page", page.article, page.subject or page.article, options))
         return found
 
@@ -307,8 +313,11 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
         ) from None
 
     installed = registry.available()
+    broken = registry.broken()
     settings: dict[str, SourceSettings] = {}
     for name, raw in config.sources.items():
+        if name in broken:
+            raise ConfigError(str(where), f"sources.{name}", _failed(name, broken[name]))
         if name not in installed:
             known = ", ".join(installed)
             from_env = _variable(["sources", name], within=True)
@@ -325,30 +334,60 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
             except ValidationError as exc:
                 raise _first_error(where, exc, f"sources.{name}") from None
     config.source_settings = settings
+    _default_sources(config, where, installed)
     _check_targets(config, where)
-    _check_kinds(config, where, {name: cls.kinds for name, cls in installed.items()})
+    _check_kinds(config, where, installed, broken)
     return config
 
 
-INSTAGRAM_HASHTAGS = (
-    "Instagram exposes no post or view count for a hashtag (a hashtag node has only id and name)"
-)
+def _failed(name: str, why: str) -> str:
+    return f"the {name!r} plugin failed to load: {why}"
 
 
-def _check_kinds(config: Config, where: Path, kinds: dict[str, frozenset[str]]) -> None:
-    """A target on an installed platform whose collector cannot measure that kind is an error."""
-    for i, tag in enumerate(config.hashtags):
-        for platform in tag.platforms:
-            if platform == "instagram":
-                raise ConfigError(str(where), f"hashtags[{i}].platforms", INSTAGRAM_HASHTAGS)
-            if platform in kinds and "hashtag" not in kinds[platform]:
-                measures = ", ".join(sorted(kinds[platform]))
-                reason = f"{platform} measures {measures}, not hashtags"
-                raise ConfigError(str(where), f"hashtags[{i}].platforms", reason)
-    for i, account in enumerate(config.accounts):
-        if account.platform in kinds and "account" not in kinds[account.platform]:
-            reason = f"{account.platform} does not measure accounts"
-            raise ConfigError(str(where), f"accounts[{i}].platform", reason)
+def default_source(kind: str, installed: Mapping[str, type[Collector]]) -> str:
+    """The one installed source that takes targets of `kind` naming none; ValueError if not one."""
+    names = [name for name, cls in installed.items() if kind in cls.default_for]
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ValueError(f"name a source: no installed source takes {kind}s by default")
+    raise ValueError(f"name a source: {', '.join(names)} all take {kind}s by default")
+
+
+def _default_sources(config: Config, where: Path, installed: dict[str, type[Collector]]) -> None:
+    """`[[pages]]` entries that name no source get the default one."""
+    for i, page in enumerate(config.pages):
+        if not page.source:
+            try:
+                page.source = default_source("page", installed)
+            except ValueError as exc:
+                raise ConfigError(str(where), f"pages[{i}].source", str(exc)) from None
+
+
+def _check_kinds(
+    config: Config,
+    where: Path,
+    installed: dict[str, type[Collector]],
+    broken: dict[str, str],
+) -> None:
+    """A target on a platform whose collector cannot measure that kind, or whose plugin
+    failed to load, is an error naming the entry."""
+    named: list[tuple[str, str, str]] = [
+        (f"hashtags[{i}].platforms", platform, "hashtag")
+        for i, tag in enumerate(config.hashtags)
+        for platform in tag.platforms
+    ]
+    named += [
+        (f"accounts[{i}].platform", a.platform, "account") for i, a in enumerate(config.accounts)
+    ]
+    named += [(f"charts[{i}].source", c.source, "chart") for i, c in enumerate(config.charts)]
+    named += [(f"pages[{i}].source", p.source, "page") for i, p in enumerate(config.pages)]
+    for key, platform, kind in named:
+        if platform in broken:
+            raise ConfigError(str(where), key, _failed(platform, broken[platform]))
+        reason = installed[platform].refusal(kind) if platform in installed else None
+        if reason:
+            raise ConfigError(str(where), key, reason)
 
 
 def _check_targets(config: Config, where: Path) -> None:

@@ -21,15 +21,11 @@ from typing import Any
 
 from tracker import tomltext
 from tracker.collectors import registry
-from tracker.config import INSTAGRAM_HASHTAGS, load, normalize_tag
+from tracker.collectors.base import Collector
+from tracker.config import load, normalize_tag
 from tracker.configfile import read_toml
 from tracker.errors import ConfigError, UsageError
 from tracker.tomltext import Splice, Value
-
-# Platforms whose handles are written with a leading '@' that is not part of the name.
-AT_HANDLES = frozenset({"bluesky", "x", "instagram", "tiktok", "youtube", "reddit"})
-# Platforms tracker knows about even when no collector for them is installed.
-KNOWN_PLATFORMS = AT_HANDLES | {"mastodon"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,21 +139,13 @@ def remove_account(path: str | Path, platform: str, handle: str) -> bool:
 
 
 def normalize_handle(platform: str, handle: str) -> str:
-    """Strip blanks; drop a leading '@' (mastodon keeps and requires 'user@domain')."""
-    text = handle.strip()
-    if platform == "mastodon":
-        user, _, domain = text.removeprefix("@").partition("@")
-        if not user or not domain or "@" in domain or "/" in domain or " " in text:
-            raise UsageError(
-                f"handle {handle!r} refused: a Mastodon account is written user@domain, "
-                "e.g. alice@mastodon.social"
-            )
-        return f"{user}@{domain.lower()}"
-    if platform in AT_HANDLES:
-        text = text.removeprefix("@")
-    if not text or any(c.isspace() for c in text):
-        raise UsageError(f"handle {handle!r} refused: it must be one word, not empty")
-    return text
+    """The handle as the platform's collector writes it (`Collector.normalize_handle`): blanks
+    stripped, a leading '@' dropped where it is not part of the name, and so on."""
+    cls = registry.available().get(platform, Collector)
+    try:
+        return cls.normalize_handle(handle)
+    except ValueError as exc:
+        raise UsageError(f"handle {handle!r} refused: {exc}") from None
 
 
 def _normal(tag: str, given: bool = False) -> str:
@@ -170,22 +158,31 @@ def _normal(tag: str, given: bool = False) -> str:
         return tag
 
 
+def default_platform(kind: str) -> str:
+    """The installed source that takes `kind` when a command names none (`default_for`)."""
+    from tracker.config import default_source
+
+    try:
+        return default_source(kind, registry.available())
+    except ValueError as exc:
+        raise UsageError(f"--platform: {exc}") from None
+
+
 def _platforms(names: list[str], kind: str) -> list[str]:
+    """The platforms named, each installed and measuring `kind` (its own reason if not)."""
     collectors = registry.available()
-    installed = set(collectors)
     wanted: list[str] = []
     for raw in names:
         name = raw.strip().casefold()
-        if kind == "hashtag" and name == "instagram":
-            raise UsageError(f"platform 'instagram' refused: {INSTAGRAM_HASHTAGS}")
-        if name in collectors and kind not in collectors[name].kinds:
-            measures = ", ".join(sorted(collectors[name].kinds))
-            raise UsageError(f"platform {raw!r} refused: its collector measures {measures} only")
-        if name not in installed and name not in KNOWN_PLATFORMS:
-            choices = f"installed: {', '.join(sorted(installed)) or 'none'}"
-            if known := ", ".join(sorted(KNOWN_PLATFORMS - installed)):
-                choices += f"; known: {known}"
-            raise UsageError(f"platform {raw!r} refused: unknown ({choices})")
+        failed = registry.broken().get(name)
+        if failed:
+            raise UsageError(f"platform {raw!r} refused: its plugin failed to load: {failed}")
+        if name not in collectors:
+            installed = ", ".join(sorted(collectors)) or "none"
+            raise UsageError(f"platform {raw!r} refused: unknown (installed: {installed})")
+        reason = collectors[name].refusal(kind)
+        if reason:
+            raise UsageError(f"platform {raw!r} refused: {reason}")
         if name not in wanted:
             wanted.append(name)
     if not wanted:

@@ -8,7 +8,8 @@ Collectors never retry on their own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import httpx
 from tenacity import (
@@ -20,11 +21,22 @@ from tenacity import (
     wait_random,
 )
 
-from tracker.collectors.base import Collector, Request
 from tracker.config import HttpSettings
+from tracker.core import Request
 from tracker.errors import BadPayload, RateLimited, SourceError, TemporaryError
 
 log = logging.getLogger("tracker.http")
+
+
+class Exchanger(Protocol):
+    """What the HTTP layer needs of a source: how to send a request, how to read an answer.
+
+    Every collector is one (`tracker.collectors.base.Collector`); this layer knows no more.
+    """
+
+    async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response: ...
+
+    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None: ...
 
 
 def make_client(
@@ -106,10 +118,10 @@ def retry_policy(
     )
 
 
-async def exchange(client: httpx.AsyncClient, collector: Collector, request: Request) -> bytes:
+async def exchange(client: httpx.AsyncClient, source: Exchanger, request: Request) -> bytes:
     """One attempt: send, classify the answer, return the body of a normal answer."""
     try:
-        response = await collector.fetch(client, request)
+        response = await source.fetch(client, request)
         body = await response.aread() if not response.is_stream_consumed else response.content
     except httpx.TimeoutException as exc:
         raise TemporaryError(f"{_where(request)}: timed out ({type(exc).__name__})") from None
@@ -121,19 +133,19 @@ async def exchange(client: httpx.AsyncClient, collector: Collector, request: Req
         raise SourceError(f"{_where(request)}: too many redirects (a redirect loop?)") from None
     except httpx.DecodingError as exc:
         raise BadPayload(f"{_where(request)}: body cannot be decoded: {exc}") from None
-    error = collector.error(response.status_code, response.headers, body)
+    error = source.error(response.status_code, response.headers, body)
     if error is not None:
         raise error
     return body
 
 
 async def fetch_body(
-    client: httpx.AsyncClient, collector: Collector, request: Request, policy: AsyncRetrying
+    client: httpx.AsyncClient, source: Exchanger, request: Request, policy: AsyncRetrying
 ) -> bytes:
     """`exchange` under the retry policy; raises the last SourceError when it gives up."""
     async for attempt in policy.copy():
         with attempt:
-            return await exchange(client, collector, request)
+            return await exchange(client, source, request)
     raise SourceError("retry policy ended without an outcome")  # pragma: no cover
 
 

@@ -1,4 +1,4 @@
-"""What the read commands ask of the store: history, comparisons, file imports."""
+"""What the read commands ask of the store: history, comparisons, claims."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.baselines import Between, Comparison, end_of_day, references
-from tracker.claims import ALIASES, Claim, Point, Readiness, Series, Verdict, check
+from tracker.claims import Claim, Point, Readiness, Series, Verdict, check
+from tracker.core import MONDAY, WEEK
 from tracker.errors import ConfigError, UsageError
 from tracker.store import SeriesInfo, Store
 from tracker.store.models import BACKFILLED
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 
 if TYPE_CHECKING:
-    from tracker.collectors.base import Collector
     from tracker.config import Campaign, Config
 
 FORMATS = ("table", "csv", "json")
@@ -113,11 +112,6 @@ def history(store: Store, q: HistoryQuery) -> HistoryResult:
     return HistoryResult(found, points, backfilled, q.event)
 
 
-# 1970-01-01 was a Thursday; weeks start on Monday (ISO 8601, and Netflix's chart weeks).
-WEEK = 7 * 86400
-MONDAY = 4 * 86400
-
-
 def bucket(rows: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
     """The last value in each `step`-second bucket (UTC-aligned), stamped with the bucket start.
 
@@ -163,29 +157,6 @@ def compare(
                 best, label = latest, series.label or series.key
         out.append(Comparison(ref, best, label))
     return out
-
-
-def import_netflix(config: Config, store: Store, path: Path, all_titles: bool) -> str:
-    """Load a Netflix Top 10 TSV from disk through the collector's own parser."""
-    from tracker.collectors.netflix import parse_tsv
-    from tracker.errors import BadPayload
-
-    titles = {c.title: c.subject or c.title for c in config.charts if c.source == "netflix"}
-    if not all_titles and not titles:
-        raise UsageError(
-            f"{config.path}: charts: no Netflix chart configured; add one or use --all"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"FILE: cannot read {path}: {exc}") from None
-    try:
-        parsed = parse_tsv(text, None if all_titles else titles, "netflix")
-    except BadPayload as exc:
-        raise UsageError(f"{path}: not a Netflix Top 10 file: {exc.cause}") from None
-    stored = store.write("netflix", parsed.observations)
-    skipped = f", {len(parsed.failures)} malformed row(s) skipped" if parsed.failures else ""
-    return f"{path.name}: {len(parsed.observations)} value(s) read, {stored} new{skipped}"
 
 
 # -- events: "day N" counts from the launch or another dated event ----------------------
@@ -326,16 +297,28 @@ def load(store: Store, found: Sequence[SeriesInfo]) -> list[Series]:
     ]
 
 
+def readers(source: str) -> list[str]:
+    """The sources whose series may answer a claim naming `source`: itself, then the
+    installed collectors that read it (`Collector.aliases`)."""
+    from tracker.collectors import registry
+
+    installed = registry.available()
+    return [source] + [n for n, c in installed.items() if n != source and source in c.aliases]
+
+
 def claim_series(store: Store, claim: Claim) -> list[Series]:
     """The series that can answer `claim`: its subject on its source (or what reads it)."""
+    from tracker.collectors import registry
+
     metric = None if claim.metric == "countries_in_top10" else claim.metric
     if claim.metric == "weeks_at_number_one":
         metric = "chart_rank"
+    installed = registry.available()
     found: list[SeriesInfo] = []
-    for source in ALIASES.get(claim.source, (claim.source,)):
+    for source in readers(claim.source):
         for s in store.find_series(claim.subject, source, metric):
-            # A generic reader (web) holds many charts: only the claim's publisher's count.
-            if source == claim.source or claim.source in s.labels.get("page", s.key):
+            # A reader of many publishers keeps only the series of the one claimed.
+            if source == claim.source or installed[source].answers(claim.source, s.key, s.labels):
                 found.append(s)
     return load(store, found)
 
@@ -353,52 +336,30 @@ def claims(config: Config, store: Store, name: str | None = None) -> list[Verdic
 
 def readiness(config: Config, claim: Claim, launch: date) -> Readiness:
     """Whether a collector could measure the claim, and what it would take."""
-    from tracker.backfill import SOURCES
+    from tracker.collectors import registry
+    from tracker.importers import registry as importers
 
-    for name in ALIASES.get(claim.source, (claim.source,)):
-        found = _collector(config, name)
-        if found is None:
+    installed = registry.available()
+    for name in readers(claim.source):
+        cls = installed.get(name)
+        if cls is None:
             continue
-        collector, registered = found
-        history = name in SOURCES
+        history = cls.keeps_history()
         command = (
             f"tracker backfill {name} --since {launch - timedelta(days=30)}"
             if history
             else "tracker run --once"
         )
-        if name == "netflix":
-            command += " (or tracker import netflix-top10 all-weeks-countries.tsv)"
+        files = [
+            f"tracker import {i.name} {i.example or 'FILE'}" for i in importers.of_source(name)
+        ]
+        if files:
+            command += f" (or {' or '.join(files)})"
         subject = claim.subject.casefold()
         if not any(t.subject.casefold() == subject for t in config.targets(name)):
             command = f"add a {name} target for {claim.subject!r} to the config, then {command}"
-        note = "" if registered else f"register the built-in {name} collector (an entry point)"
-        return Readiness(True, collector.missing() or "", command, history, note)
-    return Readiness(False)
-
-
-def _collector(config: Config, name: str) -> tuple[Collector, bool] | None:
-    """The collector for `name` and whether it is registered; built-in modules as a fallback."""
-    import importlib
-
-    from pydantic import ValidationError
-
-    from tracker.collectors import registry
-    from tracker.collectors.base import Collector
-
-    installed = registry.available()
-    if name in installed:
-        return installed[name](config.source_settings[name]), True
-    if not name.isidentifier():
-        return None
-    try:
-        module = importlib.import_module(f"tracker.collectors.{name}")
-    except ImportError:
-        return None
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, Collector) and value is not Collector:
-            if getattr(value, "name", "") == name:
-                try:
-                    return value(value.settings_model()), False  # type: ignore[call-arg]
-                except ValidationError:
-                    return None
-    return None
+        collector = cls(config.source_settings[name])
+        return Readiness(True, collector.missing() or "", command, history)
+    failed = registry.broken().get(claim.source)
+    note = f"the {claim.source!r} plugin failed to load: {failed}" if failed else ""
+    return Readiness(False, note=note)

@@ -2,8 +2,10 @@
 
 Each claim appears with its verdict and evidence (`tracker.claims`); each series of the
 campaign's subjects gets a chart around the launch, with the baselines and claims of that
-series as horizontal lines and the launch (and other events) as vertical ones. Netflix's
-per-country lists are drawn as one chart: countries in the Top 10 per week.
+series as horizontal lines and the launch (and other events) as vertical ones. A chart's
+per-country lists (chart_rank series labelled with a `country`) are drawn as one chart per
+source: countries in the Top 10 per week. Each source shown is cited with its collector's
+description.
 
 matplotlib (Agg backend) is imported here only, and only when a chart is drawn.
 """
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +67,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "campaign"
 
 
-def write(config: Config, store: Store, campaign: Campaign, folder: Path) -> Written:
+def write(
+    config: Config,
+    store: Store,
+    campaign: Campaign,
+    folder: Path,
+    clock: Callable[[], datetime] = now,
+) -> Written:
     """Gather, draw and write the report into `folder`; returns what was written."""
     from tracker import query
 
@@ -80,8 +88,11 @@ def write(config: Config, store: Store, campaign: Campaign, folder: Path) -> Wri
     stem = slug(campaign.name)
     markdown = folder / f"{stem}.md"
     page = folder / f"{stem}.html"
-    markdown.write_text(_markdown(campaign, verdicts, charts, empty, sources), encoding="utf-8")
-    page.write_text(_html(campaign, verdicts, charts, empty, sources), encoding="utf-8")
+    made = clock()
+    markdown.write_text(
+        _markdown(campaign, verdicts, charts, empty, sources, made), encoding="utf-8"
+    )
+    page.write_text(_html(campaign, verdicts, charts, empty, sources, made), encoding="utf-8")
     return Written(markdown, page, pngs)
 
 
@@ -103,17 +114,14 @@ def _charts(
     empty: list[str] = []
     for subject in query.subjects_of(config):
         found = store.find_series(subject)
-        countries = [
-            s
-            for s in found
-            if s.source == "netflix"
-            and s.metric == "chart_rank"
-            and s.labels.get("list", "global") != "global"
-        ]
-        if countries:
-            charts.append(_countries(store, subject, countries, campaign, lo, hi))
+        by_source: dict[str, list[SeriesInfo]] = {}
+        for s in found:
+            if s.metric == "chart_rank" and s.labels.get("country"):
+                by_source.setdefault(s.source, []).append(s)
+        for source, countries in sorted(by_source.items()):
+            charts.append(_countries(store, subject, source, countries, campaign, lo, hi))
         for series in found:
-            if series in countries:
+            if series in by_source.get(series.source, []):
                 continue
             rows = store.points(series.id, lo, hi)
             name = _name(series)
@@ -165,6 +173,7 @@ def _lines(campaign: Campaign, series: SeriesInfo) -> list[Line]:
 def _countries(
     store: Store,
     subject: str,
+    source: str,
     series: Sequence[SeriesInfo],
     campaign: Campaign,
     lo: int,
@@ -184,13 +193,15 @@ def _countries(
     lines = [
         Line(f"claim: {ref.value} countries ({ref.at})", ref.amount[0], "claim")
         for ref in campaign.claims
-        if ref.metric == "countries_in_top10" and ref.subject.casefold() == subject.casefold()
+        if ref.metric == "countries_in_top10"
+        and ref.source == source
+        and ref.subject.casefold() == subject.casefold()
     ]
     return Chart(
-        f"{subject}: Netflix — {COUNTRIES} per week",
-        slug(f"netflix-countries-{subject}"),
+        f"{subject}: {source} — {COUNTRIES} per week",
+        slug(f"{source}-countries-{subject}"),
         subject,
-        "netflix",
+        source,
         "countries_in_top10",
         [(ts, len(weeks[ts])) for ts in sorted(weeks)],
         backfilled,
@@ -264,9 +275,13 @@ def _sources(config: Config, verdicts: Sequence[Verdict], charts: Sequence[Chart
     for citation in [v.claim.citation for v in verdicts] + [b.citation for b in baselines]:
         if citation and citation not in cited:
             cited.append(citation)
+    from tracker import query
+
     installed = registry.available()
-    used = sorted({c.source for c in charts} | {v.claim.source for v in verdicts})
-    for name in used:
+    used = {c.source for c in charts}
+    for v in verdicts:
+        used.update(query.readers(v.claim.source))
+    for name in sorted(used):
         if name in installed:
             settings = config.source_settings[name]
             cited.append(f"{name}: {installed[name].description} {settings.base_url}")
@@ -301,11 +316,11 @@ def _claimed(v: Verdict, campaign: Campaign) -> str:
     )
 
 
-def _heading(campaign: Campaign) -> tuple[str, str]:
+def _heading(campaign: Campaign, made: datetime) -> tuple[str, str]:
     events = ", ".join(f"{name} {day}" for name, day in campaign.dates().items())
     return (
         f"{campaign.name}: the article's claims against the data",
-        f"Events: {events}. Generated {now():%Y-%m-%d %H:%M} UTC. Day N counts from the launch.",
+        f"Events: {events}. Generated {made:%Y-%m-%d %H:%M} UTC. Day N counts from the launch.",
     )
 
 
@@ -315,8 +330,9 @@ def _markdown(
     charts: Sequence[Chart],
     empty: Sequence[str],
     sources: Sequence[str],
+    made: datetime,
 ) -> str:
-    title, sub = _heading(campaign)
+    title, sub = _heading(campaign, made)
     out = [f"# {title}", "", sub, "", "## Claims", ""]
     out += ["| claim | claimed | verdict | measured |", "|---|---|---|---|"]
     for v in verdicts:
@@ -360,9 +376,10 @@ def _html(
     charts: Sequence[Chart],
     empty: Sequence[str],
     sources: Sequence[str],
+    made: datetime,
 ) -> str:
     e = html.escape
-    title, sub = _heading(campaign)
+    title, sub = _heading(campaign, made)
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

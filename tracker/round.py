@@ -145,7 +145,7 @@ class Runner:
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
             cls = registry.get(name)
-            self._collectors[name] = cls(self.config.source_settings[name])
+            self._collectors[name] = cls(self.config.source_settings[name], self.clock)
         return self._collectors[name]
 
     def plan(self) -> tuple[list[str], list[SourceReport]]:

@@ -7,7 +7,6 @@ by handle or DID and the unmatched ones are reported as failures, never as zero.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -23,7 +22,7 @@ from tracker.collectors.base import (
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
     require,
 )
@@ -61,6 +60,7 @@ class BlueskyCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = BlueskySettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account"})
     description: ClassVar[str] = "Bluesky followers via the public app.bsky.actor.getProfiles"
+    handle_prefix: ClassVar[str] = "@"
 
     settings: BlueskySettings
 
@@ -94,7 +94,7 @@ class BlueskyCollector(Collector):
                 return NotFound(f"Bluesky: {message or name}")
             if name:
                 return SourceError(f"Bluesky refused the request: {name}: {message}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         profiles = require(load_json(body), "profiles")
@@ -138,10 +138,5 @@ def _observation(profile: dict[str, Any], target: Target, at: datetime) -> Obser
 
 def _xrpc_error(body: bytes) -> tuple[str, str]:
     """`(error, message)` from an XRPC error body; empty strings when it is not one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
+    data = error_json(body)
     return str(data.get("error") or ""), str(data.get("message") or "")

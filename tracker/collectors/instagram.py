@@ -22,19 +22,20 @@ from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
+    one_line,
     require,
 )
 from tracker.errors import BadPayload, NotFound, QuotaExhausted, SourceError, TemporaryError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
 
 if TYPE_CHECKING:
     import httpx
@@ -48,7 +49,9 @@ _THROTTLED = {4, 17, 32, 613, 80002}
 _NOT_BUSINESS = 2207013
 _EXPIRED = 190
 _USERNAME = re.compile(r"^[a-z0-9._]{1,30}$")
-NO_HASHTAGS = "Instagram exposes no hashtag counts (a hashtag node has only an id and a name)"
+NO_HASHTAGS = (
+    "Instagram exposes no post or view count for a hashtag (a hashtag node has only id and name)"
+)
 
 
 class InstagramSettings(SourceSettings):
@@ -71,6 +74,12 @@ class InstagramCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = InstagramSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account"})
     description: ClassVar[str] = "Instagram followers and posts via Graph API business discovery"
+    # The token is whose allowance `calls` is; the user id is the account asking.
+    credentials: ClassVar[tuple[Credential, ...]] = (
+        Credential("access_token"),
+        Credential("ig_user_id"),
+    )
+    handle_prefix: ClassVar[str] = "@"
 
     settings: InstagramSettings
 
@@ -79,30 +88,12 @@ class InstagramCollector(Collector):
         # The allowance is a setting, so it is read per instance, not fixed on the class.
         return {CALLS: Quota(self.settings.calls_per_hour, every=HOUR)}
 
-    def _token(self) -> str | None:
-        return secret(self.settings.access_token_env, self.settings.access_token_file)
-
-    def _user_id(self) -> str | None:
-        return secret(self.settings.ig_user_id_env, self.settings.ig_user_id_file)
-
-    def missing(self) -> str | None:
-        s = self.settings
-        absent = [
-            f"{env} (or sources.instagram.{key}_file)"
-            for env, key, value in (
-                (s.access_token_env, "access_token", self._token()),
-                (s.ig_user_id_env, "ig_user_id", self._user_id()),
-            )
-            if not value
-        ]
-        return "set " + " and ".join(absent) if absent else None
-
-    def credential_id(self, budget: str) -> str:
-        token = self._token()
-        return fingerprint(token) if token else "anonymous"
+    @classmethod
+    def refusal(cls, kind: str) -> str | None:
+        return NO_HASHTAGS if kind == "hashtag" else super().refusal(kind)
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
-        user_id, why = self._user_id(), self.missing()
+        user_id, why = self.credential("ig_user_id"), self.missing()
         by_name: dict[str, list[Target]] = {}
         requests: list[Request] = []
         for target in targets:
@@ -129,7 +120,7 @@ class InstagramCollector(Collector):
         return requests
 
     async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
-        token = self._token()
+        token = self.credential("access_token")
         if not token:
             raise SourceError(str(self.missing()))
         headers = {**dict(request.headers), "Authorization": f"Bearer {token}"}
@@ -138,11 +129,11 @@ class InstagramCollector(Collector):
         )
 
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
-        err = _graph_error(body)
-        if err is None:
-            return http_error(status, headers, body)
+        err = error_json(body, "error")
+        if not err:
+            return super().error(status, headers, body)
         code, subcode = _int(err.get("code")), _int(err.get("error_subcode"))
-        message = " ".join(str(err.get("message") or "").split())[:160]
+        message = one_line(err.get("message"))
         if code in _THROTTLED:
             return QuotaExhausted(
                 f"Instagram throttled the token (code {code}): {message}", self._reset_at(headers)
@@ -211,16 +202,6 @@ def _observations(
             continue
         observations.append(Observation(metric, user_id, value, at, target.subject, label))
     return observations, errors
-
-
-def _graph_error(body: bytes) -> dict[str, Any] | None:
-    """The `error` object of a Graph API error body; None when the body is not one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    err = data.get("error") if isinstance(data, dict) else None
-    return err if isinstance(err, dict) else None
 
 
 def _int(value: Any) -> int | None:

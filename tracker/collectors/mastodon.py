@@ -14,7 +14,6 @@ token for that. An optional token (`MASTODON_ACCESS_TOKEN` or `access_token_file
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -30,7 +29,7 @@ from tracker.collectors.base import (
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
     require,
     summarize,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     import httpx
 
 DAY = timedelta(days=1)
+_WRITTEN = "a Mastodon account is written user@domain, e.g. alice@mastodon.social"
 # Glitch-soc and other forks send -1 when the owner hides the count; it is not a count.
 _HIDDEN = -1
 
@@ -89,8 +89,22 @@ class MastodonCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = MastodonSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
     description: ClassVar[str] = "Mastodon followers and per-instance hashtag history"
+    # `tracker hashtags add` without --platform, and the README's first example, mean Mastodon:
+    # its hashtag history needs no credentials.
+    default_for: ClassVar[frozenset[str]] = frozenset({"hashtag"})
 
     settings: MastodonSettings
+
+    @classmethod
+    def normalize_handle(cls, handle: str) -> str:
+        """'@Bob@Mastodon.Social' -> 'Bob@mastodon.social': the '@' between is the address."""
+        if any(c.isspace() for c in handle.strip()):
+            raise ValueError(_WRITTEN)
+        try:
+            user, domain = split_acct(handle)
+        except ValueError:
+            raise ValueError(_WRITTEN) from None
+        return f"{user}@{domain}"
 
     def base(self, instance: str) -> str:
         return self.settings.base_url.replace("{instance}", instance)
@@ -154,7 +168,7 @@ class MastodonCollector(Collector):
             return SourceError(self._unauthorized(message or f"HTTP 401{summarize(body)}"))
         if status == 403 and message:
             return SourceError(f"Mastodon instance refused access: {message}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def _unauthorized(self, message: str) -> str:
         env, where = self.settings.access_token_env, self._token_instance()
@@ -249,8 +263,4 @@ def _parse_tag(
 
 def _error_message(body: bytes) -> str:
     """The `error` string of a Mastodon error body; '' when the body is not one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    return str(data.get("error") or "") if isinstance(data, dict) else ""
+    return str(error_json(body).get("error") or "")

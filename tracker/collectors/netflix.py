@@ -3,9 +3,11 @@
     GET {base}/all-weeks-global.tsv      global lists, with hours viewed (and views since 2023)
     GET {base}/all-weeks-countries.tsv   one list per country, ranks only
 
-Every file holds the whole history, so one fetch is also a backfill. Columns are read by
-name because the layout has changed over the years, and the header is checked before any
-row is read: a redirect page or `null` must never turn into stored values.
+Every file holds the whole history, so one fetch is also a backfill (`tracker backfill
+netflix` is one round, keeping the weeks from `--since`). Columns are read by name because
+the layout has changed over the years, and the header is checked before any row is read: a
+redirect page or `null` must never turn into stored values. The same parser reads the files
+`tracker import netflix-top10 FILE` loads (`tracker.importers.netflix`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from pydantic import field_validator
 
 from tracker.collectors.base import (
     Collector,
+    HistoryChunk,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
-    http_error,
     summarize,
 )
 from tracker.errors import BadPayload, SourceError
@@ -71,20 +73,32 @@ class NetflixCollector(Collector):
         base = self.settings.base_url
         return [Request(targets=charts, url=f"{base}/{FILES[f]}") for f in self.settings.files]
 
+    def history(
+        self, targets: Sequence[Target], since: date | None, until: date
+    ) -> list[HistoryChunk]:
+        """A round's own requests: every file holds every week. Weeks before `since` are
+        left out of what is stored."""
+        return [HistoryChunk(r.url.rsplit("/", 1)[-1], r, since=since) for r in self.plan(targets)]
+
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
         if 300 <= status < 400:
             # The client follows redirects; one that still reaches us is a loop or a bad hop.
             where = headers.get("location", "nowhere")
             return BadPayload(f"HTTP {status} redirect to {where} not followed{summarize(body)}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadPayload(f"not UTF-8 text at byte {exc.start}") from None
         titles = {t.name: t.subject for t in request.targets}
-        return parse_tsv(text, titles, request.url.rsplit("/", 1)[-1])
+        return parse_body(body, titles, request.url.rsplit("/", 1)[-1])
+
+
+def parse_body(body: bytes, titles: Mapping[str, str] | None, source_name: str) -> Parsed:
+    """`parse_tsv` of a downloaded or imported file's bytes (UTF-8)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadPayload(f"not UTF-8 text at byte {exc.start}") from None
+    return parse_tsv(text, titles, source_name)
 
 
 def parse_file(path: str | Path) -> Parsed:

@@ -15,13 +15,15 @@ Their positions are stored as `extended_rank`, never as `chart_rank`, so "a best
 NYT allows 5 requests a minute and 500 a day per key. The day is the runner's `day` budget;
 the minute is kept by spacing requests `request_gap` apart in `fetch`, because a request spends
 one budget only.
+
+`tracker backfill nyt` asks for each tracked list as published each week from `--since`
+(default: four weeks before the campaign's launch), spending the same daily budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -32,19 +34,21 @@ from pydantic import Field, field_validator
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
+    HistoryChunk,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
+    one_line,
     require,
 )
 from tracker.errors import BadPayload, ConfigError, NotFound, RateLimited, SourceError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
 from tracker.timeutil import day_start, now, parse_duration
 
 if TYPE_CHECKING:
@@ -114,6 +118,7 @@ class NYTBooksCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = NYTSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"chart"})
     description: ClassVar[str] = "NYT best-seller list ranks and weeks on list (NYT Books API)."
+    credentials: ClassVar[tuple[Credential, ...]] = (Credential("api_key"),)
     quotas: ClassVar[Mapping[str, Quota]] = {
         "day": Quota(PER_DAY),
         # Not spent by the runner (one budget per request): `request_gap` keeps it.
@@ -126,18 +131,6 @@ class NYTBooksCollector(Collector):
         super().__init__(settings, clock)
         self._next_slot = 0.0  # time.monotonic() at which the next request may leave
 
-    def _key(self) -> str | None:
-        return secret(self.settings.api_key_env, self.settings.api_key_file)
-
-    def missing(self) -> str | None:
-        if self._key():
-            return None
-        return f"set {self.settings.api_key_env} (or sources.nyt.api_key_file)"
-
-    def credential_id(self, budget: str) -> str:
-        key = self._key()
-        return fingerprint(key) if key else "anonymous"
-
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         by_list: dict[str, list[Target]] = {}
         for target in targets:
@@ -147,7 +140,7 @@ class NYTBooksCollector(Collector):
                 except ValueError as exc:
                     raise ConfigError("sources.nyt", target.name, str(exc)) from None
                 by_list.setdefault(name, []).append(_on(target, name))
-        key = self._key() or ""
+        key = self.credential("api_key") or ""
         base = self.settings.base_url
         return [
             Request(
@@ -159,6 +152,25 @@ class NYTBooksCollector(Collector):
             )
             for name, group in by_list.items()
         ]
+
+    def history_start(self, launch: date | None) -> date | None:
+        if launch is None:
+            raise ValueError(f"a backfill of {self.name} needs a start date (no [campaign])")
+        return launch - 4 * WEEK
+
+    def history(
+        self, targets: Sequence[Target], since: date | None, until: date
+    ) -> list[HistoryChunk]:
+        """Each list the targets are on, as published on each week from `since`."""
+        chunks = []
+        for request in self.plan(targets):
+            name = request.targets[0].option("list")
+            day = since or until
+            while day <= until:
+                url = history_url(name, day, self.settings.base_url)
+                chunks.append(HistoryChunk(f"{name} {day}", dataclasses.replace(request, url=url)))
+                day += WEEK
+        return chunks
 
     async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
         # Reserve a slot before waiting, so concurrent requests queue up `request_gap` apart.
@@ -173,7 +185,7 @@ class NYTBooksCollector(Collector):
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
         fault, errors = _error_of(body)
         if status == 429:
-            wait = http_error(status, headers, body)
+            wait = super().error(status, headers, body)
             retry = wait.retry_after if isinstance(wait, RateLimited) else None
             # Both limits answer the same 429; NYT's FAQ says to wait 12 s between calls.
             seconds = retry if retry is not None else 60 / PER_MINUTE
@@ -187,7 +199,7 @@ class NYTBooksCollector(Collector):
             return NotFound(f"NYT: {errors or 'no such list'}")
         if 200 <= status < 300 and errors:
             return SourceError(f"NYT: {errors}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         results = require(load_json(body), "results")
@@ -277,12 +289,7 @@ def _date(value: Any, where: str) -> date:
 
 def _error_of(body: bytes) -> tuple[str, str]:
     """`(fault, errors)`: the gateway's faultstring, and the API's `errors` joined."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
+    data = error_json(body)
     fault = data.get("fault")
     faultstring = str(fault.get("faultstring") or "") if isinstance(fault, dict) else ""
     # Apigee names the quota's identifier after the text, which may be the key: cut it off.
@@ -291,4 +298,4 @@ def _error_of(body: bytes) -> tuple[str, str]:
     joined = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
     if data.get("status") == "ERROR" and not joined:
         joined = "status ERROR"
-    return " ".join(faultstring.split()), joined
+    return one_line(faultstring, 1000), joined

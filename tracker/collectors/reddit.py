@@ -14,7 +14,6 @@ client's, which names tracker and its contact as Reddit asks.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     HttpURL,
     Observation,
     Parsed,
@@ -31,14 +31,13 @@ from tracker.collectors.base import (
     SourceSettings,
     Target,
     as_count,
-    http_error,
-    load_json,
+    error_json,
+    load_object,
     require,
     summarize,
 )
 from tracker.errors import BadPayload, NotFound, SourceError, TemporaryError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
 from tracker.timeutil import now
 
 if TYPE_CHECKING:
@@ -73,6 +72,12 @@ class RedditCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = RedditSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account"})
     description: ClassVar[str] = "Reddit subreddit subscribers via the OAuth API"
+    # Reddit counts requests per OAuth client: the client id comes first.
+    credentials: ClassVar[tuple[Credential, ...]] = (
+        Credential("client_id"),
+        Credential("client_secret"),
+    )
+    handle_prefix: ClassVar[str] = "@"
 
     settings: RedditSettings
 
@@ -87,24 +92,14 @@ class RedditCollector(Collector):
         return {REQUESTS: Quota(self.settings.requests_per_minute, every=MINUTE)}
 
     def _credentials(self) -> tuple[str, str] | None:
-        s = self.settings
-        client_id = secret(s.client_id_env, s.client_id_file)
-        client_secret = secret(s.client_secret_env, s.client_secret_file)
+        client_id, client_secret = self.credential("client_id"), self.credential("client_secret")
         return (client_id, client_secret) if client_id and client_secret else None
 
     def missing(self) -> str | None:
+        # The id and the secret work only as a pair: name both.
         if self._credentials():
             return None
-        s = self.settings
-        return (
-            f"set {s.client_id_env} (or sources.reddit.client_id_file) and "
-            f"{s.client_secret_env} (or sources.reddit.client_secret_file)"
-        )
-
-    def credential_id(self, budget: str) -> str:
-        # Reddit counts requests per OAuth client.
-        credentials = self._credentials()
-        return fingerprint(credentials[0]) if credentials else "anonymous"
+        return "set " + " and ".join(self.need(c.setting) for c in self.credentials)
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         by_name: dict[str, list[Target]] = {}
@@ -179,12 +174,12 @@ class RedditCollector(Collector):
                 f"Reddit refused the client credentials (HTTP {status}): check "
                 f"{s.client_id_env} and {s.client_secret_env}"
             )
-        error = http_error(status, headers, body)
+        error = super().error(status, headers, body)
         if error is not None:
             error.cause = f"Reddit token request: {error.cause}"
             raise error
-        data = load_json(body)
-        if isinstance(data, dict) and data.get("error"):
+        data = load_object(body)
+        if data.get("error"):
             raise SourceError(f"Reddit token request refused: {data['error']}")
         token = require(data, "access_token")
         if not isinstance(token, str) or not token:
@@ -207,12 +202,10 @@ class RedditCollector(Collector):
             return NotFound(f"subreddit is {reason}")
         if status == 404:
             return NotFound(f"no such subreddit{summarize(body)}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
-        data = load_json(body)
-        if not isinstance(data, dict):
-            raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
+        data = load_object(body)
         parsed = Parsed()
         for target in request.targets:
             if data.get("kind") != "t5":
@@ -243,9 +236,5 @@ def _observation(about: Any, target: Target, at: datetime) -> Observation:
 
 def _reason(body: bytes) -> str:
     """The `reason` of a Reddit error body ('private', 'banned', 'quarantined'...); '' if none."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    reason = data.get("reason") if isinstance(data, dict) else None
+    reason = error_json(body).get("reason")
     return reason if isinstance(reason, str) else ""

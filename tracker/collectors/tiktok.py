@@ -20,7 +20,6 @@ Each half runs on its own credential and is skipped alone without it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -30,6 +29,7 @@ from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     HttpURL,
     Observation,
     Parsed,
@@ -37,18 +37,20 @@ from tracker.collectors.base import (
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
+    one_line,
     require,
 )
 from tracker.errors import BadPayload, NotFound, QuotaExhausted, SourceError, TemporaryError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
 
 if TYPE_CHECKING:
     import httpx
 
 RESEARCH = "research"
+# The credential of each half; the research token is whose allowance `research` is.
+TOKENS = {RESEARCH: "research_token", "web": "ms_token"}
 FIELDS = "display_name,follower_count,following_count,likes_count,video_count"
 ACCOUNT_METRICS = (
     ("follower_count", "followers"),
@@ -76,6 +78,8 @@ class TikTokCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = TikTokSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
     description: ClassVar[str] = "TikTok accounts (Research API) and hashtag totals (web)"
+    credentials: ClassVar[tuple[Credential, ...]] = tuple(Credential(c) for c in TOKENS.values())
+    handle_prefix: ClassVar[str] = "@"
 
     settings: TikTokSettings
 
@@ -84,26 +88,17 @@ class TikTokCollector(Collector):
         # The allowance is a setting, so it is read per instance, not fixed on the class.
         return {RESEARCH: Quota(self.settings.daily_requests, zone="UTC")}
 
-    def _research_token(self) -> str | None:
-        return secret(self.settings.research_token_env, self.settings.research_token_file)
-
-    def _ms_token(self) -> str | None:
-        return secret(self.settings.ms_token_env, self.settings.ms_token_file)
+    def _token(self, half: str) -> str | None:
+        return self.credential(TOKENS[half])
 
     def _need(self, half: str) -> str:
-        s = self.settings
-        if half == RESEARCH:
-            return f"{s.research_token_env} (or sources.tiktok.research_token_file)"
-        return f"{s.ms_token_env} (or sources.tiktok.ms_token_file)"
+        return self.need(TOKENS[half])
 
     def missing(self) -> str | None:
-        if self._research_token() or self._ms_token():
+        # Each half runs on its own credential: one of them is enough to run.
+        if self._token(RESEARCH) or self._token("web"):
             return None
         return f"set {self._need(RESEARCH)} for accounts, or {self._need('web')} for hashtags"
-
-    def credential_id(self, budget: str) -> str:
-        token = self._research_token()
-        return fingerprint(token) if token else "anonymous"
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         users: dict[str, list[Target]] = {}
@@ -127,7 +122,7 @@ class TikTokCollector(Collector):
                 cause = f"TikTok has no {target.kind} measure"
             requests.append(Request((target,), "", refusal=cause))
         s = self.settings
-        research_ok, web_ok = bool(self._research_token()), bool(self._ms_token())
+        research_ok, web_ok = bool(self._token(RESEARCH)), bool(self._token("web"))
         for name, group in users.items():
             if not research_ok:
                 cause = f"TikTok accounts need the Research API: set {self._need(RESEARCH)}"
@@ -150,7 +145,7 @@ class TikTokCollector(Collector):
 
     async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
         research = request.budget == RESEARCH
-        token = self._research_token() if research else self._ms_token()
+        token = self._token(RESEARCH if research else "web")
         if not token:
             raise SourceError(f"set {self._need(RESEARCH if research else 'web')}")
         auth = ("Authorization", f"Bearer {token}") if research else ("Cookie", f"msToken={token}")
@@ -165,7 +160,7 @@ class TikTokCollector(Collector):
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
         code, message = _research_error(body)
         if not code or code == "ok":
-            return http_error(status, headers, body)
+            return super().error(status, headers, body)
         where = f"TikTok Research API: {code}" + (f": {message}" if message else "")
         if code == "rate_limit_exceeded":
             reset = self.quotas[RESEARCH].window(self.clock())[1]
@@ -255,11 +250,5 @@ def _stat(info: dict[str, Any], field: str) -> tuple[int, int | None]:
 
 def _research_error(body: bytes) -> tuple[str, str]:
     """`(code, message)` of a Research API answer's `error` object; empty strings otherwise."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "", ""
-    err = data.get("error") if isinstance(data, dict) else None
-    if not isinstance(err, dict):
-        return "", ""
-    return str(err.get("code") or ""), " ".join(str(err.get("message") or "").split())[:160]
+    err = error_json(body, "error")
+    return str(err.get("code") or ""), one_line(err.get("message"))

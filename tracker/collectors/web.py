@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
@@ -144,8 +144,15 @@ class WebPageCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = WebSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"chart"})
     description: ClassVar[str] = "Chart figures read off web pages by CSS selector or pattern."
+    # Claims name the chart's publisher; this generic reader is what reads its page.
+    aliases: ClassVar[frozenset[str]] = frozenset({"variety"})
 
     settings: WebSettings
+
+    @classmethod
+    def answers(cls, alias: str, key: str, labels: Mapping[str, str]) -> bool:
+        # Many publishers' charts: only the series of a page rule named after the publisher.
+        return alias in labels.get("page", key)
 
     def missing(self) -> str | None:
         if self.settings.pages:

@@ -5,42 +5,49 @@
 Every run asks for the last `days` complete days, so the first run is also a backfill and a
 missed run heals itself. The API leaves out days with zero views and answers a range with
 no data at all with a 404 problem JSON; neither is turned into a stored zero.
+
+`tracker backfill wikipedia` asks the same endpoint for a year per request, from the first
+day Wikimedia kept (2015-07-01); a year whose every day is stored is not asked again.
+`[[pages]]` entries that name no source are Wikipedia's.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
 from tracker.collectors.base import (
-    Collector,
+    HistoryChunk,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
     load_json,
     require,
-    summarize,
 )
-from tracker.errors import BadPayload, NotFound, SourceError
+from tracker.collectors.wikimedia import (
+    DAY,
+    WikimediaCollector,
+    WikimediaSettings,
+    article_path,
+    project_of,
+)
+from tracker.errors import BadPayload
 from tracker.timeutil import day_start
 
-DEFAULT_PROJECT = "en.wikipedia"
-DAY = timedelta(days=1)
+# Wikimedia's per-article pageviews start here.
+START = date(2015, 7, 1)
+# Days per backfill request.
+CHUNK_DAYS = 365
 
 
-class WikipediaSettings(SourceSettings):
-    base_url: str = "https://wikimedia.org/api/rest_v1"
-    # The data are daily; asking more often only re-reads the same numbers.
-    interval: timedelta = timedelta(days=1)
+class WikipediaSettings(WikimediaSettings):
     # Days fetched on every run (ending yesterday): a first run backfills this window.
     days: int = Field(default=30, ge=1, le=3650)
     # all-access | desktop | mobile-app | mobile-web
@@ -49,16 +56,13 @@ class WikipediaSettings(SourceSettings):
     agent: str = "user"
 
 
-def article_path(name: str) -> str:
-    """The title as the API spells it: underscores for spaces."""
-    return name.strip().replace(" ", "_")
-
-
-class WikipediaCollector(Collector):
+class WikipediaCollector(WikimediaCollector):
     name: ClassVar[str] = "wikipedia"
     settings_model: ClassVar[type[SourceSettings]] = WikipediaSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"page"})
     description: ClassVar[str] = "Daily Wikipedia pageviews per article (Wikimedia REST API)."
+    default_for: ClassVar[frozenset[str]] = frozenset({"page"})
+    no_data: ClassVar[str] = "no pageviews for this range"
 
     settings: WikipediaSettings
 
@@ -68,13 +72,34 @@ class WikipediaCollector(Collector):
         return end - (self.settings.days - 1) * DAY, end
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
-        start, end = self.window()
+        return self._requests(targets, *self.window())
+
+    def history_start(self, launch: date | None) -> date | None:
+        return START
+
+    def history(
+        self, targets: Sequence[Target], since: date | None, until: date
+    ) -> list[HistoryChunk]:
+        """A year per request and article, from `since` (or the start of the data)."""
+        chunks = []
+        start = max(since or START, START)
+        while start <= until:
+            end = min(start + (CHUNK_DAYS - 1) * DAY, until)
+            for request in self._requests(targets, start, end):
+                target = request.targets[0]
+                article = article_path(target.name)
+                series = ("pageviews", f"{project_of(target)}:{article}")
+                label = f"{article} {start}..{end}"
+                chunks.append(HistoryChunk(label, request, series, (start, end)))
+            start = end + DAY
+        return chunks
+
+    def _requests(self, targets: Sequence[Target], start: date, end: date) -> list[Request]:
         grouped: dict[tuple[str, str], list[Target]] = {}
         for target in targets:
             if target.kind not in self.kinds:
                 continue
-            project = target.option("project", DEFAULT_PROJECT)
-            grouped.setdefault((project, article_path(target.name)), []).append(target)
+            grouped.setdefault((project_of(target), article_path(target.name)), []).append(target)
         s = self.settings
         requests = []
         for (project, article), group in grouped.items():
@@ -87,23 +112,10 @@ class WikipediaCollector(Collector):
             requests.append(Request(targets=tuple(group), url=url))
         return requests
 
-    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
-        if status == 404:
-            problem = _problem(body)
-            if problem is not None:
-                detail = problem.get("detail") or problem.get("title") or "no data"
-                return NotFound(f"no pageviews for this range: {' '.join(str(detail).split())}")
-        if status == 403 and b"user-agent" in body.lower():
-            return SourceError(
-                f"Wikimedia refused the request: set `contact` so the User-Agent names "
-                f"you{summarize(body)}"
-            )
-        return http_error(status, headers, body)
-
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         if not request.targets:
             return Parsed()
-        project = request.targets[0].option("project", DEFAULT_PROJECT)
+        project = project_of(request.targets[0])
         data = load_json(body)
         items = require(data, "items")
         if not isinstance(items, list):
@@ -149,14 +161,3 @@ def _day(value: Any, where: str) -> date:
         return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         raise BadPayload(f"{where}: not a date: {value!r}") from None
-
-
-def _problem(body: bytes) -> dict[str, Any] | None:
-    """The RFC 7807 problem JSON Wikimedia sends with a 404, if that is what this is."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and str(data.get("type", "")).endswith("not_found"):
-        return data
-    return None

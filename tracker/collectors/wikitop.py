@@ -10,48 +10,48 @@ answered with a 404 problem JSON, which fails that day's request only.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
 from tracker.collectors.base import (
-    Collector,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
     load_json,
     require,
-    summarize,
 )
-from tracker.collectors.wikipedia import DAY, DEFAULT_PROJECT, article_path
-from tracker.errors import BadPayload, NotFound, SourceError
+from tracker.collectors.wikimedia import (
+    DAY,
+    WikimediaCollector,
+    WikimediaSettings,
+    article_path,
+    on_project,
+    project_of,
+)
+from tracker.errors import BadPayload
 from tracker.timeutil import day_start
 
 ACCESS = "all-access"
 
 
-class WikipediaTopSettings(SourceSettings):
-    base_url: str = "https://wikimedia.org/api/rest_v1"
-    # The chart is daily; reading more often only re-reads the same days.
-    interval: timedelta = timedelta(days=1)
+class WikipediaTopSettings(WikimediaSettings):
     # Complete days fetched on every run, ending yesterday (UTC): one request per day.
     days: int = Field(default=3, ge=1, le=60)
 
 
-class WikipediaTopCollector(Collector):
+class WikipediaTopCollector(WikimediaCollector):
     name: ClassVar[str] = "wikitop"
     settings_model: ClassVar[type[SourceSettings]] = WikipediaTopSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"page"})
     description: ClassVar[str] = "Rank in Wikipedia's daily top-1000 most viewed articles."
+    no_data: ClassVar[str] = "no top list for this day (yet)"
 
     settings: WikipediaTopSettings
 
@@ -64,8 +64,8 @@ class WikipediaTopCollector(Collector):
         by_project: dict[str, list[Target]] = {}
         for target in targets:
             if target.kind in self.kinds:
-                project = target.option("project", DEFAULT_PROJECT)
-                by_project.setdefault(project, []).append(_on(target, project))
+                project = project_of(target)
+                by_project.setdefault(project, []).append(on_project(target, project))
         base = self.settings.base_url
         return [
             Request(
@@ -78,19 +78,6 @@ class WikipediaTopCollector(Collector):
             for day in self.days()
             for project, group in by_project.items()
         ]
-
-    def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
-        if status == 404:
-            problem = _problem(body)
-            if problem is not None:
-                detail = " ".join(str(problem.get("detail") or problem.get("title")).split())
-                return NotFound(f"no top list for this day (yet): {detail}")
-        if status == 403 and b"user-agent" in body.lower():
-            return SourceError(
-                f"Wikimedia refused the request: set `contact` so the User-Agent names "
-                f"you{summarize(body)}"
-            )
-        return http_error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         data = load_json(body)
@@ -119,7 +106,7 @@ class WikipediaTopCollector(Collector):
             if position is None or (article, target.subject) in seen:
                 continue  # outside the top 1000 that day: no rank, and no failure
             seen.add((article, target.subject))
-            project = target.option("project", DEFAULT_PROJECT)
+            project = project_of(target)
             parsed.observations.append(
                 Observation(
                     metric="chart_rank",
@@ -135,12 +122,6 @@ class WikipediaTopCollector(Collector):
         return parsed
 
 
-def _on(target: Target, project: str) -> Target:
-    """The target tagged with the project asked, so the pure parse can key its series."""
-    options = tuple(kv for kv in target.options if kv[0] != "project")
-    return dataclasses.replace(target, options=(*options, ("project", project)))
-
-
 def _day(item: Any) -> date:
     """The chart's day from its `year`, `month`, `day` strings ("2022", "04", "25")."""
     try:
@@ -149,14 +130,3 @@ def _day(item: Any) -> date:
     except ValueError:
         fields = {k: item.get(k) for k in ("year", "month", "day")}
         raise BadPayload(f"items.0: not a day: {fields}") from None
-
-
-def _problem(body: bytes) -> dict[str, Any] | None:
-    """The RFC 7807 problem JSON Wikimedia sends with a 404, if that is what this is."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and str(data.get("type", "")).endswith("not_found"):
-        return data
-    return None

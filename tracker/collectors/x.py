@@ -12,7 +12,6 @@ Both endpoints have 15-minute windows per app; a 429 is honoured until `x-rate-l
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,19 +21,20 @@ from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
+    one_line,
     require,
 )
 from tracker.errors import BadPayload, QuotaExhausted, SourceError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
 
 if TYPE_CHECKING:
     import httpx
@@ -77,6 +77,8 @@ class XCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = XSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
     description: ClassVar[str] = "X followers (users lookup) and daily hashtag post counts"
+    credentials: ClassVar[tuple[Credential, ...]] = (Credential("bearer_token"),)
+    handle_prefix: ClassVar[str] = "@"
 
     settings: XSettings
 
@@ -87,18 +89,6 @@ class XCollector(Collector):
             "users": Quota(self.settings.users_per_15min, every=WINDOW),
             "counts": Quota(self.settings.counts_per_15min, every=WINDOW),
         }
-
-    def _token(self) -> str | None:
-        return secret(self.settings.bearer_token_env, self.settings.bearer_token_file)
-
-    def missing(self) -> str | None:
-        if self._token():
-            return None
-        return f"set {self.settings.bearer_token_env} (or sources.x.bearer_token_file)"
-
-    def credential_id(self, budget: str) -> str:
-        token = self._token()
-        return fingerprint(token) if token else "anonymous"
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         by_id: dict[str, list[Target]] = {}
@@ -145,7 +135,8 @@ class XCollector(Collector):
 
     async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
         # The token joins the headers only here, so no Request (or its repr) ever holds it.
-        headers = {**dict(request.headers), "Authorization": f"Bearer {self._token() or ''}"}
+        token = self.credential("bearer_token") or ""
+        headers = {**dict(request.headers), "Authorization": f"Bearer {token}"}
         return await client.request(
             request.method, request.url, params=list(request.params), headers=headers
         )
@@ -165,7 +156,7 @@ class XCollector(Collector):
             )
         if status in (400, 403):
             return SourceError(f"X refused the request ({status}){tail}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         data = load_json(body)
@@ -274,12 +265,8 @@ def _time(value: Any, where: str) -> datetime:
 
 def _problem(body: bytes) -> tuple[dict[str, Any], str]:
     """An X problem body (v2 `{title, detail, ...}` or v1.1 `{errors: [...]}`) and its text."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    problem = data if isinstance(data, dict) else {}
-    return problem, " ".join(_detail(problem).split())[:200]
+    problem = error_json(body)
+    return problem, one_line(_detail(problem), 200)
 
 
 def _detail(problem: Mapping[str, Any]) -> str:

@@ -9,7 +9,6 @@ a channel that hides its count, or an id YouTube leaves out, is a failure, never
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -19,21 +18,21 @@ from pydantic import Field
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     Observation,
     Parsed,
     Request,
     SourceSettings,
     Target,
     as_count,
-    http_error,
+    error_json,
     load_json,
+    one_line,
     require,
 )
 from tracker.errors import BadPayload, QuotaExhausted, RateLimited, SourceError
 from tracker.limits import wait_seconds
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
-from tracker.timeutil import now
 
 if TYPE_CHECKING:
     import httpx
@@ -82,6 +81,8 @@ class YouTubeCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = YouTubeSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account"})
     description: ClassVar[str] = "YouTube subscribers, videos and views via Data API channels.list"
+    credentials: ClassVar[tuple[Credential, ...]] = (Credential("api_key"),)
+    handle_prefix: ClassVar[str] = "@"
 
     settings: YouTubeSettings
 
@@ -93,18 +94,6 @@ class YouTubeCollector(Collector):
     @property
     def url(self) -> str:
         return f"{self.settings.base_url}/youtube/v3/channels"
-
-    def _key(self) -> str | None:
-        return secret(self.settings.api_key_env, self.settings.api_key_file)
-
-    def missing(self) -> str | None:
-        if self._key():
-            return None
-        return f"set {self.settings.api_key_env} (or sources.youtube.api_key_file)"
-
-    def credential_id(self, budget: str) -> str:
-        key = self._key()
-        return fingerprint(key) if key else "anonymous"
 
     def plan(self, targets: Sequence[Target]) -> list[Request]:
         by_id: dict[str, list[Target]] = {}
@@ -135,7 +124,7 @@ class YouTubeCollector(Collector):
 
     async def fetch(self, client: httpx.AsyncClient, request: Request) -> httpx.Response:
         # The key joins the query only here, so no Request (or its repr) ever holds it.
-        params = (*request.params, ("key", self._key() or ""))
+        params = (*request.params, ("key", self.credential("api_key") or ""))
         return await client.request(request.method, request.url, params=params)
 
     def error(self, status: int, headers: Mapping[str, str], body: bytes) -> SourceError | None:
@@ -143,13 +132,13 @@ class YouTubeCollector(Collector):
             reasons, message = _google_error(body)
             if reasons & _QUOTA:
                 cause = f"YouTube daily quota exhausted ({', '.join(sorted(reasons & _QUOTA))})"
-                return QuotaExhausted(cause, quota_reset(now()))
+                return QuotaExhausted(cause, quota_reset(self.clock()))
             if reasons & _RATE:
-                return RateLimited(f"YouTube: {message}", wait_seconds(headers, now()))
+                return RateLimited(f"YouTube: {message}", wait_seconds(headers, self.clock()))
             if reasons:
                 named = ", ".join(sorted(reasons))
                 return SourceError(f"YouTube refused the request ({named}): {message}")
-        return http_error(status, headers, body)
+        return super().error(status, headers, body)
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
         data = load_json(body)
@@ -201,15 +190,9 @@ def _observe(item: dict[str, Any], target: Target, at: datetime, parsed: Parsed)
 
 def _google_error(body: bytes) -> tuple[set[str], str]:
     """The reasons and message of a Google API error body; empty when it is not one."""
-    try:
-        error = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        return set(), ""
-    if not isinstance(error, dict):
-        return set(), ""
+    error = error_json(body, "error")
     reasons = set()
     for entry in [*(error.get("errors") or []), *(error.get("details") or [])]:
         if isinstance(entry, dict) and isinstance(entry.get("reason"), str):
             reasons.add(entry["reason"])
-    message = " ".join(_TAGS.sub("", str(error.get("message") or "")).split())
-    return reasons, message[:160]
+    return reasons, one_line(_TAGS.sub("", str(error.get("message") or "")))

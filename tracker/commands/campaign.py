@@ -63,15 +63,17 @@ def report(
 
 def backfill(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="netflix, wikipedia or nyt.")],
+    source: Annotated[
+        str, typer.Argument(help="A source that keeps history (any other lists those that do).")
+    ],
     since: Annotated[
         str | None,
         typer.Option("--since", help="First day: 2022-03-01 or 90d [all the source has]."),
     ] = None,
 ) -> None:
     """Fetch the past values of a source that keeps history; they are stored flagged as
-    backfilled. Safe to interrupt and re-run: writes are idempotent, and Wikipedia ranges
-    already stored are skipped.
+    backfilled. Safe to interrupt and re-run: writes are idempotent, and ranges already
+    stored are skipped where the source says which days a request covers.
 
     \b
     Examples:

@@ -32,7 +32,8 @@ def hashtags_add(
     ctx: typer.Context,
     tag: Annotated[str, typer.Argument(help="With or without '#'.")],
     platform: Annotated[
-        list[str] | None, typer.Option("--platform", help="Repeatable; default: mastodon")
+        list[str] | None,
+        typer.Option("--platform", help="Repeatable; default: the source that takes hashtags."),
     ] = None,
     subject: Annotated[str, typer.Option("--subject", help="Who the tag is about.")] = "",
 ) -> None:
@@ -45,7 +46,8 @@ def hashtags_add(
     """
     from tracker import editor
 
-    done = editor.add_hashtag(_config_file(ctx), tag, platform or ["mastodon"], subject)
+    platforms = platform or [editor.default_platform("hashtag")]
+    done = editor.add_hashtag(_config_file(ctx), tag, platforms, subject)
     on = ", ".join(done.platforms)
     if not done.changed:
         typer.echo(f"#{done.name} is already tracked ({on}); nothing changed")
