@@ -204,6 +204,18 @@ def test_nyt_lists_by_date_spend_the_daily_budget(
     assert flags(store, "Heartstopper", "nyt", "chart_rank") == {BACKFILLED}
 
 
+def test_each_source_says_where_its_backfill_starts(config: Config) -> None:
+    assert backfill.default_since(config, "wikipedia") == date(2015, 7, 1)
+    assert backfill.default_since(config, "netflix") is None  # everything the files hold
+    assert backfill.default_since(config, "nyt") == date(2022, 4, 22) - timedelta(weeks=4)
+    config.campaign = None
+    with pytest.raises(
+        query.UsageError,
+        match=r"^--since: a backfill of nyt needs a start date \(no \[campaign\]\)",
+    ):
+        backfill.default_since(config, "nyt")
+
+
 def test_backfill_refuses_what_it_cannot_do(config: Config, store: Store) -> None:
     with pytest.raises(query.UsageError, match="SOURCE: 'bluesky' keeps no history"):
         fill(config, store, "bluesky", None, date(2023, 1, 1))

@@ -76,6 +76,16 @@ def test_shipped_campaign_loads_with_the_articles_figures() -> None:
             "hashtags[0].platforms",
             "not hashtags",
         ),
+        (
+            '[[charts]]\nsource = "bluesky"\ntitle = "Top"\n',
+            "charts[0].source",
+            "bluesky measures account only, not charts",
+        ),
+        (
+            '[[accounts]]\nplatform = "wikipedia"\nhandle = "a"\nsubject = "A"\n',
+            "accounts[0].platform",
+            "wikipedia measures page only, not accounts",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_reason(
@@ -135,3 +145,20 @@ def test_bad_tags_are_refused_with_a_reason(text: str) -> None:
 )
 def test_amounts_keep_their_precision(text: str | int, amount: int, sig: int | None) -> None:
     assert config.parse_amount(text) == (amount, sig)
+
+
+def test_pages_without_a_source_go_to_the_source_that_takes_pages(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, '[[pages]]\narticle = "Kit_Connor"\n'))
+    (page,) = cfg.pages
+    # The collector that says it takes pages by default (`default_for`): one, or an error.
+    assert page.source == config.default_source("page", _installed())
+    (target,) = cfg.targets(page.source)
+    assert (target.kind, target.name, target.options) == ("page", "Kit_Connor", ())
+    with pytest.raises(ValueError, match="no installed source takes charts by default"):
+        config.default_source("chart", _installed())
+
+
+def _installed() -> dict[str, type]:
+    from tracker.collectors import registry
+
+    return dict(registry.available())

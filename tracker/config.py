@@ -79,7 +79,7 @@ class Chart(_Section):
     source: str
     title: str
     subject: str = ""
-    # Which list of the source (nyt: "young-adult-paperback-monthly").
+    # Which list of the source, for a source with several (e.g. a best-seller list's name).
     list: str = ""
     # Which page rule of the web source reads this chart (sources.web.pages[].name).
     page: str = ""
@@ -183,7 +183,7 @@ class Config(BaseSettings):
     # taken from the file's directory (from the working directory in the environment).
     database_url: str = Field(default_factory=default_database_url)
     log_format: Literal["text", "json"] = "text"
-    # Who runs this tracker: goes into the User-Agent, as Wikimedia asks.
+    # Who runs this tracker: goes into the User-Agent, as some platforms ask.
     contact: str = ""
     # Where a round's values wait while the database is down (relative: beside a SQLite
     # file, else the working directory). Env: TRACKER_SPOOL_DIR.

@@ -1,8 +1,8 @@
 """Reading the platforms' rate-limit signals. Pure: headers in, seconds out.
 
-Reset headers come in three shapes: epoch seconds (Bluesky `ratelimit-reset`, X
-`x-rate-limit-reset`), seconds from now (Reddit `x-ratelimit-reset`), and an ISO time
-(Mastodon `X-RateLimit-Reset`). `Retry-After` is seconds or an HTTP date.
+Reset headers (`ratelimit-reset`, `x-rate-limit-reset`, `x-ratelimit-reset`, ...) come in
+three shapes: epoch seconds, seconds from now, and an ISO time; which one a header holds is
+told from its value. `Retry-After` is seconds or an HTTP date.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def compare(
             continue
         if (platform and ref.source != platform) or (metric and ref.metric != metric):
             continue
-        matches = store.find_series(ref.subject, ref.source, ref.metric)
+        matches = find(store, ref.subject, ref.source, ref.metric)
         best: tuple[int, int] | None = None
         label = ""
         for series in matches:
@@ -306,21 +306,26 @@ def readers(source: str) -> list[str]:
     return [source] + [n for n, c in installed.items() if n != source and source in c.aliases]
 
 
-def claim_series(store: Store, claim: Claim) -> list[Series]:
-    """The series that can answer `claim`: its subject on its source (or what reads it)."""
+def find(store: Store, subject: str, source: str, metric: str | None) -> list[SeriesInfo]:
+    """`subject`'s series on `source`, or on the sources that read it under that name."""
     from tracker.collectors import registry
 
+    installed = registry.available()
+    found: list[SeriesInfo] = []
+    for reader in readers(source):
+        for s in store.find_series(subject, reader, metric):
+            # A reader of many publishers keeps only the series of the one named.
+            if reader == source or installed[reader].answers(source, s.key, s.labels):
+                found.append(s)
+    return found
+
+
+def claim_series(store: Store, claim: Claim) -> list[Series]:
+    """The series that can answer `claim`: its subject on its source (or what reads it)."""
     metric = None if claim.metric == "countries_in_top10" else claim.metric
     if claim.metric == "weeks_at_number_one":
         metric = "chart_rank"
-    installed = registry.available()
-    found: list[SeriesInfo] = []
-    for source in readers(claim.source):
-        for s in store.find_series(claim.subject, source, metric):
-            # A reader of many publishers keeps only the series of the one claimed.
-            if source == claim.source or installed[source].answers(claim.source, s.key, s.labels):
-                found.append(s)
-    return load(store, found)
+    return load(store, find(store, claim.subject, claim.source, metric))
 
 
 def claims(config: Config, store: Store, name: str | None = None) -> list[Verdict]:

@@ -1,7 +1,7 @@
 """Quota budgets: how much of a credential's allowance a round may spend.
 
 A budget belongs to a credential and is shared by every request made with it. Its window is
-fixed (YouTube: the day, reset at midnight US Pacific; TikTok: the UTC day; X: 15 minutes).
+fixed: a calendar day in some time zone (reset at its midnight), or a span such as 15 minutes.
 State lives in the database so the daemon, `tracker run --once` and `tracker status` agree.
 """
 

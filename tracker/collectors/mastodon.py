@@ -89,8 +89,7 @@ class MastodonCollector(Collector):
     settings_model: ClassVar[type[SourceSettings]] = MastodonSettings
     kinds: ClassVar[frozenset[str]] = frozenset({"account", "hashtag"})
     description: ClassVar[str] = "Mastodon followers and per-instance hashtag history"
-    # `tracker hashtags add` without --platform, and the README's first example, mean Mastodon:
-    # its hashtag history needs no credentials.
+    # `tracker hashtags add` without --platform means Mastodon: it needs no credentials.
     default_for: ClassVar[frozenset[str]] = frozenset({"hashtag"})
 
     settings: MastodonSettings

@@ -44,10 +44,10 @@ class Snapshot(SQLModel, table=True):
     ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     # Exact up to 10**15 and beyond: a 64-bit integer.
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
-    # Length of the reporting period in seconds, where the source reports periods (Netflix weeks:
-    # `ts` is the period's end).
+    # Length of the reporting period in seconds, where the source reports periods (a weekly
+    # chart: 604800).
     period: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    # Significant figures when the platform rounds (YouTube: 3); NULL = exact.
+    # Significant figures when the platform rounds (3 for "1.28M"); NULL = exact.
     sig: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     flags: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
 
