@@ -305,8 +305,8 @@ def test_registry_checks_each_plugin_type(monkeypatch: pytest.MonkeyPatch, resca
     monkeypatch.setattr(registry, "entry_points", lambda group: entries)
     assert list(registry.available()) == ["real"]
     assert registry.broken() == {
-        "odd": f"{__name__}:OddCollector: TypeError: its settings lack token_file "
-        "(credential Credential(setting='token'))",
+        "odd": f"{__name__}:OddCollector: TypeError: its settings lack token_file, "
+        "which the credential 'token' reads",
         "plain": f"{__name__}:NotACollector: TypeError: not a Collector subclass",
     }
 

@@ -78,6 +78,16 @@ def test_missing_names_every_absent_credential_and_where_to_set_it(
     assert from_file.need("key") == "OTHER_KEY (or sources.pair.key_file)"
 
 
+def test_an_optional_credential_is_never_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Optional(Pair):
+        credentials: ClassVar[tuple[Credential, ...]] = (Credential("key", optional=True),)
+
+    assert Optional(PairSettings()).missing() is None
+    assert Optional(PairSettings()).credential_id("any") == "anonymous"
+    monkeypatch.setenv("PAIR_KEY", "optional-key-1234")
+    assert Optional(PairSettings()).credential_id("any") == fingerprint("optional-key-1234")
+
+
 def test_the_environment_wins_over_the_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

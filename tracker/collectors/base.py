@@ -67,8 +67,8 @@ __all__ = [
     "SourceSettings",
     "Target",
     "as_count",
-    "http_error",
     "error_json",
+    "http_error",
     "http_url",
     "load_json",
     "load_object",
@@ -90,6 +90,9 @@ class Credential:
     """
 
     setting: str  # "api_key" -> settings.api_key_env, settings.api_key_file
+    # Used when set, never asked for: `missing()` does not name it (e.g. a token that
+    # raises a public API's limits).
+    optional: bool = False
 
     @property
     def fields(self) -> tuple[str, str]:
@@ -192,8 +195,12 @@ class Collector(ABC):
     def missing(self) -> str | None:
         """Why this collector cannot run as configured (e.g. 'set YOUTUBE_API_KEY'), or None.
 
-        The default: every one of `credentials` is needed."""
-        absent = [self.need(c.setting) for c in self.credentials if not self.credential(c.setting)]
+        The default: every one of `credentials` that is not optional is needed."""
+        absent = [
+            self.need(c.setting)
+            for c in self.credentials
+            if not c.optional and not self.credential(c.setting)
+        ]
         return "set " + " and ".join(absent) if absent else None
 
     @property

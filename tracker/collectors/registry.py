@@ -40,7 +40,8 @@ def _load(entry: EntryPoint) -> type[Collector]:
     for credential in cls.credentials:
         absent = [name for name in credential.fields if name not in fields]
         if absent:
-            raise TypeError(f"its settings lack {', '.join(absent)} (credential {credential})")
+            need = f"the credential {credential.setting!r}"
+            raise TypeError(f"its settings lack {', '.join(absent)}, which {need} reads")
     return cls
 
 
