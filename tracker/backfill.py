@@ -115,7 +115,7 @@ async def backfill(
     targets = config.targets(source)
     if not targets:
         raise UsageError(f"SOURCE: {config.path} names no {source} targets to backfill")
-    collector = registry.get(source)(config.source_settings[source], clock)
+    collector = registry.get(source)(config.source_settings[source])
     why = collector.missing()
     if why:
         raise ConfigError(str(config.path), f"sources.{source}", f"cannot backfill: {why}")

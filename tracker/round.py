@@ -145,7 +145,9 @@ class Runner:
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
             cls = registry.get(name)
-            self._collectors[name] = cls(self.config.source_settings[name], self.clock)
+            # Not the runner's clock: that one stamps values (tests fix it); a collector's
+            # reads reset headers and date windows, which are the wall clock's.
+            self._collectors[name] = cls(self.config.source_settings[name])
         return self._collectors[name]
 
     def plan(self) -> tuple[list[str], list[SourceReport]]:
