@@ -200,6 +200,10 @@ def test_a_new_platform_is_one_module_and_its_entry_points(
         "netflix-top10  A Netflix Top 10 file (all-weeks-global.tsv or "
         "all-weeks-countries.tsv) (source netflix)",
     ]
+    unknown = cli("import", "nope", "x.csv")
+    assert (unknown.returncode, unknown.stderr) == (
+        2, "error: IMPORTER: no importer named 'nope' (installed: chirp-export, netflix-top10)\n"
+    )  # fmt: skip
     export = tmp_path / "export.csv"
     export.write_text(
         "id,name,day,followers\nc-1,kitconnor,2019-06-01,900\nc-1,kitconnor,2019-06-02,x\n"

@@ -18,7 +18,7 @@ def import_file(
             metavar="IMPORTER", help="Which importer (without it: list the installed ones)."
         ),
     ] = None,
-    file: Annotated[Path | None, typer.Argument(help="The file to load.")] = None,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="The file to load.")] = None,
     everything: Annotated[
         bool, typer.Option("--all", help="Every row, not only the config's targets.")
     ] = False,
