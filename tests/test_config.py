@@ -158,6 +158,18 @@ def test_pages_without_a_source_go_to_the_source_that_takes_pages(tmp_path: Path
         config.default_source("chart", _installed())
 
 
+def test_one_source_at_most_takes_a_kind_by_default() -> None:
+    installed = _installed()
+    # `tracker hashtags add` without --platform: the source whose `default_for` has hashtags.
+    assert config.default_source("hashtag", installed) == "mastodon"
+
+    class Also(installed["x"]):  # type: ignore[misc, valid-type]
+        default_for = frozenset({"hashtag"})
+
+    with pytest.raises(ValueError, match="name a source: mastodon, x all take hashtags"):
+        config.default_source("hashtag", {**installed, "x": Also})
+
+
 def _installed() -> dict[str, type]:
     from tracker.collectors import registry
 

@@ -253,6 +253,14 @@ def test_a_plugin_that_fails_to_import_is_skipped_and_the_others_run(
         )
 
 
+def test_hashtags_without_a_platform_go_to_the_source_that_takes_them(tmp_path: Path) -> None:
+    config = tmp_path / "tracker.toml"
+    config.write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    added = Cli(tmp_path, config, f"sqlite:///{tmp_path / 't.db'}")("hashtags", "add", "#Tag")
+    assert (added.returncode, added.stdout) == (0, "tracking #tag (mastodon)\n"), added.stderr
+    assert 'platforms = ["mastodon"]' in config.read_text(encoding="utf-8")
+
+
 # -- the registry, in process -----------------------------------------------------------
 @pytest.fixture
 def rescan() -> Iterator[None]:

@@ -158,16 +158,6 @@ def _normal(tag: str, given: bool = False) -> str:
         return tag
 
 
-def default_platform(kind: str) -> str:
-    """The installed source that takes `kind` when a command names none (`default_for`)."""
-    from tracker.config import default_source
-
-    try:
-        return default_source(kind, registry.available())
-    except ValueError as exc:
-        raise UsageError(f"--platform: {exc}") from None
-
-
 def _platforms(names: list[str], kind: str) -> list[str]:
     """The platforms named, each installed and measuring `kind` (its own reason if not)."""
     collectors = registry.available()

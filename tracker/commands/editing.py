@@ -19,6 +19,18 @@ def _config_file(ctx: typer.Context) -> Path:
     return config_path(context(ctx).config_path)
 
 
+def _default_platform(kind: str) -> str:
+    """The installed source that takes `kind` when no --platform is given (`default_for`)."""
+    from tracker.collectors import registry
+    from tracker.config import default_source
+    from tracker.errors import UsageError
+
+    try:
+        return default_source(kind, registry.available())
+    except ValueError as exc:
+        raise UsageError(f"--platform: {exc}") from None
+
+
 @hashtags.command("list")
 def hashtags_list(ctx: typer.Context) -> None:
     """Show tracked hashtags.  Example: tracker hashtags list"""
@@ -46,7 +58,7 @@ def hashtags_add(
     """
     from tracker import editor
 
-    platforms = platform or [editor.default_platform("hashtag")]
+    platforms = platform or [_default_platform("hashtag")]
     done = editor.add_hashtag(_config_file(ctx), tag, platforms, subject)
     on = ", ".join(done.platforms)
     if not done.changed:
