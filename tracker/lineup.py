@@ -68,18 +68,23 @@ def lineup(config: Config, collector: Callable[[str], Collector] | None = None) 
 
     `collector` builds (or reuses) the collector of a source; the runner passes its own cache.
     """
-    installed = registry.available()
+    installed, broken = registry.available(), registry.broken()
     make = collector or (lambda name: installed[name](config.source_settings[name]))
     entries: list[Entry] = []
-    for name in sorted(config.platforms_named() | set(installed)):
+    for name in sorted(config.platforms_named() | set(installed) | set(broken)):
         targets = len(config.targets(name))
+        if name in broken:
+            # Listed even without targets: the plugin is installed and meant to run.
+            reason = f"its plugin failed to load: {broken[name]}"
+            entries.append(Entry(name, False, False, targets, None, None, "—", reason))
+            continue
         if name not in installed:
             reason = f"no collector installed for {name!r}"
             entries.append(Entry(name, False, False, targets, None, None, "—", reason))
             continue
         settings = config.source_settings[name]
         missing = make(name).missing() or ""
-        credentials = _credentials(settings, missing)
+        credentials = _credentials(installed[name], settings, missing)
         if not targets:
             reason = "no targets in the config"
         elif not settings.enabled:
@@ -102,17 +107,18 @@ def lineup(config: Config, collector: Callable[[str], Collector] | None = None) 
     return entries
 
 
-def _credentials(settings: SourceSettings, missing: str) -> str:
-    """Credentials come from the variables the settings name in `*_env` keys, or the files
-    in the matching `*_file` keys; whether one is set is read without reading the secret."""
-    keys = [key.removesuffix("_env") for key in type(settings).model_fields if key.endswith("_env")]
-    if not keys:
+def _credentials(cls: type[Collector], settings: SourceSettings, missing: str) -> str:
+    """A collector's `credentials` come from the variables its settings name in `*_env`
+    keys, or the files in the matching `*_file` keys; whether one is set is read without
+    reading the secret."""
+    if not cls.credentials:
         return NONE_NEEDED
     if missing:
         return MISSING
-    for key in keys:
-        variable = getattr(settings, f"{key}_env", "") or ""
-        file = getattr(settings, f"{key}_file", None)
+    for credential in cls.credentials:
+        env, file_key = credential.fields
+        variable = getattr(settings, env, "") or ""
+        file = getattr(settings, file_key, None)
         if (variable and os.environ.get(variable, "").strip()) or (
             file and Path(file).expanduser().is_file()
         ):

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 
 from tracker.collectors.base import (
     Collector,
+    Credential,
     Observation,
     Parsed,
     Request,
@@ -35,7 +36,6 @@ from tracker.collectors.base import (
     summarize,
 )
 from tracker.errors import BadPayload, ConfigError, NotFound, SourceError
-from tracker.secrets import secret
 
 if TYPE_CHECKING:
     import httpx
@@ -91,6 +91,8 @@ class MastodonCollector(Collector):
     description: ClassVar[str] = "Mastodon followers and per-instance hashtag history"
     # `tracker hashtags add` without --platform means Mastodon: it needs no credentials.
     default_for: ClassVar[frozenset[str]] = frozenset({"hashtag"})
+    # A user token only some instances need: used when set, never missing.
+    credentials: ClassVar[tuple[Credential, ...]] = (Credential("access_token", optional=True),)
 
     settings: MastodonSettings
 
@@ -109,7 +111,7 @@ class MastodonCollector(Collector):
         return self.settings.base_url.replace("{instance}", instance)
 
     def _token(self) -> str | None:
-        return secret(self.settings.access_token_env, self.settings.access_token_file)
+        return self.credential("access_token")
 
     def _token_instance(self) -> str:
         return self.settings.token_instance or self.settings.tag_instances[0]
@@ -170,17 +172,16 @@ class MastodonCollector(Collector):
         return super().error(status, headers, body)
 
     def _unauthorized(self, message: str) -> str:
-        env, where = self.settings.access_token_env, self._token_instance()
+        need, where = self.need("access_token"), self._token_instance()
         if self._token():
             return (
-                f"Mastodon answered 401 ({message}): the token in {env} (or "
-                f"sources.mastodon.access_token_file) is invalid or revoked, or this instance "
-                f"is not {where}, the one it is sent to (sources.mastodon.token_instance)"
+                f"Mastodon answered 401 ({message}): the token in {need} is invalid or "
+                f"revoked, or this instance is not {where}, the one it is sent to "
+                "(sources.mastodon.token_instance)"
             )
         return (
             f"Mastodon answered 401 ({message}): this instance refuses anonymous API calls; "
-            f"set {env} (or sources.mastodon.access_token_file) to a user token of it and "
-            "sources.mastodon.token_instance to its host"
+            f"set {need} to a user token of it and sources.mastodon.token_instance to its host"
         )
 
     def parse(self, request: Request, body: bytes, at: datetime) -> Parsed:
