@@ -193,17 +193,17 @@ def test_a_new_platform_is_one_module_and_its_entry_points(
     assert len(charts) == 1 and charts[0].startswith("chirp-followers-")
 
     # Its importer: listed from the group beside the built-in one, and loading a file.
-    listed = cli("import")
+    listed = cli("import", "--help")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.splitlines() == [
-        "chirp-export  A Chirp data export (CSV: id,name,day,followers) (source chirp)",
-        "netflix-top10  A Netflix Top 10 file (all-weeks-global.tsv or "
-        "all-weeks-countries.tsv) (source netflix)",
-    ]
+    commands = " ".join(listed.stdout.split("Commands:\n")[1].split())
+    assert re.findall(r"\b[\w-]+(?=  )", listed.stdout.split("Commands:\n")[1]) == [
+        "chirp-export", "netflix-top10"
+    ]  # fmt: skip
+    assert "chirp-export A Chirp data export (CSV: id,name,day,followers) (source chirp)" in (
+        commands
+    )
     unknown = cli("import", "nope", "x.csv")
-    assert (unknown.returncode, unknown.stderr) == (
-        2, "error: IMPORTER: no importer named 'nope' (installed: chirp-export, netflix-top10)\n"
-    )  # fmt: skip
+    assert unknown.returncode == 2 and "No such command 'nope'" in unknown.stderr
     export = tmp_path / "export.csv"
     export.write_text(
         "id,name,day,followers\nc-1,kitconnor,2019-06-01,900\nc-1,kitconnor,2019-06-02,x\n"

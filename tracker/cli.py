@@ -37,6 +37,7 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(editing.hashtags, name="hashtags")
 app.add_typer(editing.accounts, name="accounts")
+app.add_typer(importing.app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(webpage.app, name="web")
 app.add_typer(info.config_app, name="config")
@@ -302,10 +303,7 @@ def compare(
     views.compare_at(result)
 
 
-# -- import / db ------------------------------------------------------------------------
-app.command("import")(importing.import_file)
-
-
+# -- db ---------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply database migrations (the daemon also does this on start).

@@ -1,49 +1,90 @@
-"""`tracker import`: load a file from disk through one of the installed importers."""
+"""`tracker import NAME FILE`: one subcommand per importer of the `tracker.importers` entry
+points, so `tracker import --help` lists what is installed, a third party's too.
+
+The importers are looked up when the `import` group is first asked for its commands, not when
+the CLI starts: the other commands do not pay for scanning the entry points.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from tracker.commands.context import context, fail
+from tracker.commands.context import context
+
+if TYPE_CHECKING:
+    from tracker.importers.base import Importer
 
 
-def import_file(
-    ctx: typer.Context,
-    name: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="IMPORTER", help="Which importer (without it: list the installed ones)."
-        ),
-    ] = None,
-    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="The file to load.")] = None,
-    everything: Annotated[
-        bool, typer.Option("--all", help="Every row, not only the config's targets.")
-    ] = False,
-) -> None:
-    """Load a data file from disk with an importer (found through the `tracker.importers`
-    entry points). Only the config's targets are kept unless --all. Re-importing adds nothing.
+class ImporterGroup(TyperGroup):
+    """A command group whose commands are the installed importers, found on first use."""
 
-    \b
-    Examples:
-      tracker import                                      # the installed importers
-      tracker import netflix-top10 all-weeks-countries.tsv
-    """
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._given: dict[str, Any] = {}
+        self._found: dict[str, Any] | None = None
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        if self._found is None:
+            self._found = {**_importer_commands(), **self._given}
+        return self._found
+
+    @commands.setter
+    def commands(self, value: dict[str, Any]) -> None:
+        self._given, self._found = dict(value), None
+
+
+def _importer_commands() -> dict[str, Any]:
     from tracker.importers import registry
-    from tracker.importers.base import import_file as load
 
-    if name is None:
-        for known, cls in registry.available().items():
-            typer.echo(f"{known}  {cls.description} (source {cls.source})")
-        for known, why in registry.broken().items():
-            typer.echo(f"{known}  not loaded: {why}")
-        return
-    importer = registry.get(name)
-    if file is None:
-        fail(f"FILE: missing: which file should {name} load? e.g. {importer.example or 'FILE'}")
-    config = context(ctx).config()
-    store = context(ctx).store(config)
-    store.upgrade()
-    typer.echo(load(config, store, importer, file, everything))
+    found = {name: _command(name, cls) for name, cls in registry.available().items()}
+    for name, why in registry.broken().items():
+        found[name] = _command(name, None, why)
+    return found
+
+
+def _command(name: str, cls: type[Importer] | None, broken: str = "") -> Any:
+    """The click command that loads a file with importer `name`."""
+    if cls is None:
+        short = f"Not available: its plugin failed to load ({broken})."
+        summary, example = short, f"tracker import {name} FILE"
+    else:
+        short = f"{cls.description} (source {cls.source})"
+        summary = (
+            f"{cls.description}. Only the config's {cls.source} {cls.kind} targets are kept "
+            "unless --all; re-importing adds nothing."
+        )
+        example = f"tracker import {name} {cls.example or 'FILE'}"
+
+    def load(
+        ctx: typer.Context,
+        file: Annotated[Path, typer.Argument(help="The file to load.")],
+        everything: Annotated[
+            bool, typer.Option("--all", help="Every row, not only the config's targets.")
+        ] = False,
+    ) -> None:
+        from tracker.importers import registry
+        from tracker.importers.base import import_file
+
+        importer = registry.get(name)
+        config = context(ctx).config()
+        store = context(ctx).store(config)
+        store.upgrade()
+        typer.echo(import_file(config, store, importer, file, everything))
+
+    single = typer.Typer(rich_markup_mode=None, add_completion=False)
+    single.command(name, help=f"{summary}\n\n\b\nExample:\n  {example}", short_help=short)(load)
+    return typer.main.get_command(single)
+
+
+app = typer.Typer(
+    cls=ImporterGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Load data files from disk: one command per installed importer (entry points of "
+    "the `tracker.importers` group).",
+)
