@@ -68,9 +68,6 @@ FREE_TEXT = {
     ("hashtags add", "subject"),  # who the tag is about
     ("accounts add", "subject"),  # who the account belongs to
     ("accounts add", "id"),  # the platform's own id, whatever it looks like
-    # A handle is one word (Mastodon's user@domain is checked); per-platform handle rules
-    # come with the collectors' normalize_handle hook (issue 9): then drop this line.
-    ("accounts add", "handle"),
 }
 # Values that must be valid (a campaign, a source, a file) when another one is under test.
 GOOD = {

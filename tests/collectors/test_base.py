@@ -117,6 +117,10 @@ def test_built_in_hooks() -> None:
     assert {n for n, c in installed.items() if c.keeps_history()} == {"netflix", "nyt", "wikipedia"}
     assert {n for n, c in installed.items() if c.default_for} == {"mastodon", "wikipedia"}
     assert installed["x"].normalize_handle(" @NetflixUK ") == "NetflixUK"
+    assert installed["bluesky"].normalize_handle("@Alice.BSKY.social") == "Alice.BSKY.social"
+    assert installed["bluesky"].normalize_handle("did:plc:abc123") == "did:plc:abc123"
+    with pytest.raises(ValueError, match="a handle like alice.bsky.social, or a DID"):
+        installed["bluesky"].normalize_handle("@@bad@@")
     assert installed["mastodon"].normalize_handle("@Bob@Mastodon.Social") == "Bob@mastodon.social"
     with pytest.raises(ValueError, match="user@domain"):
         installed["mastodon"].normalize_handle("bob")

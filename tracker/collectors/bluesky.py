@@ -64,6 +64,14 @@ class BlueskyCollector(Collector):
 
     settings: BlueskySettings
 
+    @classmethod
+    def normalize_handle(cls, handle: str) -> str:
+        """As written, without its '@'; refused unless it is a handle (a domain) or a DID."""
+        name = super().normalize_handle(handle)
+        if not is_valid_actor(name if name.startswith("did:") else name.lower()):
+            raise ValueError("a Bluesky account is a handle like alice.bsky.social, or a DID")
+        return name
+
     @property
     def url(self) -> str:
         return f"{self.settings.base_url}/xrpc/app.bsky.actor.getProfiles"
