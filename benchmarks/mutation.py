@@ -1,0 +1,211 @@
+"""Mutation scores: would the tests notice if the code were subtly wrong?
+
+    .venv/bin/python -m benchmarks.mutation                    # every target
+    .venv/bin/python -m benchmarks.mutation limits bluesky     # some of them
+    .venv/bin/python -m benchmarks.mutation -v x               # and the survivors' diffs
+
+Each target is one module (or one collector's `parse` and the helpers only it calls), mutated
+by mutmut in a scratch copy of the project (benchmarks/.work/mutation/<target>/) and tested by
+its own test files only, so a score says what those tests catch, not what the whole suite does.
+The score is (killed + timed out) / (mutants - equivalent ones). Equivalent mutants — changes
+no input can observe — are listed below with the reason, matched by function and mutated line
+so the list survives renumbering. Results go to benchmarks/results/mutation.json.
+Goal (issue 8): >= 85 % for every target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work" / "mutation"
+RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
+GOAL = 0.85
+
+
+@dataclass(frozen=True)
+class Target:
+    source: str
+    tests: tuple[str, ...]
+    # Functions whose mutants count (None: the whole module). A collector's parse path only.
+    functions: frozenset[str] | None = None
+    # (function, mutated line as mutmut writes it, stripped) -> why no input can tell.
+    equivalent: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def collector(name: str, *helpers: str, tests: tuple[str, ...] = ()) -> Target:
+    return Target(
+        f"tracker/collectors/{name}.py",
+        tests or (f"tests/collectors/test_{name}.py",),
+        frozenset({"parse", *helpers}),
+    )
+
+
+TARGETS: dict[str, Target] = {
+    "baselines": Target(
+        "tracker/baselines.py", ("tests/test_baselines.py", "tests/test_relative.py")
+    ),
+    "claims": Target("tracker/claims.py", ("tests/test_claims.py",)),
+    "limits": Target("tracker/limits.py", ("tests/test_limits.py",)),
+    "timeutil": Target("tracker/timeutil.py", ("tests/test_timeutil.py",)),
+    "bluesky": collector("bluesky", "_observation"),
+    "instagram": collector("instagram", "_observations", "_int"),
+    "mastodon": collector("mastodon", "_parse_account", "_parse_tag"),
+    "netflix": collector("netflix", "parse_tsv", "_header", "_count", "_week_start"),
+    "nyt": collector("nyt", "_is", "_values", "_date", "_fold"),
+    "reddit": collector("reddit", "_observation"),
+    "tiktok": collector("tiktok", "_parse_tag", "_parse_user", "_stat"),
+    "web": collector(
+        "web", "read_number", "_document", "_texts", "_find", "_number", "_clean", "_fold",
+        "_css_string",
+    ),  # fmt: skip
+    "wikipedia": collector("wikipedia", "_subjects", "_day"),
+    "wikitop": collector("wikitop", "_day"),
+    "x": collector("x", "_parse_users", "_follower_observation", "_parse_counts", "_time"),
+    "youtube": collector("youtube", "_observe"),
+}
+
+_NAME = re.compile(r"^\s*(?P<name>[\w.]+?\.(?:x_|xǁ\w+ǁ)(?P<function>\w+?)__mutmut_\d+): (?P<status>.+)$")
+DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def mutmut_config(target: Target) -> str:
+    tests = ", ".join(json.dumps(t) for t in target.tests)
+    return (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["tracker"]\n'
+        f"only_mutate = [{json.dumps(target.source)}]\n"
+        f"pytest_add_cli_args_test_selection = [{tests}]\n"
+        # One process per mutant is enough: mutmut runs mutants in parallel itself.
+        'pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-q"]\n'
+        "use_git_change_detection = false\n"
+    )
+
+
+def prepare(name: str, target: Target) -> Path:
+    """A scratch copy of the project whose pyproject names this target for mutmut."""
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "payloads-large")
+    for folder in ("tracker", "tests", "config"):
+        shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    # The suite's `-n auto` would start workers inside every mutant's run.
+    pyproject = pyproject.replace('"-n auto ', '"').replace(" -n auto", "")
+    pyproject = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject, flags=re.S)
+    (work / "pyproject.toml").write_text(pyproject + mutmut_config(target), encoding="utf-8")
+    (work / "README.md").write_text((ROOT / "README.md").read_text(encoding="utf-8"))
+    return work
+
+
+def mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mutmut", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def diff(work: Path, mutant: str) -> str:
+    return mutmut(work, "show", mutant).stdout
+
+
+def mutated_line(text: str) -> str:
+    lines = [
+        line[1:].strip()
+        for line in text.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return lines[0] if lines else ""
+
+
+def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str, object]:
+    work = prepare(name, target)
+    started = time.monotonic()
+    run = mutmut(work, "run", "--max-children", str(children))
+    if run.returncode != 0:
+        raise SystemExit(f"{name}: mutmut run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    listing = mutmut(work, "results", "--all", "true").stdout
+    counts: dict[str, int] = {}
+    survivors: list[dict[str, str]] = []
+    equivalent: list[dict[str, str]] = []
+    for line in listing.splitlines():
+        found = _NAME.match(line)
+        if not found:
+            continue
+        function, status = found["function"], found["status"].strip()
+        if target.functions is not None and function not in target.functions:
+            continue
+        if status not in DETECTED:
+            shown = diff(work, found["name"])
+            reason = target.equivalent.get((function, mutated_line(shown)))
+            if reason:
+                equivalent.append({"mutant": found["name"], "reason": reason})
+                continue
+            survivors.append({"mutant": found["name"], "status": status, "diff": shown})
+        counts[status] = counts.get(status, 0) + 1
+    total = sum(counts.values())
+    detected = sum(n for status, n in counts.items() if status in DETECTED)
+    score = detected / total if total else 0.0
+    if verbose:
+        for survivor in survivors:
+            print(survivor["diff"])
+    return {
+        "target": name,
+        "source": target.source,
+        "functions": sorted(target.functions) if target.functions else "all",
+        "tests": list(target.tests),
+        "mutants": total,
+        "detected": detected,
+        "statuses": counts,
+        "equivalent": equivalent,
+        "survivors": [s["mutant"] for s in survivors],
+        "score": round(score, 3),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help=", ".join(TARGETS))
+    parser.add_argument("-v", "--verbose", action="store_true", help="print survivors' diffs")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+    names = args.targets or list(TARGETS)
+    unknown = sorted(set(names) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown target {', '.join(unknown)} (known: {', '.join(TARGETS)})")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    failing = []
+    for name in names:
+        result = measure(name, TARGETS[name], args.children, args.verbose)
+        previous[name] = result
+        mark = "✔" if result["score"] >= GOAL else "✘"  # type: ignore[operator]
+        if mark == "✘":
+            failing.append(name)
+        print(
+            f"{name:10} {result['score']:6.1%}  {result['detected']}/{result['mutants']} "
+            f"detected, {len(result['equivalent'])} equivalent excluded, "  # type: ignore[arg-type]
+            f"{result['seconds']} s  {mark}",
+            flush=True,
+        )
+        RESULTS.write_text(json.dumps(previous, indent=2, ensure_ascii=False) + "\n")
+    return 1 if failing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
