@@ -50,6 +50,16 @@ def collector(name: str, *helpers: str, tests: tuple[str, ...] = ()) -> Target:
     )
 
 
+WEB_HELPERS = (
+    "read_number",
+    "_document",
+    "_texts",
+    "_find",
+    "_number",
+    "_clean",
+    "_fold",
+    "_css_string",
+)
 TARGETS: dict[str, Target] = {
     "baselines": Target(
         "tracker/baselines.py", ("tests/test_baselines.py", "tests/test_relative.py")
@@ -64,17 +74,16 @@ TARGETS: dict[str, Target] = {
     "nyt": collector("nyt", "_is", "_values", "_date", "_fold"),
     "reddit": collector("reddit", "_observation"),
     "tiktok": collector("tiktok", "_parse_tag", "_parse_user", "_stat"),
-    "web": collector(
-        "web", "read_number", "_document", "_texts", "_find", "_number", "_clean", "_fold",
-        "_css_string",
-    ),  # fmt: skip
+    "web": collector("web", *WEB_HELPERS),
     "wikipedia": collector("wikipedia", "_subjects", "_day"),
     "wikitop": collector("wikitop", "_day"),
     "x": collector("x", "_parse_users", "_follower_observation", "_parse_counts", "_time"),
     "youtube": collector("youtube", "_observe"),
 }
 
-_NAME = re.compile(r"^\s*(?P<name>[\w.]+?\.(?:x_|xǁ\w+ǁ)(?P<function>\w+?)__mutmut_\d+): (?P<status>.+)$")
+_NAME = re.compile(
+    r"^\s*(?P<name>[\w.]+?\.(?:x_|xǁ\w+ǁ)(?P<function>\w+?)__mutmut_\d+): (?P<status>.+)$"
+)
 DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
@@ -100,8 +109,8 @@ def prepare(name: str, target: Target) -> Path:
     for folder in ("tracker", "tests", "config"):
         shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    # The suite's `-n auto` would start workers inside every mutant's run.
-    pyproject = pyproject.replace('"-n auto ', '"').replace(" -n auto", "")
+    # Without xdist's options: workers inside every mutant's run would only cost time.
+    pyproject = re.sub(r'(?m)^addopts = .*$', 'addopts = "-ra --strict-markers"', pyproject)
     pyproject = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject, flags=re.S)
     (work / "pyproject.toml").write_text(pyproject + mutmut_config(target), encoding="utf-8")
     (work / "README.md").write_text((ROOT / "README.md").read_text(encoding="utf-8"))

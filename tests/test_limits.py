@@ -135,6 +135,13 @@ def test_reset_headers_are_tried_in_order_skipping_unreadable_ones() -> None:
     assert wait_seconds({"x-rate-limit-reset": "20", "ratelimit-reset": "10"}, NOW) == 10.0
 
 
+def test_wait_seconds_counts_dates_and_timestamps_from_the_given_now() -> None:
+    http_date = {"Retry-After": "Fri, 01 Mar 2024 12:01:30 GMT"}
+    assert wait_seconds(http_date, NOW) == 89.75
+    assert wait_seconds({"x-rate-limit-reset": str(int(EPOCH_NOW) + 300)}, NOW) == 299.75
+    assert wait_seconds({"X-RateLimit-Reset": "2024-03-01T12:05:00.250Z"}, NOW) == 300.0
+
+
 def test_every_header_unreadable_is_none() -> None:
     assert wait_seconds({"Retry-After": "?", "x-ratelimit-reset": "?"}, NOW) is None
 
