@@ -110,7 +110,7 @@ def prepare(name: str, target: Target) -> Path:
         shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     # Without xdist's options: workers inside every mutant's run would only cost time.
-    pyproject = re.sub(r'(?m)^addopts = .*$', 'addopts = "-ra --strict-markers"', pyproject)
+    pyproject = re.sub(r"(?m)^addopts = .*$", 'addopts = "-ra --strict-markers"', pyproject)
     pyproject = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject, flags=re.S)
     (work / "pyproject.toml").write_text(pyproject + mutmut_config(target), encoding="utf-8")
     (work / "README.md").write_text((ROOT / "README.md").read_text(encoding="utf-8"))
