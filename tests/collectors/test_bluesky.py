@@ -218,7 +218,7 @@ def test_429_is_rate_limited_until_the_reset_epoch(fake: FakeBluesky) -> None:
 def test_500_is_temporary_and_404_not_found(fake: FakeBluesky) -> None:
     fake.fail_next(Reply(500, {}, b"upstream failure"), Reply(404, {}, b""))
     first, second = (collect(fake, [account("bsky.app")])[0] for _ in range(2))
-    assert isinstance(first, TemporaryError)
+    assert type(first) is TemporaryError
     assert isinstance(second, NotFound)
 
 

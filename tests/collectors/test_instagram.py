@@ -238,8 +238,8 @@ def test_throttling_reads_app_usage_then_defaults_to_an_hour() -> None:
 
 def test_transient_and_plain_http_errors() -> None:
     body = b'{"error":{"message":"An unexpected error has occurred.","code":2,"is_transient":true}}'
-    assert isinstance(collector().error(500, {}, body), TemporaryError)
-    assert isinstance(collector().error(503, {}, b"<html>down</html>"), TemporaryError)
+    assert type(collector().error(500, {}, body)) is TemporaryError
+    assert type(collector().error(503, {}, b"<html>down</html>")) is TemporaryError
     assert collector().error(200, {}, FOUND) is None
 
 
@@ -329,4 +329,4 @@ def test_throttled_over_sockets_parks_until_metas_estimate(fake: FakeInstagram) 
 def test_server_errors_are_temporary(fake: FakeInstagram) -> None:
     fake.fail_next(Reply(502, {}, b"<html>Bad Gateway</html>"))
     (outcome,) = collect(fake, [account("kit.connor")])
-    assert isinstance(outcome, TemporaryError)
+    assert type(outcome) is TemporaryError

@@ -254,7 +254,7 @@ def test_429_is_rate_limited_until_the_iso_reset(fake: FakeMastodon) -> None:
 def test_500_is_temporary(fake: FakeMastodon) -> None:
     fake.fail_next(Reply(500, {"Content-Type": "text/html"}, b"<html>Oops</html>"))
     (error,) = collect(fake, [ACCOUNT])
-    assert isinstance(error, TemporaryError)
+    assert type(error) is TemporaryError
 
 
 def test_html_with_200_is_bad_payload(fake: FakeMastodon) -> None:

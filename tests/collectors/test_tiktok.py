@@ -211,7 +211,7 @@ def test_research_errors() -> None:
     assert type(token) is SourceError and "TIKTOK_RESEARCH_TOKEN" in token.cause
     assert RESEARCH_TOKEN not in token.cause
     assert isinstance(c.error(400, {}, body("invalid_params", "no user")), NotFound)
-    assert isinstance(c.error(500, {}, body("internal_error")), TemporaryError)
+    assert type(c.error(500, {}, body("internal_error"))) is TemporaryError
     assert type(c.error(403, {}, body("scope_not_authorized"))) is SourceError
     assert c.error(200, {}, USER) is None and c.error(200, {}, DETAIL) is None
 
@@ -305,4 +305,4 @@ def test_blocked_web_or_unknown_tag_is_a_failure_not_zero(fake: FakeTikTok, bloc
 def test_plain_http_failures_over_sockets(fake: FakeTikTok) -> None:
     fake.fail_next(Reply(503, {}, b"<html>busy</html>"))
     (outcome,) = collect(fake, [TAG])
-    assert isinstance(outcome, TemporaryError)
+    assert type(outcome) is TemporaryError

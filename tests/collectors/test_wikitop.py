@@ -193,4 +193,4 @@ def test_a_day_not_yet_published_fails_that_request_only(fake: FakeWikiTop) -> N
 def test_server_errors_are_temporary(fake: FakeWikiTop) -> None:
     fake.fail_next(Reply(503, {}, b"upstream connect error"))
     outcomes = collect(fake, [page("A")])
-    assert isinstance(outcomes[0], TemporaryError)
+    assert type(outcomes[0]) is TemporaryError

@@ -342,7 +342,7 @@ def test_other_refusals_are_source_errors() -> None:
     )
     assert isinstance(c.error(429, {}, capped), QuotaExhausted)
     assert c.error(200, {}, USERS) is None
-    assert isinstance(c.error(503, {}, b"Service Unavailable"), TemporaryError)
+    assert type(c.error(503, {}, b"Service Unavailable")) is TemporaryError
 
 
 # -- over real sockets ----------------------------------------------------------------
@@ -443,7 +443,7 @@ def test_wrong_token_and_server_errors_over_sockets(
 ) -> None:
     fake.fail_next(Reply(503, {}, b"Service Unavailable"))
     (temporary,) = collect(fake, [account("a_fan")])
-    assert isinstance(temporary, TemporaryError)
+    assert type(temporary) is TemporaryError
     monkeypatch.setenv("X_BEARER_TOKEN", "AAAAWrongToken")
     (refused,) = collect(fake, [account("a_fan")])
     assert type(refused) is SourceError and "401" in refused.cause

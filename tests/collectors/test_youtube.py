@@ -275,7 +275,7 @@ def test_per_minute_limits_are_rate_limited_and_success_is_none() -> None:
     body = QUOTA.replace(b'"quotaExceeded"', b'"rateLimitExceeded"')
     assert isinstance(collector().error(403, {}, body), RateLimited)
     assert collector().error(200, {}, CHANNELS) is None
-    assert isinstance(collector().error(503, {}, b"backend error"), TemporaryError)
+    assert type(collector().error(503, {}, b"backend error")) is TemporaryError
 
 
 # -- over real sockets ----------------------------------------------------------------
@@ -374,4 +374,4 @@ def test_wrong_key_over_sockets_is_refused_without_echoing_it(
 def test_server_errors_are_temporary(fake: FakeYouTube) -> None:
     fake.fail_next(Reply(503, {}, b"Service Unavailable"))
     (error,) = collect(fake, [account(NETFLIX)])
-    assert isinstance(error, TemporaryError)
+    assert type(error) is TemporaryError
