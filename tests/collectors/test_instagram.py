@@ -113,7 +113,7 @@ def test_credentials_can_come_from_files(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_budget_follows_the_setting() -> None:
     assert collector(calls_per_hour=50).quotas[CALLS] == Quota(50, every=timedelta(hours=1))
     assert collector().quotas[CALLS].limit == 200
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"api_version\n.*should match pattern"):
         InstagramSettings(api_version="25")
 
 

@@ -104,21 +104,33 @@ def test_a_broken_book_fails_its_target_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"",
-        b"null",
-        b"<html><body>Service Unavailable</body></html>",
-        b'{"status": "OK", "results": []}',
-        b'{"status": "OK", "results": {"books": "none"}}',
-        edited(lambda r: r.pop("bestsellers_date")),
-        edited(lambda r: r.update(bestsellers_date="last week")),
-        edited(lambda r: r.update(updated="DAILY")),
-        edited(lambda r: r["books"].append(7)),
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<html><body>Service Unavailable</body></html>", "^HTML where JSON was expected"),
+        (b'{"status": "OK", "results": []}', "^missing field books$"),
+        (
+            b'{"status": "OK", "results": {"books": "none"}}',
+            r"^results\.books: expected a list, got str$",
+        ),
+        (edited(lambda r: r.pop("bestsellers_date")), "^missing field bestsellers_date$"),
+        (
+            edited(lambda r: r.update(bestsellers_date="last week")),
+            r"^results\.bestsellers_date: expected YYYY-MM-DD, got 'last week'$",
+        ),
+        (
+            edited(lambda r: r.update(updated="DAILY")),
+            r"^results\.updated: expected WEEKLY or MONTHLY, got 'DAILY'$",
+        ),
+        (
+            edited(lambda r: r["books"].append(7)),
+            r"^results\.books\[4\]: expected an object, got 7$",
+        ),
     ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([chart("Heartstopper, Vol. 4")], body)
 
 
@@ -173,9 +185,9 @@ def test_key_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def test_bad_list_names_are_config_errors() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="'young adult/../x' is not an NYT list name"):
         NYTSettings(default_list="young adult/../x")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^sources\.nyt: A: 'no/such\?list' is not an NYT list"):
         collector().plan([chart("A", "no/such?list")])
 
 

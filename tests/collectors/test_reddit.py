@@ -265,7 +265,7 @@ def test_unknown_private_and_banned_subreddits_over_sockets(fake: FakeReddit) ->
 def test_a_search_listing_is_never_read_as_a_count(fake: FakeReddit) -> None:
     c = collector(**urls(fake))
     request = Request((SUB,), f"{fake.url}/subreddits/search", params=(("q", "x"),))
-    with pytest.raises(BadPayload):
+    with pytest.raises(BadPayload, match="^empty body$"):
         c.parse(request, b"", AT)
     (outcome,) = collect(c, [SUB])  # the token
     listing = asyncio.run(_listing(c, request))

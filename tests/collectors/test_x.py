@@ -121,11 +121,18 @@ def test_rename_keeps_the_user_id_as_key_and_takes_the_new_name() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
-    [b"", b"null", b"[]", b"<html>Over capacity</html>", b"{}", b'{"data": {"id": "1"}}'],
+    ("body", "message"),
+    [
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"[]", "^expected a JSON object, got list$"),
+        (b"<html>Over capacity</html>", "^HTML where JSON was expected"),
+        (b"{}", "^neither data nor errors in the users answer$"),
+        (b'{"data": {"id": "1"}}', "^data and errors must be lists$"),
+    ],
 )
-def test_users_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_users_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([account("API")], body)
 
 
@@ -224,18 +231,28 @@ def _iso(moment: datetime) -> str:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"{}",
-        b'{"data": "none"}',
-        b'{"data": [{"start": "yesterday", "end": "2024-11-15T00:00:00.000Z", "tweet_count": 1}]}',
-        b'{"data": [{"start": "2024-11-14T00:00:00Z", "end": "2024-11-15T00:00:00Z"}]}',
-        b'{"data": [{"start": "2024-11-14T00:00:00Z", "end": "2024-11-15T00:00:00Z",'
-        b' "tweet_count": "many"}]}',
+        (b"{}", "^missing field data$"),
+        (b'{"data": "none"}', "^data: expected a list, got str$"),
+        (
+            b'{"data": [{"start": "yesterday", "end": "2024-11-15T00:00:00.000Z",'
+            b' "tweet_count": 1}]}',
+            r"^data\[0\]\.start: expected an ISO time, got 'yesterday'$",
+        ),
+        (
+            b'{"data": [{"start": "2024-11-14T00:00:00Z", "end": "2024-11-15T00:00:00Z"}]}',
+            "^missing field tweet_count$",
+        ),
+        (
+            b'{"data": [{"start": "2024-11-14T00:00:00Z", "end": "2024-11-15T00:00:00Z",'
+            b' "tweet_count": "many"}]}',
+            r"^data\[0\]\.tweet_count: expected a count, got 'many'$",
+        ),
     ],
 )
-def test_counts_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_counts_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([hashtag()], body)
 
 
@@ -276,7 +293,7 @@ def test_quotas_are_fifteen_minute_windows_from_settings() -> None:
     quotas = collector(users_per_15min=900, counts_per_15min=450).quotas
     assert (quotas["users"].limit, quotas["users"].every) == (900, timedelta(minutes=15))
     assert (quotas["counts"].limit, quotas["counts"].every) == (450, timedelta(minutes=15))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"batch_size\n.*less than or equal to 100"):
         XSettings(batch_size=101)
 
 

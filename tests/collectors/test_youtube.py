@@ -136,20 +136,29 @@ def test_handle_answer_is_matched_without_knowing_the_id() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"",
-        b"null",
-        b"<!DOCTYPE html><html><body>Sorry...</body></html>",
-        b"{}",
-        b'{"kind": "youtube#videoListResponse", "items": []}',
-        b'{"kind": "youtube#channelListResponse", "items": "none"}',
-        b'{"kind": "youtube#channelListResponse", "items": [42]}',
-        b"{not json",
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<!DOCTYPE html><html><body>Sorry...</body></html>", "^HTML where JSON was expected"),
+        (b"{}", "^not a youtube#channelListResponse$"),
+        (
+            b'{"kind": "youtube#videoListResponse", "items": []}',
+            "^not a youtube#channelListResponse$",
+        ),
+        (
+            b'{"kind": "youtube#channelListResponse", "items": "none"}',
+            "^items: expected a list of channel objects$",
+        ),
+        (
+            b'{"kind": "youtube#channelListResponse", "items": [42]}',
+            "^items: expected a list of channel objects$",
+        ),
+        (b"{not json", "^invalid JSON: "),
     ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([account(NETFLIX)], body)
 
 
@@ -186,7 +195,7 @@ def test_the_api_key_is_never_part_of_a_planned_request() -> None:
 
 
 def test_batch_size_cannot_exceed_fifty() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"batch_size\n.*less than or equal to 50"):
         YouTubeSettings(batch_size=51)
 
 
