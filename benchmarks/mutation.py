@@ -92,6 +92,8 @@ def mutmut_config(target: Target) -> str:
     return (
         "\n[tool.mutmut]\n"
         'source_paths = ["tracker"]\n'
+        # mutmut runs the tests in mutants/: the files they read must be there too.
+        'also_copy = ["config", "README.md"]\n'
         f"only_mutate = [{json.dumps(target.source)}]\n"
         f"pytest_add_cli_args_test_selection = [{tests}]\n"
         # One process per mutant is enough: mutmut runs mutants in parallel itself.
@@ -114,6 +116,10 @@ def prepare(name: str, target: Target) -> Path:
     pyproject = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", pyproject, flags=re.S)
     (work / "pyproject.toml").write_text(pyproject + mutmut_config(target), encoding="utf-8")
     (work / "README.md").write_text((ROOT / "README.md").read_text(encoding="utf-8"))
+    # Tests find the real Netflix files in ../shared, seen from the project: from mutants/ too.
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (work / "shared").symlink_to(shared)
     return work
 
 
@@ -147,7 +153,7 @@ def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str
     started = time.monotonic()
     run = mutmut(work, "run", "--max-children", str(children))
     if run.returncode != 0:
-        raise SystemExit(f"{name}: mutmut run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        raise RuntimeError(f"mutmut run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
     listing = mutmut(work, "results", "--all", "true").stdout
     counts: dict[str, int] = {}
     survivors: list[dict[str, str]] = []
@@ -201,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     failing = []
     for name in names:
-        result = measure(name, TARGETS[name], args.children, args.verbose)
+        try:
+            result = measure(name, TARGETS[name], args.children, args.verbose)
+        except RuntimeError as exc:
+            print(f"{name:10} failed: {exc}", flush=True)
+            failing.append(name)
+            continue
         previous[name] = result
         mark = "✔" if result["score"] >= GOAL else "✘"  # type: ignore[operator]
         if mark == "✘":
