@@ -25,6 +25,7 @@ CLOCK_SKIPS = ("the rounds crossed UTC midnight",)
 
 
 # -- running in parallel (pytest-xdist) -----------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests sharing a module- or class-scoped fixture run on one worker (`--dist loadgroup`).
 
