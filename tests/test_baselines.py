@@ -235,6 +235,12 @@ def test_human_with_more_digits() -> None:
     assert human(3.14159, digits=2) == "3.1"
 
 
+def test_human_shows_a_count_under_a_thousand_exactly() -> None:
+    # Fewer digits asked than the count has: a count is still never "1.2e+02".
+    assert human(123, digits=2) == "123"
+    assert human(-45, digits=1) == "-45"
+
+
 # -- references: the campaign's baselines and claims as rows ---------------------------------
 CAMPAIGN = """\
 [campaign]
