@@ -45,7 +45,7 @@ class Target:
 def collector(name: str, *helpers: str, tests: tuple[str, ...] = ()) -> Target:
     return Target(
         f"tracker/collectors/{name}.py",
-        tests or (f"tests/collectors/test_{name}.py",),
+        tests or (f"tests/collectors/test_{name}.py", f"tests/collectors/test_{name}_parse.py"),
         frozenset({"parse", *helpers}),
     )
 
