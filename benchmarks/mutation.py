@@ -75,7 +75,7 @@ TARGETS: dict[str, Target] = {
     "limits": Target("tracker/limits.py", ("tests/test_limits.py",)),
     "timeutil": Target("tracker/timeutil.py", ("tests/test_timeutil.py",)),
     "bluesky": collector("bluesky", "_observation"),
-    "instagram": collector("instagram", "_observations", "_int"),
+    "instagram": collector("instagram", "_observations"),
     "mastodon": collector("mastodon", "_parse_account", "_parse_tag"),
     "netflix": collector("netflix", "parse_tsv", "_header", "_count", "_week_start"),
     "nyt": collector("nyt", "_is", "_values", "_date", "_fold"),
