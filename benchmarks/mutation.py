@@ -82,7 +82,16 @@ TARGETS: dict[str, Target] = {
     "reddit": collector("reddit", "_observation"),
     "tiktok": collector("tiktok", "_parse_tag", "_parse_user", "_stat"),
     "web": collector("web", *WEB_HELPERS),
-    "wikipedia": collector("wikipedia", "_subjects", "_day"),
+    "wikipedia": Target(
+        "tracker/collectors/wikipedia.py",
+        ("tests/collectors/test_wikipedia.py", "tests/collectors/test_wikipedia_parse.py"),
+        frozenset({"parse", "_subjects", "_day"}),
+        equivalent={
+            ("_day", 'text = value if isinstance(value, str) else "XXXX"'): (
+                "any stand-in that is not 10 digits fails the same check with the same message"
+            ),
+        },
+    ),
     "wikitop": collector("wikitop", "_day"),
     "x": collector("x", "_parse_users", "_follower_observation", "_parse_counts", "_time"),
     "youtube": collector("youtube", "_observe"),
