@@ -127,6 +127,12 @@ def test_the_first_tag_instance_is_asked_unless_the_target_names_one() -> None:
     assert {o.labels["instance"] for o in named.observations} == {"second.example"}
 
 
+def test_the_tag_keeps_every_letter_after_its_hash() -> None:
+    target = Target("hashtag", "#XOXO", "s")
+    parsed = parse({"history": [day(TODAY - DAY, 1, 1)]}, target)
+    assert {(o.key, o.label) for o in parsed.observations} == {("mastodon.social:XOXO", "#XOXO")}
+
+
 def test_an_empty_history_is_a_failure_naming_the_instance() -> None:
     parsed = parse({"history": []}, hashtag("fosstodon.org"))
     assert parsed.failures == {"#heartstopper": "empty history from fosstodon.org"}
