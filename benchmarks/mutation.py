@@ -93,7 +93,18 @@ TARGETS: dict[str, Target] = {
         },
     ),
     "wikitop": collector("wikitop", "_day"),
-    "x": collector("x", "_parse_users", "_follower_observation", "_parse_counts", "_time"),
+    "x": Target(
+        "tracker/collectors/x.py",
+        ("tests/collectors/test_x.py", "tests/collectors/test_x_parse.py"),
+        frozenset({"parse", "_parse_users", "_follower_observation", "_parse_counts", "_time"}),
+        equivalent={
+            ("_time", line): "Python >= 3.11 (required) reads a trailing 'Z' in fromisoformat"
+            for line in (
+                'moment = datetime.fromisoformat(str(value).replace("XXZXX", "+00:00"))',
+                'moment = datetime.fromisoformat(str(value).replace("z", "+00:00"))',
+            )
+        },
+    ),
     "youtube": Target(
         "tracker/collectors/youtube.py",
         ("tests/collectors/test_youtube.py", "tests/collectors/test_youtube_parse.py"),

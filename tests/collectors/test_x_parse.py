@@ -59,6 +59,18 @@ def test_by_names_the_id_option_is_not_used() -> None:
     assert parsed.failures == {"someone": "not found: X left the user out"}
 
 
+def test_by_names_a_name_matches_even_when_the_id_option_is_stale() -> None:
+    parsed = parse({"data": [user()]}, BY_NAME, account("XDevelopers", "999"))
+    assert [o.key for o in parsed.observations] == ["2244994945"]
+
+
+def test_a_user_without_a_username_matches_no_name() -> None:
+    nameless = {"id": "1", "public_metrics": {"followers_count": 3}}
+    parsed = parse({"data": [nameless]}, BY_NAME, account("none"), account("XXXX"))
+    assert parsed.observations == []
+    assert set(parsed.failures) == {"none", "XXXX"}
+
+
 def test_refused_names_carry_xs_own_detail_and_others_go_on() -> None:
     errors = [
         {
@@ -158,6 +170,13 @@ def test_naive_bucket_times_are_utc() -> None:
     naive = {"start": "2024-11-18T00:00:00", "end": "2024-11-19T00:00:00", "tweet_count": 2}
     (observation,) = parse({"data": [naive]}, COUNTS, Target("hashtag", "t", "s")).observations
     assert observation.at == datetime(2024, 11, 18, tzinfo=UTC)
+
+
+def test_bucket_times_with_an_offset_keep_it() -> None:
+    shifted = {"start": "2024-11-18T00:00:00+02:00", "end": "2024-11-19T00:00:00+02:00",
+               "tweet_count": 2}  # fmt: skip
+    (observation,) = parse({"data": [shifted]}, COUNTS, Target("hashtag", "t", "s")).observations
+    assert observation.at == datetime(2024, 11, 17, 22, tzinfo=UTC)
 
 
 def test_every_tag_gets_the_buckets() -> None:
