@@ -119,7 +119,49 @@ TARGETS: dict[str, Target] = {
     "bluesky": collector("bluesky", "_observation"),
     "instagram": collector("instagram", "_observations"),
     "mastodon": collector("mastodon", "_parse_account", "_parse_tag"),
-    "netflix": collector("netflix", "parse_tsv", "_header", "_count", "_week_start"),
+    "netflix": Target(
+        "tracker/collectors/netflix.py",
+        ("tests/collectors/test_netflix.py", "tests/collectors/test_netflix_parse.py"),
+        frozenset({"parse", "parse_tsv", "_header", "_count", "_week_start"}),
+        equivalent={
+            ("parse", 'text = body.decode("UTF-8")'): "codec names are case-insensitive",
+            **{
+                ("parse", f"return parse_tsv(text, titles, request.url.{tail}"): (
+                    "the last piece of the URL is the same however many pieces it is cut into"
+                )
+                for tail in ('rsplit("/", )[-1])', 'rsplit("/", 2)[-1])', 'rsplit("/", 1)[+1])')
+            },
+            **{
+                ("parse_tsv", line): (
+                    "a column's fallback index is only read when the column is there: country "
+                    "columns in a countries file, weekly_hours_viewed (required) in a global one"
+                )
+                for default in ("None", "", "+1", "-2")
+                for line in (
+                    f'c_iso, c_country = columns.get("country_iso2", {default}), '
+                    'columns.get("country_name", -1)',
+                    'c_iso, c_country = columns.get("country_iso2", -1), '
+                    f'columns.get("country_name", {default})',
+                    f'c_hours, c_views = columns.get("weekly_hours_viewed", {default}), '
+                    'columns.get("weekly_views", -1)',
+                )
+            },
+            (
+                "parse_tsv",
+                'c_hours, c_views = columns.get("weekly_hours_viewed", -1), '
+                'columns.get("weekly_views", -2)',
+            ): "any negative index means 'no views column'",
+            ("parse_tsv", "start = None"): "the week cache only saves parsing a date again",
+            ("parse_tsv", "start = weeks.get(None)"): "the week cache only saves parsing again",
+            ("_header", 'head = line.lstrip("XX\\ufeffXX").strip()'): (
+                "also strips leading X's, and no Top 10 column starts with X"
+            ),
+            (
+                "_header",
+                'f"{source_name}: HTML where a TSV was expected{summarize(text[:401].encode())}"',
+            ): "summarize() keeps 120 characters of either",
+        },
+    ),
     "nyt": collector("nyt", "_is", "_values", "_date", "_fold"),
     "reddit": collector("reddit", "_observation"),
     "tiktok": collector("tiktok", "_parse_tag", "_parse_user", "_stat"),
