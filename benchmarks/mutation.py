@@ -16,6 +16,8 @@ Goal (issue 8): >= 85 % for every target.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import re
@@ -257,22 +259,41 @@ def mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def diff(work: Path, mutant: str) -> str:
-    return mutmut(work, "show", mutant).stdout
+def diffs(work: Path, target: Target) -> dict[str, str]:
+    """Each mutant's changed lines ('-' original, '+' mutant), read from mutmut's copy.
+
+    mutmut keeps every mutant as a function `<name>__mutmut_<n>` beside the original
+    `<name>__mutmut_orig`; comparing them is what `mutmut show` does, a subprocess apiece.
+    """
+    path = work / "mutants" / target.source
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    functions = {
+        node.name: lines[node.lineno - 1 : node.end_lineno]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    out = {}
+    for name, body in functions.items():
+        base, _, number = name.rpartition("__mutmut_")
+        if not base or not number.isdigit() or base + "__mutmut_orig" not in functions:
+            continue
+        original = functions[base + "__mutmut_orig"]
+        changed = difflib.unified_diff(original[1:], body[1:], lineterm="", n=0)
+        out[name] = "\n".join(
+            line for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")
+        )
+    return out
 
 
 def mutated_line(text: str) -> str:
-    lines = [
-        line[1:].strip()
-        for line in text.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    ]
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("+")]
     return lines[0] if lines else ""
 
 
-def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str, object]:
+def run(name: str, target: Target, children: int) -> Path:
+    """Mutate and test `target` in a fresh scratch copy; the results stay in it."""
     work = prepare(name, target)
-    started = time.monotonic()
     module = target.source.removesuffix(".py").replace("/", ".")
     # Only the functions that count: the rest of a collector is not worth the minutes.
     only = [
@@ -280,10 +301,16 @@ def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str
         for function in sorted(target.functions or ())
         for shape in ("x_{}", "xǁ*ǁ{}")
     ]
-    run = mutmut(work, "run", "--max-children", str(children), *only)
-    if run.returncode != 0:
-        raise RuntimeError(f"mutmut run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    done = mutmut(work, "run", "--max-children", str(children), *only)
+    if done.returncode != 0:
+        raise RuntimeError(f"mutmut run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return work
+
+
+def score(name: str, target: Target, work: Path) -> dict[str, object]:
+    """The score of a finished run, equivalent mutants left out."""
     listing = mutmut(work, "results", "--all", "true").stdout
+    changes = diffs(work, target)
     counts: dict[str, int] = {}
     survivors: list[dict[str, str]] = []
     equivalent: list[dict[str, str]] = []
@@ -295,9 +322,7 @@ def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str
         if target.functions is not None and function not in target.functions:
             continue
         if status not in DETECTED:
-            # `mutmut show` takes a second: only when the diff is needed.
-            need = verbose or any(f == function for f, _ in target.equivalent)
-            shown = diff(work, found["name"]) if need else ""
+            shown = changes.get(found["name"].rsplit(".", 1)[-1], "")
             reason = target.equivalent.get((function, mutated_line(shown)))
             if reason:
                 equivalent.append({"mutant": found["name"], "reason": reason})
@@ -306,22 +331,17 @@ def measure(name: str, target: Target, children: int, verbose: bool) -> dict[str
         counts[status] = counts.get(status, 0) + 1
     total = sum(counts.values())
     detected = sum(n for status, n in counts.items() if status in DETECTED)
-    score = detected / total if total else 0.0
-    if verbose:
-        for survivor in survivors:
-            print(survivor["diff"])
     return {
         "target": name,
         "source": target.source,
         "functions": sorted(target.functions) if target.functions else "all",
-        "tests": list(target.tests),
+        "tests": [t for t in target.tests if (work / t).exists()],
         "mutants": total,
         "detected": detected,
         "statuses": counts,
         "equivalent": equivalent,
-        "survivors": [s["mutant"] for s in survivors],
-        "score": round(score, 3),
-        "seconds": round(time.monotonic() - started, 1),
+        "survivors": survivors,
+        "score": round(detected / total if total else 0.0, 3),
     }
 
 
@@ -330,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=", ".join(TARGETS))
     parser.add_argument("-v", "--verbose", action="store_true", help="print survivors' diffs")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--rescore", action="store_true", help="score the last run again, without mutating"
+    )
     args = parser.parse_args(argv)
     names = args.targets or list(TARGETS)
     unknown = sorted(set(names) - set(TARGETS))
@@ -338,20 +361,31 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     failing = []
     for name in names:
+        target = TARGETS[name]
+        started = time.monotonic()
         try:
-            result = measure(name, TARGETS[name], args.children, args.verbose)
-        except RuntimeError as exc:
+            work = WORK / name if args.rescore else run(name, target, args.children)
+            result = score(name, target, work)
+        except (RuntimeError, OSError) as exc:
             print(f"{name:10} failed: {exc}", flush=True)
             failing.append(name)
             continue
+        if not args.rescore:
+            result["seconds"] = round(time.monotonic() - started, 1)
+        elif name in previous and "seconds" in previous[name]:
+            result["seconds"] = previous[name]["seconds"]
+        if args.verbose:
+            for survivor in result["survivors"]:  # type: ignore[attr-defined]
+                print(f"# {survivor['mutant']}: {survivor['status']}\n{survivor['diff']}\n")
+        result["survivors"] = [s["mutant"] for s in result["survivors"]]  # type: ignore[attr-defined]
         previous[name] = result
-        mark = "✔" if result["score"] >= GOAL else "✘"  # type: ignore[operator]
-        if mark == "✘":
+        passed = float(result["score"]) >= GOAL  # type: ignore[arg-type]
+        if not passed:
             failing.append(name)
         print(
             f"{name:10} {result['score']:6.1%}  {result['detected']}/{result['mutants']} "
-            f"detected, {len(result['equivalent'])} equivalent excluded, "  # type: ignore[arg-type]
-            f"{result['seconds']} s  {mark}",
+            f"detected, {len(result['equivalent'])} equivalent left out"  # type: ignore[arg-type]
+            f"  {'✔' if passed else '✘'}",
             flush=True,
         )
         RESULTS.write_text(json.dumps(previous, indent=2, ensure_ascii=False) + "\n")
