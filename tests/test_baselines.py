@@ -24,7 +24,7 @@ from tracker.baselines import (
     significant,
     value_at,
 )
-from tracker.models import Baseline
+from tracker.store.models import Baseline
 
 DAY = 86400
 T0 = 1_650_585_600  # 2022-04-22 00:00 UTC: a start that is not zero, so `a + b` != `a - b`

@@ -25,7 +25,7 @@ from tracker.claims import (
     check,
 )
 from tracker.config import Reference
-from tracker.models import BACKFILLED
+from tracker.store.models import BACKFILLED
 
 LAUNCH = date(2022, 4, 22)  # a Friday
 READY = Readiness(True, collect="tracker run --once")

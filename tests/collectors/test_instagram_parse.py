@@ -71,16 +71,41 @@ def test_business_discovery_that_is_not_an_object_is_not_found() -> None:
         (found(id="kit"), "business_discovery.id: expected a numeric id, got 'kit'"),
         (found(id=17841400000000001), "business_discovery.id: expected a numeric id, got "
                                       "17841400000000001"),
-        (found(followers_count="3.4M"),
-         "business_discovery.followers_count: expected a count, got '3.4M'"),
-        (found(media_count=None), "business_discovery.media_count: expected a count, got None"),
         ({"business_discovery": {"username": "kit"}}, "missing field id"),
-        ({"business_discovery": {"id": "1", "media_count": 1}}, "missing field followers_count"),
     ],
 )  # fmt: skip
-def test_drift_is_a_failure_naming_the_field(body: dict[str, Any], cause: str) -> None:
+def test_an_account_without_its_id_is_a_failure_naming_it(body: dict[str, Any], cause: str) -> None:
     parsed = parse(body, account("a"), account("b"))
     assert parsed.observations == [] and parsed.failures == {"a": cause, "b": cause}
+
+
+@pytest.mark.parametrize(
+    ("fields", "kept", "cause"),
+    [
+        ({"followers_count": "3.4M"}, ("posts", 250),
+         "followers: business_discovery.followers_count: expected a count, got '3.4M'"),
+        ({"media_count": None}, ("followers", 3_400_000),
+         "posts: business_discovery.media_count: expected a count, got None"),
+    ],
+)  # fmt: skip
+def test_a_count_that_drifted_fails_alone(
+    fields: dict[str, Any], kept: tuple[str, int], cause: str
+) -> None:
+    parsed = parse(found(**fields), account("a"))
+    assert [(o.metric, o.value) for o in parsed.observations] == [kept]
+    assert parsed.failures == {"a": cause}
+
+
+def test_a_missing_count_is_named_and_both_missing_are_both_named() -> None:
+    body = found()
+    del body["business_discovery"]["followers_count"]
+    parsed = parse(body, account("a"))
+    assert parsed.failures == {"a": "followers: missing field business_discovery.followers_count"}
+    del body["business_discovery"]["media_count"]
+    assert parse(body, account("a")).failures == {
+        "a": "followers: missing field business_discovery.followers_count; "
+        "posts: missing field business_discovery.media_count"
+    }
 
 
 def test_an_answer_that_is_not_an_object_is_bad_payload() -> None:

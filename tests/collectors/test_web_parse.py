@@ -87,9 +87,11 @@ def test_a_page_with_leading_blank_lines_is_html() -> None:
     assert parse("\n\n   " + PAGE, "Beta").failures == {}
 
 
-def test_block_ends_read_as_spaces() -> None:
-    page = "<div><p>Alpha is No. 1 with 2</p><p>views</p></div>"
-    assert [o.value for o in parse(page, "Alpha").observations] == [1, 2]
+def test_a_pattern_reads_inside_a_block_and_never_out_of_it() -> None:
+    split = "<div><p>Alpha is No. 1 with 2</p><p>views</p></div>"
+    assert parse(split, "Alpha").failures == {"Alpha": f"nothing matched {ROW}"}
+    inline = "<p>Alpha is No. 1 with 2 <b>views</b></p>"
+    assert [o.value for o in parse(inline, "Alpha").observations] == [1, 2]
 
 
 @pytest.mark.parametrize(
