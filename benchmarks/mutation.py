@@ -345,6 +345,23 @@ def score(name: str, target: Target, work: Path) -> dict[str, object]:
     }
 
 
+def table(results: dict[str, dict[str, object]]) -> str:
+    rows = [
+        "| target | mutants | detected | equivalent, left out | score |",
+        "|---|---|---|---|---|",
+    ]
+    for name in TARGETS:
+        r = results.get(name)
+        if r is None:
+            continue
+        what = name if r["functions"] == "all" else f"{name} `parse`"
+        rows.append(
+            f"| {what} | {r['mutants']} | {r['detected']} | {len(r['equivalent'])} "  # type: ignore[arg-type]
+            f"| {float(r['score']):.1%} |"  # type: ignore[arg-type]
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=", ".join(TARGETS))
@@ -353,7 +370,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rescore", action="store_true", help="score the last run again, without mutating"
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print the last results as a Markdown table"
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}))
+        return 0
     names = args.targets or list(TARGETS)
     unknown = sorted(set(names) - set(TARGETS))
     if unknown:
