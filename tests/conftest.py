@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,64 @@ from tracker.store import Database, Store
 
 PG_ENV = "TRACKER_TEST_DATABASE_URL"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Skips that say nothing about the environment, so they stay skips on CI too.
+CLOCK_SKIPS = ("the rounds crossed UTC midnight",)
+
+
+# -- running in parallel (pytest-xdist) -----------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests sharing a module- or class-scoped fixture run on one worker (`--dist loadgroup`).
+
+    Such a fixture is expensive by design (a private PostgreSQL, a whole `run --once`); on two
+    workers it would be built twice. Function-scoped fixtures need nothing: every fake listens
+    on a port of its own, every database is a file under tmp_path or a schema of its own.
+    """
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        shared = sorted(
+            f"{defs[-1].baseid or 'conftest'}::{name}"
+            for name, defs in info.name2fixturedefs.items()
+            if defs and defs[-1].scope in ("module", "class", "package")
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
+def on_ci() -> bool:
+    """CI runs with CI=true and has every tool, service and data file: a skip there fails."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _fail_on_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not on_ci() or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+    if not any(allowed in reason for allowed in CLOCK_SKIPS):
+        report.outcome = "failed"
+        report.longrepr = f"skipped on CI, where nothing may be missing (CI is set): {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On CI a test may not skip for want of a tool, a service, data or collectors: it fails."""
+    report = yield
+    _fail_on_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """The same for a whole module skipped at import (`pytest.importorskip`)."""
+    report = yield
+    _fail_on_ci(report)
+    return report
 
 
 def _pg_schema_url(base: str) -> Iterator[str]:

@@ -63,7 +63,7 @@ def test_history_against_cached_table(tmp_path: Path) -> None:
 
 
 def test_a_window_longer_than_the_series_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^a 11-point window does not fit 10 timestamps$"):
         plan_queries(Shape(2, 10), 11, 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def test_bad_config_names_file_key_and_reason(
     tmp_path: Path, text: str, key: str, reason: str
 ) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigError, match=re.escape(reason)) as caught:
         config.load(path)
     assert caught.value.file == str(path)
     assert caught.value.key == key
@@ -121,7 +122,7 @@ def test_bad_environment_value_names_the_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRACKER_HTTP__TIMEOUT", "abc")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigError, match=r"http\.timeout") as caught:
         config.load(write(tmp_path, ""))
     assert caught.value.key == "http.timeout"
 

@@ -158,8 +158,9 @@ def human(value: float | int | None, digits: int = 3) -> str:
     """3400000 -> '3.4M'; for tables, not storage."""
     if value is None:
         return "—"
-    magnitude = abs(value)
+    # Round first, so that 999,999,999 is "1B", not "1e+03M".
+    rounded = float(f"{value:.{digits}g}")
     for factor, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if magnitude >= factor:
-            return f"{value / factor:.{digits}g}{suffix}"
+        if abs(rounded) >= factor:
+            return f"{rounded / factor:.{digits}g}{suffix}"
     return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"

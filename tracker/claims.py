@@ -257,7 +257,8 @@ def _weeks_at_one(claim: Claim, series: Sequence[Series], ready: Readiness) -> V
         p = weekly[week]
         return Evidence(what, *_week(week * WEEK + MONDAY, WEEK), p.value, p.backfilled)
 
-    shown = [w for w in (run[0] - 1,) if run and w in weekly] + run
+    # The week before the run, when there is one, shows where it started.
+    shown = ([run[0] - 1] if run and run[0] - 1 in weekly else []) + run
     summary = (
         f"{measured} consecutive week(s) at number one up to {claim.at}"
         if run

@@ -33,7 +33,7 @@ def parse_reset(value: str, now: datetime) -> float | None:
             return max(0.0, number - now.timestamp())
         return max(0.0, number)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads a trailing "Z" too
     except ValueError:
         return None
     if moment.tzinfo is None:

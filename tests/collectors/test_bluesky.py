@@ -86,20 +86,20 @@ def test_non_count_followers_is_a_failure(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"",
-        b"  \n",
-        b"null",
-        b"<!DOCTYPE html><html><body>Blocked</body></html>",
-        b"{}",
-        b'{"profiles": "none"}',
-        b'{"profiles": [42]}',
-        b"{not json",
+        (b"", "^empty body$"),
+        (b"  \n", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<!DOCTYPE html><html><body>Blocked</body></html>", "^HTML where JSON was expected"),
+        (b"{}", "^missing field profiles$"),
+        (b'{"profiles": "none"}', "^profiles: expected a list, got str$"),
+        (b'{"profiles": [42]}', r"^profiles\[\]: expected an object, got 42$"),
+        (b"{not json", "^invalid JSON: "),
     ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([account("bsky.app")], body)
 
 
@@ -127,7 +127,7 @@ def test_plan_sends_a_shared_actor_once_and_a_malformed_one_alone() -> None:
 
 
 def test_batch_size_cannot_exceed_the_lexicon_limit() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"batch_size\n.*less than or equal to 25"):
         BlueskySettings(batch_size=26)
 
 
@@ -218,7 +218,7 @@ def test_429_is_rate_limited_until_the_reset_epoch(fake: FakeBluesky) -> None:
 def test_500_is_temporary_and_404_not_found(fake: FakeBluesky) -> None:
     fake.fail_next(Reply(500, {}, b"upstream failure"), Reply(404, {}, b""))
     first, second = (collect(fake, [account("bsky.app")])[0] for _ in range(2))
-    assert isinstance(first, TemporaryError)
+    assert type(first) is TemporaryError
     assert isinstance(second, NotFound)
 
 

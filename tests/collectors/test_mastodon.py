@@ -88,9 +88,9 @@ def test_plan_refuses_an_account_without_domain() -> None:
 
 
 def test_tag_instances_must_be_host_names() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="'https://mastodon.social' is not an instance host"):
         MastodonSettings(tag_instances=["https://mastodon.social"])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"tag_instances\n.*at least 1 item"):
         MastodonSettings(tag_instances=[])
 
 
@@ -119,16 +119,19 @@ def test_suspended_and_hidden_accounts_are_failures_not_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "message"),
     [
-        lambda d: d.pop("followers_count"),
-        lambda d: d.pop("id"),
-        lambda d: d.update(followers_count="many"),
-        lambda d: d.update(followers_count=None),
+        (lambda d: d.pop("followers_count"), "^missing field followers_count$"),
+        (lambda d: d.pop("id"), "^missing field id$"),
+        (
+            lambda d: d.update(followers_count="many"),
+            "^followers_count: expected a count, got 'many'$",
+        ),
+        (lambda d: d.update(followers_count=None), "^followers_count: expected a count, got None$"),
     ],
 )
-def test_account_drift_is_bad_payload(change: Any) -> None:
-    with pytest.raises(BadPayload):
+def test_account_drift_is_bad_payload(change: Any, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse(ACCOUNT, edited(LOOKUP, change))
 
 
@@ -150,17 +153,23 @@ def test_parse_tag_history_of_strings() -> None:
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "message"),
     [
-        lambda d: d.pop("history"),
-        lambda d: d.update(history="7 days"),
-        lambda d: d["history"][1].update(uses="n/a"),
-        lambda d: d["history"][2].pop("accounts"),
-        lambda d: d["history"][1].update(day="yesterday"),
+        (lambda d: d.pop("history"), "^missing field history$"),
+        (lambda d: d.update(history="7 days"), "^history: expected a list, got str$"),
+        (
+            lambda d: d["history"][1].update(uses="n/a"),
+            r"^history\[1\]\.uses: expected a count, got 'n/a'$",
+        ),
+        (lambda d: d["history"][2].pop("accounts"), "^missing field accounts$"),
+        (
+            lambda d: d["history"][1].update(day="yesterday"),
+            r"^history\[1\]\.day: expected a count, got 'yesterday'$",
+        ),
     ],
 )
-def test_tag_drift_is_bad_payload(change: Any) -> None:
-    with pytest.raises(BadPayload):
+def test_tag_drift_is_bad_payload(change: Any, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse(HASHTAG, edited(TAG, change))
 
 
@@ -170,11 +179,18 @@ def test_empty_history_is_a_failure() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"null", b"<html><body>502 Bad Gateway</body></html>", b"[]", b"{oops"]
+    ("body", "message"),
+    [
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<html><body>502 Bad Gateway</body></html>", "^HTML where JSON was expected"),
+        (b"[]", "^expected a JSON object, got list$"),
+        (b"{oops", "^invalid JSON: "),
+    ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
     for target in (ACCOUNT, HASHTAG):
-        with pytest.raises(BadPayload):
+        with pytest.raises(BadPayload, match=message):
             parse(target, body)
 
 
@@ -254,12 +270,12 @@ def test_429_is_rate_limited_until_the_iso_reset(fake: FakeMastodon) -> None:
 def test_500_is_temporary(fake: FakeMastodon) -> None:
     fake.fail_next(Reply(500, {"Content-Type": "text/html"}, b"<html>Oops</html>"))
     (error,) = collect(fake, [ACCOUNT])
-    assert isinstance(error, TemporaryError)
+    assert type(error) is TemporaryError
 
 
 def test_html_with_200_is_bad_payload(fake: FakeMastodon) -> None:
     fake.fail_next(Reply(200, {"Content-Type": "text/html"}, b"<!DOCTYPE html><p>Login</p>"))
-    with pytest.raises(BadPayload):
+    with pytest.raises(BadPayload, match="^HTML where JSON was expected: <!DOCTYPE html>"):
         collect(fake, [ACCOUNT])
 
 

@@ -217,7 +217,7 @@ def test_error_classifies_answers() -> None:
     moved = netflix.error(301, {"location": "https://x/y.tsv"}, MOVED_PAGE)
     assert isinstance(moved, BadPayload) and "https://x/y.tsv" in moved.cause
     assert isinstance(netflix.error(429, {}, b""), RateLimited)
-    assert isinstance(netflix.error(503, {}, b""), TemporaryError)
+    assert type(netflix.error(503, {}, b"")) is TemporaryError
 
 
 # -- over real sockets -----------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,11 +16,11 @@ from pydantic import ValidationError
 
 from tests.fakes.nyt import FakeNYT, invalid_key, too_many
 from tests.fakes.server import Reply
+from tracker.collectors import nyt
 from tracker.collectors.base import Parsed, Target
 from tracker.collectors.nyt import NYTBooksCollector, NYTSettings, history_url
 from tracker.errors import BadPayload, ConfigError, NotFound, RateLimited, SourceError
 from tracker.quota import Quota
-from tracker.secrets import fingerprint
 
 AT = datetime(2022, 5, 26, 12, 0, tzinfo=UTC)
 PAYLOADS = Path(__file__).parent / "payloads" / "nyt"
@@ -104,21 +105,33 @@ def test_a_broken_book_fails_its_target_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"",
-        b"null",
-        b"<html><body>Service Unavailable</body></html>",
-        b'{"status": "OK", "results": []}',
-        b'{"status": "OK", "results": {"books": "none"}}',
-        edited(lambda r: r.pop("bestsellers_date")),
-        edited(lambda r: r.update(bestsellers_date="last week")),
-        edited(lambda r: r.update(updated="DAILY")),
-        edited(lambda r: r["books"].append(7)),
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<html><body>Service Unavailable</body></html>", "^HTML where JSON was expected"),
+        (b'{"status": "OK", "results": []}', "^missing field books$"),
+        (
+            b'{"status": "OK", "results": {"books": "none"}}',
+            r"^results\.books: expected a list, got str$",
+        ),
+        (edited(lambda r: r.pop("bestsellers_date")), "^missing field bestsellers_date$"),
+        (
+            edited(lambda r: r.update(bestsellers_date="last week")),
+            r"^results\.bestsellers_date: expected YYYY-MM-DD, got 'last week'$",
+        ),
+        (
+            edited(lambda r: r.update(updated="DAILY")),
+            r"^results\.updated: expected WEEKLY or MONTHLY, got 'DAILY'$",
+        ),
+        (
+            edited(lambda r: r["books"].append(7)),
+            r"^results\.books\[4\]: expected an object, got 7$",
+        ),
     ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([chart("Heartstopper, Vol. 4")], body)
 
 
@@ -150,7 +163,9 @@ def test_quotas_are_500_a_utc_day_and_5_a_minute_per_key() -> None:
     c = collector()
     assert c.quotas["day"] == Quota(500)
     assert c.quotas["minute"] == Quota(5, every=timedelta(minutes=1))
-    assert c.credential_id("day") == fingerprint(KEY)
+    assert (
+        c.credential_id("day") == "48c14cd71ac6"
+    )  # sha256 of the credential, first 12 hex digits (`printf %s VALUE | sha256sum`)
     assert NYTSettings().request_gap == timedelta(seconds=12)
     assert NYTSettings().concurrency == 1
 
@@ -173,9 +188,9 @@ def test_key_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def test_bad_list_names_are_config_errors() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="'young adult/../x' is not an NYT list name"):
         NYTSettings(default_list="young adult/../x")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"^sources\.nyt: A: 'no/such\?list' is not an NYT list"):
         collector().plan([chart("A", "no/such?list")])
 
 
@@ -263,11 +278,23 @@ def test_round_trip_over_sockets(fake: FakeNYT) -> None:
     }
 
 
-def test_requests_are_spaced_by_the_gap(fake: FakeNYT) -> None:
+def test_requests_are_spaced_by_the_gap(fake: FakeNYT, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clock that only sleeps move: on a busy machine real departures (and the fake's arrival
+    # times) jitter by a scheduler slice, which says nothing about the spacing the code keeps.
+    clock = [1000.0]
+    leaves: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        leaves.append(clock[0] + seconds)  # this request leaves when its sleep is over
+        clock[0] = max(clock[0], leaves[-1])
+
+    monkeypatch.setattr(nyt, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(nyt, "asyncio", SimpleNamespace(sleep=sleep))
     targets = [chart("A", "young-adult-hardcover"), chart("B", "young-adult-paperback-monthly")]
     collect(fake, targets + [chart("C", "graphic-books-and-manga")], request_gap=0.2)
-    first, second, third = fake.times
-    assert second - first >= 0.19 and third - second >= 0.19
+    # The first leaves at once (no sleep); the others wait for their slots, 0.2 s apart.
+    assert sorted(leaves) == pytest.approx([1000.2, 1000.4]) and len(fake.times) == 3
+    assert collector(request_gap="12s").settings.request_gap.total_seconds() == 12
 
 
 def test_the_fake_limits_5_a_minute_and_the_collector_reads_it(fake: FakeNYT) -> None:

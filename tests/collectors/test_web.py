@@ -108,7 +108,7 @@ def test_read_number(text: str, after: str, expected: tuple[int, int | None]) ->
     "text", ["", "none", "1.5", "1.2345 thousand", "N/A", "secondary", "eleventh", "seconds"]
 )
 def test_read_number_refuses_what_is_not_a_whole_number(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^no number in '.*'$|^'.*' is not a whole number$"):
         read_number(text)
 
 
@@ -200,11 +200,18 @@ def test_one_unreadable_group_keeps_the_others() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"   ", b"null", b'{"rank": 1}', b"Heartstopper claimed the top spot"]
+    ("body", "message"),
+    [
+        (b"", "^empty body$"),
+        (b"   ", "^empty body$"),
+        (b"null", "^not an HTML page: starts b'null'$"),
+        (b'{"rank": 1}', "^not an HTML page: starts b'{\"rank\": 1}'$"),
+        (b"Heartstopper claimed the top spot", "^not an HTML page: starts b'Heartstopper"),
+    ],
 )
-def test_bodies_that_are_not_html_raise_bad_payload(body: bytes) -> None:
+def test_bodies_that_are_not_html_raise_bad_payload(body: bytes, message: str) -> None:
     c = collector(rule(pattern=VARIETY))
-    with pytest.raises(BadPayload):
+    with pytest.raises(BadPayload, match=message):
         parse(c, [chart("Heartstopper")], body)
 
 
@@ -212,21 +219,34 @@ def test_bodies_that_are_not_html_raise_bad_payload(body: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "message"),
     [
-        {},  # neither selector nor pattern
-        {"pattern": "(?P<rank>"},
-        {"pattern": r"(?P<value>\d+)"},  # chart_rank reads the `rank` group by default
-        {"pattern": r"(?P<rank>\d+)", "title_group": "title"},
-        {"pattern": r"(?P<rank>\d+)", "extra_metrics": {"engagements": "value"}},
-        {"selector": "li:::nope"},
-        {"selector": "li", "value_group": "rank"},
-        {"pattern": r"(?P<rank>\d+)", "url": "/relative"},
-        {"pattern": r"(?P<rank>\d+)", "name": "Has Spaces"},
+        ({}, "give a selector or a pattern"),
+        ({"pattern": "(?P<rank>"}, "bad pattern: missing \\)"),
+        # chart_rank reads the `rank` group by default
+        ({"pattern": r"(?P<value>\d+)"}, r"the pattern has no group\(s\) \['rank'\]"),
+        (
+            {"pattern": r"(?P<rank>\d+)", "title_group": "title"},
+            r"the pattern has no group\(s\) \['title'\]",
+        ),
+        (
+            {"pattern": r"(?P<rank>\d+)", "extra_metrics": {"engagements": "value"}},
+            r"the pattern has no group\(s\) \['value'\]",
+        ),
+        ({"selector": "li:::nope"}, "bad selector: Malformed pseudo-class"),
+        ({"selector": "li", "value_group": "rank"}, "groups need a pattern"),
+        (
+            {"pattern": r"(?P<rank>\d+)", "url": "/relative"},
+            "'/relative' is not an absolute http\\(s\\) URL",
+        ),
+        (
+            {"pattern": r"(?P<rank>\d+)", "name": "Has Spaces"},
+            "page 'Has Spaces': use lower-case letters, digits",
+        ),
     ],
 )
-def test_bad_rules_fail_at_config_time(fields: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+def test_bad_rules_fail_at_config_time(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
         WebSettings(pages=[{**rule(), **fields}])
 
 
@@ -234,7 +254,7 @@ def test_rule_defaults() -> None:
     r = PageRule(**rule(pattern=r"(?P<title>x) (?P<value>\d+)", metric="engagements"))
     assert (r.value_group, r.title_group) == ("value", "title")
     assert WebSettings().base_url == "https://variety.com"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"page names must be unique; repeated: \['variety"):
         WebSettings(pages=[rule(pattern="(?P<rank>1)"), rule(pattern="(?P<rank>2)")])
 
 

@@ -78,23 +78,29 @@ def test_the_same_article_twice_for_one_subject_is_stored_once() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"",
-        b"null",
-        b"<html><body>Wikimedia Error</body></html>",
-        b'{"items": []}',
-        b'{"items": {}}',
-        edited(lambda item: item.pop("articles")),
-        edited(lambda item: item.update(month="13")),
-        edited(lambda item: item.pop("day")),
-        edited(lambda item: item["articles"][2].update(rank="three")),
-        edited(lambda item: item["articles"][2].update(rank=0)),
-        edited(lambda item: item["articles"][2].pop("article")),
+        (b"", "^empty body$"),
+        (b"null", "^body is JSON null$"),
+        (b"<html><body>Wikimedia Error</body></html>", "^HTML where JSON was expected"),
+        (b'{"items": []}', "^items: expected a list with the day's chart$"),
+        (b'{"items": {}}', "^items: expected a list with the day's chart$"),
+        (edited(lambda item: item.pop("articles")), r"^missing field 0\.articles$"),
+        (edited(lambda item: item.update(month="13")), r"^items\.0: not a day: .*'month': '13'"),
+        (edited(lambda item: item.pop("day")), "^missing field day$"),
+        (
+            edited(lambda item: item["articles"][2].update(rank="three")),
+            r"^items\.0\.articles\.2\.rank: expected a count, got 'three'$",
+        ),
+        (
+            edited(lambda item: item["articles"][2].update(rank=0)),
+            r"^items\.0\.articles\.2\.rank is 0$",
+        ),
+        (edited(lambda item: item["articles"][2].pop("article")), "^missing field article$"),
     ],
 )
-def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes) -> None:
-    with pytest.raises(BadPayload):
+def test_bodies_that_are_not_the_format_raise_bad_payload(body: bytes, message: str) -> None:
+    with pytest.raises(BadPayload, match=message):
         parse([page("Heartstopper (TV series)")], body)
 
 
@@ -193,4 +199,4 @@ def test_a_day_not_yet_published_fails_that_request_only(fake: FakeWikiTop) -> N
 def test_server_errors_are_temporary(fake: FakeWikiTop) -> None:
     fake.fail_next(Reply(503, {}, b"upstream connect error"))
     outcomes = collect(fake, [page("A")])
-    assert isinstance(outcomes[0], TemporaryError)
+    assert type(outcomes[0]) is TemporaryError
