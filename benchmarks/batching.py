@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.bluesky import FakeBluesky
+from benchmarks.indexed import IndexedBluesky, IndexedX
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import FakePlatform
 from tests.fakes.x import TOKEN as X_TOKEN
@@ -87,7 +87,7 @@ def _serve(name: str, n: int, conn: Connection) -> None:
     entries = _populate(name, fake, n)
     if isinstance(fake, FakeX):
         fake.limits = {"users": 10**6, "counts": 10**6}  # measure batching, not X's limit
-    if isinstance(fake, _IndexedBluesky | _IndexedX):
+    if isinstance(fake, IndexedBluesky | IndexedX):
         fake.index()
     fake.start()
     conn.send((fake.url, entries))
@@ -159,34 +159,10 @@ def median_round(name: str, n: int, settings: str, delay: float, repeat: int) ->
     }
 
 
-class _IndexedBluesky(FakeBluesky):
-    """The fake with its handle look-up indexed. Its scan of every profile per handle (25 a
-    request, ~3 ms with 1,000 profiles) would count as the platform's answer time, which is
-    `delay` and only `delay` in the ideal."""
-
-    def index(self) -> None:
-        self._by_handle = {p["handle"].lower(): p for p in self.profiles.values()}
-
-    def lookup(self, actor: str) -> dict[str, Any] | None:
-        return self.profiles.get(actor) or self._by_handle.get(actor.lower())
-
-
-class _IndexedX(FakeX):
-    """The fake with its username look-up indexed (its scan costs ~15 ms per 100 names)."""
-
-    def index(self) -> None:
-        self._by_name = {u["username"].lower(): u for u in self.users.values()}
-
-    def _lookup(self, value: str, parameter: str) -> dict[str, Any] | None:
-        if parameter == "ids":
-            return self.users.get(value)
-        return self._by_name.get(value.lower())
-
-
 FAKES: dict[str, Callable[[], FakePlatform]] = {
-    "bluesky": _IndexedBluesky,
+    "bluesky": IndexedBluesky,
     "youtube": FakeYouTube,
-    "x": _IndexedX,
+    "x": IndexedX,
     "mastodon": FakeMastodon,
 }
 
