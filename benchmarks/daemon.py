@@ -49,7 +49,8 @@ def bare_rss() -> float:
 
 
 def measure(targets: int, seconds: float, workdir: Path) -> dict[str, float]:
-    fake = IndexedBluesky().start()
+    fake = IndexedBluesky()
+    fake.start()
     try:
         accounts = "".join(
             f'[[accounts]]\nplatform = "bluesky"\nhandle = "user{i}.bsky.social"\n'
