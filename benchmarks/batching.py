@@ -121,7 +121,7 @@ def round_once(name: str, n: int, settings: str, delay: float) -> dict[str, floa
             store = Database.open(cfg.database_url)
             store.upgrade()
 
-            async def go() -> tuple[int, int, float]:
+            async def go() -> tuple[int, int, float, float]:
                 async with make_client(cfg.http, max_connections=64) as client:
                     policy = retry_policy(cfg.http, sleep=_no_sleep)
                     runner = Runner(cfg, store, client, policy=policy)
