@@ -37,13 +37,17 @@ def rss_mb(pid: int) -> float:
 
 
 def bare_rss() -> float:
+    """RSS of an interpreter that imported the daemon's libraries (read once it says so: on a
+    loaded machine the imports can take longer than any fixed wait)."""
     code = (
-        "import sqlmodel, httpx, apscheduler.schedulers.asyncio, typer, tenacity, time; "
-        "time.sleep(1.0)"
+        "import sqlmodel, httpx, apscheduler.schedulers.asyncio, typer, tenacity, sys, time; "
+        "print('ready', flush=True); time.sleep(5.0)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    time.sleep(0.8)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()
     value = rss_mb(proc.pid)
+    proc.kill()
     proc.wait()
     return value
 
