@@ -12,7 +12,8 @@
 3. CPU per stored snapshot of each platform's round at its default concurrency, answers
    without delay: the CPU time of this process (every thread) over the snapshots the round
    handed to the store. It is what a round costs the machine, whatever the network.
-Rounds 2 and 3 run `--repeat` times and report the median (the machine is shared).
+Rounds 2 and 3 run `--repeat` times and report the median (the machine is shared). Like the
+daemon, the benchmark caps glibc's malloc arenas first (`--malloc-arenas 0`: glibc's default).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from tests.fakes.x import FakeX
 from tests.fakes.youtube import KEY as YOUTUBE_KEY
 from tests.fakes.youtube import FakeYouTube
 from tracker import config as config_module
+from tracker import daemon
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
 from tracker.store import Database
@@ -251,8 +253,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", choices=("batching", "wall", "cpu"), action="append", help="sections to run"
     )
+    parser.add_argument(
+        "--malloc-arenas",
+        type=int,
+        default=daemon.MALLOC_ARENAS,
+        help="cap glibc's malloc arenas as the daemon does; 0 leaves glibc's default",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or ("batching", "wall", "cpu"))
+    capped = args.malloc_arenas > 0 and daemon.limit_malloc_arenas(args.malloc_arenas)
     os.environ.setdefault("YOUTUBE_API_KEY", YOUTUBE_KEY)
     os.environ.setdefault("X_BEARER_TOKEN", X_TOKEN)
     n, delay, repeat = args.accounts, args.delay, args.repeat
@@ -260,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         "accounts": n,
         "delay_s": delay,
         "repeat": repeat,
+        "malloc_arenas": args.malloc_arenas if capped else 0,
         "batching": {},
         "wall": [],
         "cpu": [],

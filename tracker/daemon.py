@@ -44,7 +44,7 @@ _RESTART_ONLY = ("database_url", "http", "contact", "spool_dir", "log_format")
 Stamp = tuple[int, int, int] | None
 
 # glibc's malloc arenas for the daemon's threads; see `limit_malloc_arenas`.
-MALLOC_ARENAS = 2
+MALLOC_ARENAS = 1
 _M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
 
 
