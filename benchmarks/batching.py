@@ -1,6 +1,6 @@
-"""Requests per snapshot and round wall time for 1,000 tracked accounts, against local fakes.
+"""Requests per snapshot, round wall time and CPU per snapshot for 1,000 tracked accounts.
 
-    .venv/bin/python -m benchmarks.batching [--accounts 1000] [--delay 0.05]
+    .venv/bin/python -m benchmarks.batching [--accounts 1000] [--delay 0.05] [--repeat 3]
 
 1. Requests per snapshot on each batching platform (Bluesky 25, YouTube 50, X 100 per request)
    against the same collector made to ask one account per request (what per-account tools do),
@@ -9,6 +9,11 @@
    ceil(requests / concurrency) x delay (goal <= 1.2x), for several concurrency limits: how the
    per-platform defaults were chosen. The fakes run in a child process, as a real platform
    would be elsewhere: in-process, their threads would compete with the client for the GIL.
+3. CPU per stored snapshot of each platform's round at its default concurrency, answers
+   without delay: the CPU time of this process (every thread) over the snapshots the round
+   handed to the store. It is what a round costs the machine, whatever the network.
+Rounds 2 and 3 run `--repeat` times and report the median (the machine is shared). Like the
+daemon, the benchmark caps glibc's malloc arenas first (`--malloc-arenas 0`: glibc's default).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import math
 import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,7 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.bluesky import FakeBluesky
+from benchmarks.indexed import IndexedBluesky, IndexedX
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import FakePlatform
 from tests.fakes.x import TOKEN as X_TOKEN
@@ -34,6 +40,7 @@ from tests.fakes.x import FakeX
 from tests.fakes.youtube import KEY as YOUTUBE_KEY
 from tests.fakes.youtube import FakeYouTube
 from tracker import config as config_module
+from tracker import daemon
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
 from tracker.store import Database
@@ -82,6 +89,8 @@ def _serve(name: str, n: int, conn: Connection) -> None:
     entries = _populate(name, fake, n)
     if isinstance(fake, FakeX):
         fake.limits = {"users": 10**6, "counts": 10**6}  # measure batching, not X's limit
+    if isinstance(fake, IndexedBluesky | IndexedX):
+        fake.index()
     fake.start()
     conn.send((fake.url, entries))
     while True:
@@ -114,7 +123,7 @@ def round_once(name: str, n: int, settings: str, delay: float) -> dict[str, floa
             store = Database.open(cfg.database_url)
             store.upgrade()
 
-            async def go() -> tuple[int, int, float]:
+            async def go() -> tuple[int, int, float, float]:
                 async with make_client(cfg.http, max_connections=64) as client:
                     policy = retry_policy(cfg.http, sleep=_no_sleep)
                     runner = Runner(cfg, store, client, policy=policy)
@@ -122,39 +131,55 @@ def round_once(name: str, n: int, settings: str, delay: float) -> dict[str, floa
                     await runner.run_source(name)
                     parent.send(("delay", delay))
                     before = parent.recv()
+                    cpu = time.process_time()
                     start = time.perf_counter()
                     report = await runner.run_source(name)
                     seconds = time.perf_counter() - start
+                    cpu = time.process_time() - cpu
                     parent.send(("count", None))
-                    return report.collected, parent.recv() - before, seconds
+                    return report.collected, parent.recv() - before, seconds, cpu
 
-            collected, requests, seconds = asyncio.run(go())
+            collected, requests, seconds, cpu = asyncio.run(go())
             store.close()
     finally:
         parent.send(("stop", None))
         parent.recv()
         server.join(timeout=10)
-    return {"requests": requests, "snapshots": collected, "seconds": seconds}
+    return {"requests": requests, "snapshots": collected, "seconds": seconds, "cpu_s": cpu}
+
+
+def median_round(name: str, n: int, settings: str, delay: float, repeat: int) -> dict[str, Any]:
+    """`round_once` `repeat` times: the median wall and CPU seconds, and every run's."""
+    runs = [round_once(name, n, settings, delay) for _ in range(max(1, repeat))]
+    return {
+        "requests": runs[0]["requests"],
+        "snapshots": runs[0]["snapshots"],
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "runs_seconds": [round(r["seconds"], 4) for r in runs],
+        "runs_cpu_s": [round(r["cpu_s"], 4) for r in runs],
+    }
 
 
 FAKES: dict[str, Callable[[], FakePlatform]] = {
-    "bluesky": FakeBluesky,
+    "bluesky": IndexedBluesky,
     "youtube": FakeYouTube,
-    "x": FakeX,
+    "x": IndexedX,
     "mastodon": FakeMastodon,
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--delay", type=float, default=0.05)
-    args = parser.parse_args()
-    os.environ.setdefault("YOUTUBE_API_KEY", YOUTUBE_KEY)
-    os.environ.setdefault("X_BEARER_TOKEN", X_TOKEN)
-    n, delay = args.accounts, args.delay
-    results: dict[str, Any] = {"accounts": n, "delay_s": delay, "batching": {}, "wall": []}
+# Concurrency levels of the wall-time section; each platform's default is among them.
+LEVELS: dict[str, tuple[int, ...]] = {
+    "bluesky": (1, 4),
+    "youtube": (1, 4),
+    "x": (1, 4),
+    "mastodon": (4, 8, 16, 32),
+}
 
+
+def batching(n: int, results: dict[str, Any]) -> None:
+    """Section 1: requests per account, batched against one account per request."""
     print(f"1. requests per snapshot, {n} accounts (no delay)")
     print("(requests per account; YouTube answers 3 values per channel, so per snapshot is 1/3)")
     print(f"{'platform':<10}{'batched':>10}{'per-account':>13}{'fewer':>9}  goal")
@@ -168,11 +193,15 @@ def main() -> None:
         verdict = "pass" if fewer >= 25 and per_b <= 1 / limit + 1e-9 else "MISS"
         print(f"{name:<10}{per_b:>10.4f}{per_s:>13.4f}{fewer:>8.0f}x  1/{limit}, >=25x {verdict}")
 
-    print(f"\n2. round wall time, {n} targets, answers after {delay * 1000:.0f} ms")
+
+def wall(n: int, delay: float, repeat: int, results: dict[str, Any]) -> None:
+    """Section 2: round wall time against the ideal, every concurrency level."""
+    print(f"2. round wall time, {n} targets, answers after {delay * 1000:.0f} ms, "
+          f"median of {repeat}")  # fmt: skip
     print(f"{'platform':<10}{'conc.':>6}{'requests':>10}{'wall s':>9}{'ideal s':>9}{'ratio':>7}")
-    for name, levels in (("bluesky", (1, 4)), ("youtube", (1, 4)), ("mastodon", (4, 8, 16, 32))):
+    for name, levels in LEVELS.items():
         for concurrency in levels:
-            run = round_once(name, n, f"concurrency = {concurrency}\n", delay)
+            run = median_round(name, n, f"concurrency = {concurrency}\n", delay, repeat)
             ideal = math.ceil(run["requests"] / concurrency) * delay
             ratio = run["seconds"] / ideal
             results["wall"].append(
@@ -188,8 +217,72 @@ def main() -> None:
                 f"{name:<10}{concurrency:>6}{run['requests']:>10}{run['seconds']:>9.2f}"
                 f"{ideal:>9.2f}{ratio:>6.2f}x {'pass' if ratio <= 1.2 else 'MISS'}"
             )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def cpu(n: int, repeat: int, results: dict[str, Any]) -> None:
+    """Section 3: CPU per snapshot of a round at the default concurrency, no delay."""
+    print(f"3. CPU per stored snapshot, {n} targets, default concurrency, no delay, "
+          f"median of {repeat}")  # fmt: skip
+    print(f"{'platform':<10}{'requests':>9}{'snapshots':>10}{'wall ms':>9}{'CPU ms':>8}"
+          f"{'CPU us/snapshot':>17}{'CPU ms/request':>16}")  # fmt: skip
+    for name in LEVELS:
+        run = median_round(name, n, "", 0.0, repeat)
+        cpu_s = run["cpu_s"]
+        per_snapshot = cpu_s / max(1, run["snapshots"]) * 1e6
+        per_request = cpu_s / max(1, run["requests"]) * 1e3
+        results["cpu"].append(
+            {
+                "platform": name,
+                **run,
+                "cpu_us_per_snapshot": per_snapshot,
+                "cpu_ms_per_request": per_request,
+            }
+        )
+        print(
+            f"{name:<10}{run['requests']:>9}{run['snapshots']:>10}{run['seconds'] * 1e3:>9.1f}"
+            f"{cpu_s * 1e3:>8.1f}{per_snapshot:>17.1f}{per_request:>16.3f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per round; medians shown")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", choices=("batching", "wall", "cpu"), action="append", help="sections to run"
+    )
+    parser.add_argument(
+        "--malloc-arenas",
+        type=int,
+        default=daemon.MALLOC_ARENAS,
+        help="cap glibc's malloc arenas as the daemon does; 0 leaves glibc's default",
+    )
+    args = parser.parse_args(argv)
+    only = set(args.only or ("batching", "wall", "cpu"))
+    capped = args.malloc_arenas > 0 and daemon.limit_malloc_arenas(args.malloc_arenas)
+    os.environ.setdefault("YOUTUBE_API_KEY", YOUTUBE_KEY)
+    os.environ.setdefault("X_BEARER_TOKEN", X_TOKEN)
+    n, delay, repeat = args.accounts, args.delay, args.repeat
+    results: dict[str, Any] = {
+        "accounts": n,
+        "delay_s": delay,
+        "repeat": repeat,
+        "malloc_arenas": args.malloc_arenas if capped else 0,
+        "batching": {},
+        "wall": [],
+        "cpu": [],
+    }
+
+    if "batching" in only:
+        batching(n, results)
+    if "wall" in only:
+        wall(n, delay, repeat, results)
+    if "cpu" in only:
+        cpu(n, repeat, results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Daemon memory with 1,000 tracked targets, time compressed: one round per second.
 
-    .venv/bin/python -m benchmarks.daemon [--targets 1000] [--seconds 60]
+    .venv/bin/python -m benchmarks.daemon [--targets 1000] [--seconds 60] [--out FILE]
 
 Runs the real `tracker run` against a local Bluesky fake (1,000 accounts = 40 getProfiles
 requests a round) on a SQLite file, samples the daemon's RSS from /proc, and compares it with
@@ -20,12 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fakes.bluesky import FakeBluesky
+from benchmarks.indexed import IndexedBluesky
 from tracker.store import Database
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "daemon.json"
-GOAL_MB = 100.0
+GOAL_MB = 100.0  # at 1,000 targets
+GOAL_10K_MB = 120.0  # at 10,000
 
 
 def rss_mb(pid: int) -> float:
@@ -36,19 +37,24 @@ def rss_mb(pid: int) -> float:
 
 
 def bare_rss() -> float:
+    """RSS of an interpreter that imported the daemon's libraries (read once it says so: on a
+    loaded machine the imports can take longer than any fixed wait)."""
     code = (
-        "import sqlmodel, httpx, apscheduler.schedulers.asyncio, typer, tenacity, time; "
-        "time.sleep(1.0)"
+        "import sqlmodel, httpx, apscheduler.schedulers.asyncio, typer, tenacity, sys, time; "
+        "print('ready', flush=True); time.sleep(5.0)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    time.sleep(0.8)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()
     value = rss_mb(proc.pid)
+    proc.kill()
     proc.wait()
     return value
 
 
 def measure(targets: int, seconds: float, workdir: Path) -> dict[str, float]:
-    fake = FakeBluesky().start()
+    fake = IndexedBluesky()
+    fake.start()
     try:
         accounts = "".join(
             f'[[accounts]]\nplatform = "bluesky"\nhandle = "user{i}.bsky.social"\n'
@@ -57,6 +63,7 @@ def measure(targets: int, seconds: float, workdir: Path) -> dict[str, float]:
         )
         for i in range(targets):
             fake.add(f"user{i}.bsky.social", 1000 + i)
+        fake.index()
         config = workdir / "tracker.toml"
         config.write_text(
             f'[sources.bluesky]\nbase_url = "{fake.url}"\ninterval = "1s"\njitter = "1s"\n'
@@ -104,10 +111,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         r = measure(args.targets, args.seconds, Path(tmp))
-    verdict = "pass" if r["rss_max_mb"] <= GOAL_MB else "MISS"
+    goal = GOAL_MB if args.targets <= 1000 else GOAL_10K_MB
+    r["goal_mb"] = goal
+    verdict = "pass" if r["rss_max_mb"] <= goal else "MISS"
     print(
         f"{r['rounds']} rounds, {r['requests']} requests, {r['snapshots']} snapshots stored, "
         f"exit {r['exit_code']} after SIGTERM"
@@ -115,11 +125,11 @@ def main() -> None:
     print(f"{'measure':<40}{'MB':>8}")
     print(f"{'daemon RSS, rounds 5-10 s':<40}{r['rss_early_mb']:>8.1f}")
     print(f"{'daemon RSS, last 5 s':<40}{r['rss_late_mb']:>8.1f}")
-    print(f"{'daemon RSS, max':<40}{r['rss_max_mb']:>8.1f}  goal ≤ {GOAL_MB:.0f} MB: {verdict}")
+    print(f"{'daemon RSS, max':<40}{r['rss_max_mb']:>8.1f}  goal ≤ {goal:.0f} MB: {verdict}")
     print(f"{'bare interpreter, same imports':<40}{r['bare_imports_rss_mb']:>8.1f}")
     print(f"ratio max / bare: {r['rss_max_mb'] / r['bare_imports_rss_mb']:.2f}×")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(r, indent=1) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(r, indent=1) + "\n")
 
 
 if __name__ == "__main__":

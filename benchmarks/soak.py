@@ -14,6 +14,8 @@ Sampled every `--every` rounds: RSS (/proc/self/status), open file descriptors
 Flat means: after warm-up (the first `--every` rounds) sockets, connections and threads do not
 grow, SQLite's descriptors stay within its connection pool, Python's heap does not grow, and
 the highest RSS of the second half is within RSS_SLACK_MB of the highest of the first.
+The soak caps glibc's malloc arenas at start as the daemon does (`--malloc-arenas 0`: leave
+glibc's default, to see what the cap is for).
 Prints the figures; writes benchmarks/results/soak.json.
 """
 
@@ -42,6 +44,7 @@ from tests.fakes.netflix import FakeNetflix
 from tests.fakes.server import FakePlatform, Fault, Reply
 from tests.fakes.wikipedia import FakeWikimedia
 from tracker import config as config_module
+from tracker import daemon
 from tracker.collectors.base import Observation
 from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
@@ -85,6 +88,7 @@ class Result:
     errors_logged: int = 0
     flat: bool = False
     verdict: str = ""
+    malloc_arenas: int = 0  # the cap set at start; 0: glibc's default
 
 
 class _Flaky(Database):
@@ -318,16 +322,25 @@ def main() -> None:
         "--cache-kb", type=int, default=None, help="SQLite page cache per connection"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--malloc-arenas",
+        type=int,
+        default=daemon.MALLOC_ARENAS,
+        help="cap glibc's malloc arenas as the daemon does; 0 leaves glibc's default",
+    )
     args = parser.parse_args()
+    capped = args.malloc_arenas > 0 and daemon.limit_malloc_arenas(args.malloc_arenas)
     with tempfile.TemporaryDirectory(prefix="tracker-soak-") as workdir:
         result = run(args.rounds, args.every, Path(workdir), args.database, args.cache_kb)
+    result.malloc_arenas = args.malloc_arenas if capped else 0
     first, middle, last = (
         result.samples[0],
         result.samples[len(result.samples) // 2],
         result.samples[-1],
     )
     print(f"{result.rounds} rounds in {result.seconds}s; outcomes {result.outcomes}; "
-          f"errors logged {result.errors_logged}")  # fmt: skip
+          f"errors logged {result.errors_logged}; "
+          f"malloc arenas {result.malloc_arenas or 'glibc default'}")  # fmt: skip
     print(f"{'':8} {'round':>6} {'RSS MB':>7} {'fds':>4} {'sockets':>7} {'fake conns':>10} "
           f"{'threads':>7} {'spool':>5} {'stored':>7} {'py blocks':>9} {'db MB':>6}")  # fmt: skip
     for name, s in (("start", first), ("middle", middle), ("end", last)):

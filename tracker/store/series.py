@@ -29,12 +29,13 @@ class SeriesInfo:
 
 
 class SeriesIndex:
-    """Series ids by (source, metric, key), created on first sight."""
+    """Series ids by source, metric and key, created on first sight."""
 
     def __init__(self, gateway: Gateway, clock: Callable[[], datetime]) -> None:
         self._db = gateway
         self._clock = clock
-        self._cache: dict[tuple[str, str, str], tuple[int, str]] = {}
+        # source -> metric -> key -> (id, label): nested, so a look-up builds no tuple.
+        self._cache: dict[str, dict[str, dict[str, tuple[int, str]]]] = {}
 
     def ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
         """The series id of each observation, creating series on first sight in one batch.
@@ -42,39 +43,63 @@ class SeriesIndex:
         A handle that changed (same stable key, new label) updates the label: the history
         continues under the platform's id.
         """
-        cache = self._cache
-        unknown = {(source, o.metric, o.key) for o in observations} - cache.keys()
-        if unknown:
+        found = self._lookup(source, observations)
+        if found is None:
             self._load(source)
-            unknown -= cache.keys()
-        if unknown:
-            self._create(source, observations, unknown)
-            self._load(source)
-        renamed = {
-            (cache[(source, o.metric, o.key)][0], o.label)
-            for o in observations
-            if o.label and cache[(source, o.metric, o.key)][1] != o.label
-        }
+            unknown = self._unknown(source, observations)
+            if unknown:
+                self._create(source, unknown)
+                self._load(source)
+            found = self._lookup(source, observations)
+            assert found is not None, "series created but not found"
+        ids, renamed = found
         if renamed:
             with self._db.cursor(write=True) as cursor:
                 cursor.executemany(
-                    self._db.sql("UPDATE series SET label = ? WHERE id = ?"),
-                    [(label, sid) for sid, label in renamed],
+                    self._db.sql("UPDATE series SET label = ? WHERE id = ?"), renamed
                 )
             self._load(source)
-        return [cache[(source, o.metric, o.key)][0] for o in observations]
+        return ids
 
-    def _create(
-        self,
-        source: str,
-        observations: Sequence[Observation],
-        unknown: set[tuple[str, str, str]],
-    ) -> None:
-        firsts: dict[tuple[str, str, str], Observation] = {}
+    def _lookup(
+        self, source: str, observations: Sequence[Observation]
+    ) -> tuple[list[int], list[tuple[str, int]]] | None:
+        """(ids, (new label, id) of renamed series) from the cache; None if one is unknown.
+
+        One pass and a dict look-up or two per observation: this runs for every value stored.
+        """
+        metrics = self._cache.get(source)
+        if metrics is None:
+            return None
+        ids: list[int] = []
+        renamed: dict[int, str] = {}
+        keys: dict[str, tuple[int, str]] = {}
+        metric: str | None = None
         for obs in observations:
-            identity = (source, obs.metric, obs.key)
-            if identity in unknown and identity not in firsts:
-                firsts[identity] = obs
+            if obs.metric != metric:  # a round's observations come in runs of one metric
+                metric = obs.metric
+                known = metrics.get(metric)
+                if known is None:
+                    return None
+                keys = known
+            hit = keys.get(obs.key)
+            if hit is None:
+                return None
+            ids.append(hit[0])
+            if obs.label and hit[1] != obs.label:
+                renamed[hit[0]] = obs.label
+        return ids, [(label, sid) for sid, label in renamed.items()]
+
+    def _unknown(self, source: str, observations: Sequence[Observation]) -> list[Observation]:
+        """The first observation of each series the database does not know yet."""
+        metrics = self._cache.get(source, {})
+        firsts: dict[tuple[str, str], Observation] = {}
+        for obs in observations:
+            if obs.key not in metrics.get(obs.metric, {}):
+                firsts.setdefault((obs.metric, obs.key), obs)
+        return list(firsts.values())
+
+    def _create(self, source: str, firsts: Sequence[Observation]) -> None:
         created = to_epoch(self._clock())
         rows = [
             (
@@ -86,7 +111,7 @@ class SeriesIndex:
                 json.dumps(dict(o.labels), sort_keys=True, ensure_ascii=False),
                 created,
             )
-            for o in firsts.values()
+            for o in firsts
         ]
         # Another process may create the same series meanwhile: its row wins, ours is skipped.
         with self._db.cursor(write=True) as cursor:
@@ -104,8 +129,9 @@ class SeriesIndex:
                 self._db.sql("SELECT metric, key, id, label FROM series WHERE source = ?"),
                 (source,),
             )
+            metrics = self._cache.setdefault(source, {})
             for metric, key, sid, label in cursor.fetchall():
-                self._cache[(source, metric, key)] = (sid, label)
+                metrics.setdefault(metric, {})[key] = (sid, label)
 
     def find(
         self,

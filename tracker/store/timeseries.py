@@ -123,18 +123,7 @@ class TimeSeries:
         """Store observations; returns how many were new. Idempotent on (series, time)."""
         observations = list(observations)
         ids = self._series.ids(source, observations)
-        rows = [
-            (
-                sid,
-                to_epoch(obs.at),
-                obs.value,
-                int(obs.period.total_seconds()) if obs.period else None,
-                obs.sig,
-                flags,
-            )
-            for sid, obs in zip(ids, observations, strict=True)
-        ]
-        return self.write_rows(rows)
+        return self.write_rows(_rows(ids, observations, flags))
 
     def write_rows(self, rows: Sequence[Row]) -> int:
         """The bulk path: rows already keyed by series id. Returns the count of new rows."""
@@ -193,3 +182,15 @@ class TimeSeries:
         with self._db.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM snapshot")
             return int(cursor.fetchone()[0])
+
+
+def _rows(ids: Sequence[int], observations: Sequence[Observation], flags: int | None) -> list[Row]:
+    """Observations as snapshot rows. A round's values share one time: convert it once."""
+    rows: list[Row] = []
+    at, ts = None, 0
+    for sid, obs in zip(ids, observations, strict=True):
+        if obs.at is not at:
+            at, ts = obs.at, to_epoch(obs.at)
+        period = int(obs.period.total_seconds()) if obs.period else None
+        rows.append((sid, ts, obs.value, period, obs.sig, flags))
+    return rows
