@@ -294,3 +294,38 @@ def test_importing_the_store_loads_no_collector() -> None:
     assert [
         m for m in loaded if m == "tracker.collectors" or m.startswith("tracker.collectors.")
     ] == []
+
+
+def test_a_live_holder_keeps_the_lock_however_old_its_heartbeat(database_url: str) -> None:
+    """The database was away for an hour: the holder could not beat, but it is alive."""
+    import socket
+
+    clock = Clock(T0)
+    store = Database.open(database_url, clock=clock)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        store.upgrade()
+        beat = to_epoch(T0 - timedelta(hours=1))
+        with Session(store.engine) as session:
+            session.add(
+                DaemonLock(
+                    name="daemon",
+                    pid=holder.pid,
+                    host=socket.gethostname(),
+                    started=beat,
+                    heartbeat=beat,
+                )
+            )
+            session.commit()
+        with pytest.raises(LockHeld, match=f"pid {holder.pid}"):
+            store.acquire_lock()
+        holder.kill()
+        holder.wait()
+        store.acquire_lock()  # the holder is gone: taken over at once
+        with Session(store.engine) as session:
+            held = session.get(DaemonLock, "daemon")
+            assert held is not None and held.pid == os.getpid()
+    finally:
+        holder.kill()
+        holder.wait()
+        store.close()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -28,7 +28,15 @@ from tracker.configfile import (
     default_database_url,
     read_toml,
 )
-from tracker.core import SourceSettings, Target, normalize_tag, parse_amount
+from tracker.core import (
+    MAX_KEY,
+    MAX_LABEL,
+    MAX_SUBJECT,
+    SourceSettings,
+    Target,
+    normalize_tag,
+    parse_amount,
+)
 from tracker.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,12 +57,16 @@ class HttpSettings(_Section):
     user_agent: str = "tracker/0.1 (+https://github.com/tracker-dev/tracker)"
 
 
+# What the config lets in, the store can hold: subjects, handles and ids within the columns.
+Subject = Annotated[str, Field(max_length=MAX_SUBJECT)]
+
+
 class Account(_Section):
     platform: str
-    handle: str
-    subject: str
+    handle: str = Field(max_length=MAX_LABEL)
+    subject: Subject
     # The platform's stable id, when known (DID, channel id, user id).
-    id: str = ""
+    id: str = Field(default="", max_length=MAX_KEY)
 
     @field_validator("handle", "subject", "platform")
     @classmethod
@@ -67,7 +79,7 @@ class Account(_Section):
 class Hashtag(_Section):
     tag: str
     platforms: list[str] = Field(min_length=1)
-    subject: str = ""
+    subject: Subject = ""
 
     @field_validator("tag")
     @classmethod
@@ -78,7 +90,7 @@ class Hashtag(_Section):
 class Chart(_Section):
     source: str
     title: str
-    subject: str = ""
+    subject: Subject = ""
     # Which list of the source, for a source with several (e.g. a best-seller list's name).
     list: str = ""
     # Which page rule of the web source reads this chart (sources.web.pages[].name).
@@ -91,14 +103,14 @@ class Page(_Section):
     article: str
     # Which wiki (or site) of the source; empty: the source's own default.
     project: str = ""
-    subject: str = ""
+    subject: Subject = ""
 
 
 class Reference(_Section):
     """A baseline or a claim: a figure someone published, with its citation."""
 
     name: str
-    subject: str
+    subject: Subject
     source: str
     metric: str
     value: int | str

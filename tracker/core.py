@@ -25,9 +25,20 @@ WEEK = 7 * DAY
 MONDAY = 4 * DAY
 
 _TAG = re.compile(r"^\w+$")
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMB]?)\s*$", re.IGNORECASE)
+# ASCII digits only: "١٢٣" and "１２" are not amounts a platform sends.
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMB]?)\s*$", re.IGNORECASE | re.ASCII)
 _SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}
 MAX_TAG_LENGTH = 100
+
+# What the store can hold (the column sizes of tracker.store.models); the config refuses more
+# and the round checks every value against these before it reaches the database.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1
+INT16_MAX = 2**15 - 1
+MAX_METRIC = 40
+MAX_KEY = 300
+MAX_SUBJECT = 200
+MAX_LABEL = 300
 
 
 def normalize_tag(text: str) -> str:
@@ -174,3 +185,45 @@ class Parsed:
 
     observations: list[Observation] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # target name -> cause
+
+
+def unstorable(obs: Observation) -> str:
+    """Why the store cannot hold `obs` as it is ('' when it can): checked before the write,
+    so one poison value fails its own target instead of the whole round's write."""
+    value = obs.value
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{obs.metric}: value {value!r} is not an integer"
+    if not INT64_MIN <= value <= INT64_MAX:
+        return f"{obs.metric}: value {value} does not fit in 64 bits"
+    for name, text, limit in (
+        ("metric", obs.metric, MAX_METRIC),
+        ("id", obs.key, MAX_KEY),
+        ("subject", obs.subject, MAX_SUBJECT),
+        ("label", obs.label, MAX_LABEL),
+    ):
+        if not isinstance(text, str):
+            return f"{name} {text!r} is not text"
+        if len(text) > limit:
+            return f"{name} is {len(text)} characters, the store holds at most {limit}"
+        if why := _untextual(text):
+            return f"{name} {why}"
+    for label, text in obs.labels.items():
+        if why := _untextual(str(label)) or _untextual(str(text)):
+            return f"label {label!r} {why}"
+    if obs.at.tzinfo is None:
+        return f"{obs.metric}: time {obs.at.isoformat()} has no timezone"
+    if obs.period is not None and not 0 <= obs.period.total_seconds() <= INT32_MAX:
+        return f"{obs.metric}: period {obs.period} out of range"
+    if obs.sig is not None and not 0 <= obs.sig <= INT16_MAX:
+        return f"{obs.metric}: {obs.sig} significant figures is out of range"
+    return ""
+
+
+def _untextual(text: str) -> str:
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return ""

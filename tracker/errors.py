@@ -4,7 +4,9 @@
     ├── ConfigError               a bad config file, key or value (exit 2)
     ├── UsageError                bad command-line input (exit 2)
     ├── StoreError                the database refused or is unreachable
-    │   └── LockHeld              another daemon already runs against this database
+    │   ├── LockHeld              another daemon already runs against this database
+    │   └── StoreRefused          the database is there but refused these values (a value out
+    │                             of range, too long): not spooled, the round's failure
     └── SourceError               a collection attempt failed; `cause` is one short line
         ├── TemporaryError        worth retrying: timeouts, 5xx, 429, connection errors
         │   └── RateLimited       429 / reset headers; `retry_after` in seconds
@@ -44,6 +46,10 @@ class StoreError(TrackerError):
 
 class LockHeld(StoreError):
     """Another daemon holds the database."""
+
+
+class StoreRefused(StoreError):
+    """The database answered and refused the values: waiting (spooling) would not help."""
 
 
 class SourceError(TrackerError):

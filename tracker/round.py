@@ -18,9 +18,10 @@ import httpx
 from tenacity import AsyncRetrying
 
 from tracker.collectors import registry
-from tracker.collectors.base import Collector, Observation, Request, Target
+from tracker.collectors.base import Collector, Observation, Parsed, Request, Target
 from tracker.config import Config
-from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError
+from tracker.core import unstorable
+from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError, StoreRefused
 from tracker.http import fetch_body, retry_policy
 from tracker.lineup import lineup
 from tracker.secrets import redact
@@ -188,6 +189,15 @@ class Runner:
             report.collected = len(gathered.observations)
             report.failures, report.kind = gathered.failures, gathered.kind
             report.stored = await asyncio.to_thread(self.store.write, name, gathered.observations)
+        except StoreRefused as exc:
+            # The database is there and said no: spooling would park the values for good.
+            report.failures, report.kind = gathered.failures, "store"
+            report.note = (
+                f"{' '.join(str(exc).split())}: {len(gathered.observations)} value(s) not stored"
+            )
+            report.outcome = "failed"
+            self._record(report, self._attempt(report, started))
+            return report
         except StoreError as exc:
             why = f"database unavailable ({' '.join(str(exc).split())})"
             self._spool(report, gathered.observations, started, why)
@@ -289,7 +299,7 @@ class Runner:
                         gathered.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
                     gathered.kind = gathered.kind or "error"
                     return
-            gathered.observations.extend(parsed.observations)
+            gathered.observations.extend(_storable(request, parsed))
             gathered.failures.update(parsed.failures)
             gathered.answered.update(t.name for t in request.targets)
             if parsed.failures and not gathered.kind:
@@ -391,6 +401,31 @@ class Runner:
                 except StoreError as spool_exc:
                     log.error("%s: attempt lost: %s; %s", attempt.source, exc, spool_exc)
         _summary(report)
+
+
+def _storable(request: Request, parsed: Parsed) -> list[Observation]:
+    """The parsed values the store can hold; each one it cannot fails its target, with why."""
+    kept: list[Observation] = []
+    for obs in parsed.observations:
+        why = unstorable(obs)
+        if not why:
+            kept.append(obs)
+            continue
+        name = _owner(request, obs)
+        parsed.failures.setdefault(name, f"value not stored: {why}")
+    # A target with one poison value is failed, and its good values are still stored.
+    return kept
+
+
+def _owner(request: Request, obs: Observation) -> str:
+    """The name of the target of `request` that `obs` answers for."""
+    if len(request.targets) == 1:
+        return request.targets[0].name
+    for target in request.targets:
+        if target.name in (obs.label, obs.key):
+            return target.name
+    matching = [t.name for t in request.targets if t.subject == obs.subject]
+    return matching[0] if len(matching) == 1 else obs.label or obs.key
 
 
 def _summary(report: SourceReport) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -17,29 +18,31 @@ from pathlib import Path
 log = logging.getLogger("tracker.secrets")
 
 MASK = "***"
+# A run of this many characters of a secret is masked wherever it appears (a secret cut by
+# someone's truncation); at the very start or end of a text, FRAGMENT_EDGE characters are.
+FRAGMENT = 8
+FRAGMENT_EDGE = 4
 
 
 class _Known:
     """The secret values this process has read; a lock because rounds run in threads too."""
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        self._values: dict[str, re.Pattern[str]] = {}
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         if len(value) >= 4:  # shorter strings would mask ordinary words
             with self._lock:
-                self._values.add(value)
+                self._values.setdefault(value, _shapes(value))
 
     def redact(self, text: str) -> str:
         with self._lock:
-            values = sorted(self._values, key=len, reverse=True)
-        for value in values:
-            if value in text:
-                text = text.replace(value, MASK)
+            known = sorted(self._values.items(), key=lambda item: len(item[0]), reverse=True)
+        for value, shapes in known:
+            text = shapes.sub(MASK, text)
+            text = _mask_fragments(text, value)
         return text
-
-
 _known = _Known()
 
 
@@ -84,3 +87,52 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def _shapes(value: str) -> re.Pattern[str]:
+    """The secret whole, in the shapes an echo takes: any character percent-encoded (or a
+    space as '+'), JSON-escaped, and whitespace or an escaped line break between characters."""
+    parts = []
+    for char in value:
+        encoded = "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        options = [re.escape(char), "(?i:" + re.escape(encoded) + ")"]
+        if char == " ":
+            options.append(r"\+")
+        if char in "/\"\\":
+            options.append(re.escape("\\" + char))
+        parts.append("(?:" + "|".join(options) + ")")
+    return re.compile(r"(?:\s|\\[nrt])*".join(parts))
+
+
+def _mask_fragments(text: str, value: str) -> str:
+    """Mask what is left of a secret cut short: any run of FRAGMENT characters of it, and a
+    shorter piece of it where the text starts or stops (a truncation's edge)."""
+    spans: list[tuple[int, int]] = []
+    if len(value) > FRAGMENT:
+        for i in range(len(value) - FRAGMENT + 1):
+            window = value[i : i + FRAGMENT]
+            at = text.find(window)
+            while at != -1:
+                spans.append((at, at + FRAGMENT))
+                at = text.find(window, at + 1)
+    for size in range(min(len(value) - 1, FRAGMENT), FRAGMENT_EDGE - 1, -1):
+        if text.endswith(value[:size]):
+            spans.append((len(text) - size, len(text)))
+            break
+    for size in range(min(len(value) - 1, FRAGMENT), FRAGMENT_EDGE - 1, -1):
+        if text.startswith(value[-size:]):
+            spans.append((0, size))
+            break
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out.append(text[last:start] + MASK)
+        last = end
+    return "".join(out) + text[last:]

@@ -50,7 +50,7 @@ from tracker.core import (
 from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
 from tracker.limits import wait_seconds
 from tracker.quota import Quota
-from tracker.secrets import fingerprint, secret
+from tracker.secrets import fingerprint, redact, secret
 from tracker.timeutil import now
 
 if TYPE_CHECKING:
@@ -257,7 +257,9 @@ def http_error(
 
 def summarize(body: bytes, limit: int = 120) -> str:
     """A short, single-line excerpt of a body for an error cause ('' when empty)."""
-    text = body[: limit * 2].decode("utf-8", "replace").strip()
+    # Masked before it is cut: a secret the body echoes must not survive as a fragment. The
+    # window read is wider than the excerpt so a secret straddling the cut is seen whole.
+    text = redact(body[: limit * 4].decode("utf-8", "replace")).strip()
     if not text:
         return ""
     text = " ".join(text.split())
@@ -324,7 +326,9 @@ def as_count(value: Any, where: str) -> int:
         raise BadPayload(f"{where}: expected a count, got {value!r}")
     if isinstance(value, int):
         count = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        # ASCII only: int() would read "١٢٣" as 123 and "１２" as 12, and "²" passes isdigit()
+        # but not int(): neither is a count a platform sends.
         count = int(value.strip())
     else:
         raise BadPayload(f"{where}: expected a count, got {value!r}")

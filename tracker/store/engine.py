@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
-from tracker.errors import StoreError
+from tracker.errors import StoreError, StoreRefused
 
 # SQLite's default 2 MiB page cache costs ~3x on collection-order inserts; give it 64 MiB.
 SQLITE_PRAGMAS = (
@@ -68,8 +68,22 @@ def redact(url: str) -> str:
 def database_error(exc: Exception) -> StoreError:
     """A driver or SQLAlchemy error as one line, with the fix when the schema is missing."""
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if refused(exc):
+        return StoreRefused(f"database refused the values: {reason}")
     missing = "no such table" in reason or ("relation" in reason and "does not exist" in reason)
     return StoreError(f"database: {reason}" + (" (try `tracker db upgrade`)" if missing else ""))
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether the database answered and refused the data (out of range, too long, a NUL):
+    an error that retrying the same values later cannot fix, unlike an unreachable server."""
+    if isinstance(exc, (DataError, IntegrityError, OverflowError)):
+        return True
+    orig = getattr(exc, "orig", None)
+    if orig is not None and orig is not exc:
+        return refused(orig)
+    # The drivers' own classes, as raw cursors raise them (DB-API names, any driver).
+    return any(base.__name__ in ("DataError", "IntegrityError") for base in type(exc).__mro__)
 
 
 class Gateway:
@@ -98,8 +112,9 @@ class Gateway:
                     yield cursor
                 finally:
                     cursor.close()
-        except (SQLAlchemyError, self.driver_error) as exc:
-            # Raw cursors raise the driver's own exceptions, not SQLAlchemy's wrappers.
+        except (SQLAlchemyError, self.driver_error, OverflowError) as exc:
+            # Raw cursors raise the driver's own exceptions, not SQLAlchemy's wrappers; sqlite3
+            # raises OverflowError for an integer past 64 bits.
             raise database_error(exc) from None
 
     @contextmanager
@@ -108,7 +123,7 @@ class Gateway:
         try:
             with Session(self.engine) as session:
                 yield session
-        except (SQLAlchemyError, self.driver_error) as exc:
+        except (SQLAlchemyError, self.driver_error, OverflowError) as exc:
             raise database_error(exc) from None
 
     def sql(self, statement: str) -> str:

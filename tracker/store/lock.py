@@ -1,7 +1,9 @@
 """The one-daemon lock: at most one daemon per database, the holder named when refused.
 
-The holder refreshes a heartbeat; a lock whose heartbeat is old, or whose process is gone
-from this host, is stale and taken over.
+The holder refreshes a heartbeat. A holder on this host keeps the lock while its process
+lives, however old its heartbeat (the database may have been away), and loses it the moment
+the process is gone; a holder on another host loses it when its heartbeat is older than
+LOCK_STALE_SECONDS.
 """
 
 from __future__ import annotations
@@ -69,13 +71,15 @@ class Lock:
 
 
 def _stale(held: DaemonLock, stamp: int) -> bool:
-    if stamp - held.heartbeat > LOCK_STALE_SECONDS:
-        return True
+    """Whether the holder is gone. On this host its liveness decides, before the heartbeat's
+    age: a holder whose heartbeat could not be written (the database away longer than
+    LOCK_STALE_SECONDS) is alive all the same. On another host the heartbeat is all there is."""
     if held.host == socket.gethostname():
         try:
             os.kill(held.pid, 0)
         except ProcessLookupError:
             return True
-        except PermissionError:
+        except PermissionError:  # alive, another user's
             return False
-    return False
+        return False
+    return stamp - held.heartbeat > LOCK_STALE_SECONDS

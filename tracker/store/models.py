@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from tracker.core import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SUBJECT
+
 metadata = SQLModel.metadata
 
 # Flag bits on a snapshot.
@@ -23,13 +25,13 @@ class Series(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=40)
-    metric: str = Field(max_length=40)
+    metric: str = Field(max_length=MAX_METRIC)
     # The platform's stable id (DID, account id, article, title|country|category ...).
-    key: str = Field(max_length=300)
+    key: str = Field(max_length=MAX_KEY)
     # Who or what this is about, as the campaign names it ("Kit Connor", "Heartstopper").
-    subject: str = Field(max_length=200, index=True)
+    subject: str = Field(max_length=MAX_SUBJECT, index=True)
     # The human handle, which may change while `key` stays.
-    label: str = Field(default="", max_length=300)
+    label: str = Field(default="", max_length=MAX_LABEL)
     # JSON object of extra labels: {"country": "GB", "chart": "TV (English)"}.
     labels: str = Field(default="{}")
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
