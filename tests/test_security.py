@@ -256,3 +256,46 @@ def test_a_secret_file_others_can_read_is_warned_about(
         assert messages == []
     # Read once, masked everywhere after.
     assert secrets.redact("sent tok-" + "s" * 20) == "sent ***"
+
+
+def _shapes_of(secret: str) -> dict[str, bytes]:
+    """A 500 body echoing the request with the key in each shape careless upstreams use."""
+    from urllib.parse import quote
+
+    pad = "x" * 105  # the excerpt is cut at 120 characters: 15 of the key would remain
+    return {
+        "cut by truncation": f"backend error {pad}{secret} end".encode(),
+        "url-encoded": f"bad request /channels?key={quote(secret, safe='')}&part=x".encode(),
+        "split across lines": f"echo: {secret[:17]}\n{secret[17:]} end".encode(),
+        "json-escaped": ('{"echo": "' + secret.replace("/", "\\/") + '"}').encode(),
+        "in part": f"key prefix {secret[3:21]} only".encode(),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_shapes_of(KEY)))
+def test_an_echoed_secret_is_masked_in_every_shape(
+    seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    from tests.test_round import noon, run_round
+
+    monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
+    youtube = FakeYouTube().start()
+    try:
+        youtube.add("heartstopper", 1_234_567, channel_id="UC" + "H" * 22)
+        config = config_module.load(
+            seeded.write_config(tmp_path / "t.toml", extra=_extra(youtube.url))
+        )
+        body = _shapes_of(KEY)[shape]
+        youtube.fail_next(*[Reply(500, {"Content-Type": "text/plain"}, body)] * 4)
+        store = Database.open(f"sqlite:///{tmp_path / 't.db'}")
+        store.upgrade()
+        report = run_round(config, store, noon(seeded.today), ["youtube"])["youtube"]
+        cause = store.attempts("youtube", limit=1)[0].cause
+        store.close()
+    finally:
+        youtube.stop()
+    assert report.outcome == "failed" and "HTTP 500" in cause
+    assert "*" in cause  # the mask, itself perhaps cut by the excerpt
+    shown = [report.line(), cause]
+    fragments = [KEY[i : i + 6] for i in range(len(KEY) - 5)]
+    assert [(text, f) for text in shown for f in fragments if f in text] == []
