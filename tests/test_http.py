@@ -243,3 +243,73 @@ def test_make_client_settings() -> None:
     assert client.timeout == httpx.Timeout(3.0, connect=0.5)
     assert client.follow_redirects is True
     assert client.is_closed
+
+
+# -- bounds: a deadline per answer and a size limit, whatever the other side sends ----------
+
+
+def test_a_body_sent_one_byte_at_a_time_ends_at_the_deadline(fake: FakeBluesky) -> None:
+    """Each byte comes well inside the read timeout; only the total deadline stops it."""
+    fake.trickle_seconds = 0.05  # 10,000 bytes: over 8 minutes at this pace
+    fake.fail_next(Fault.TRICKLE)
+    started = time.monotonic()
+    with pytest.raises(TemporaryError, match=r"no complete answer within 1s \(http.deadline\)"):
+        fetch(fake.url, settings(deadline=1.0, max_attempts=1, timeout=2.0), Sleeps())
+    assert time.monotonic() - started < 10
+
+
+def _bomb(decoded: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(decoded >> 20)) + packer.flush()
+
+
+def test_a_gzip_bomb_stops_at_the_size_limit(fake: FakeBluesky) -> None:
+    bomb = _bomb(256 << 20)  # 256 MiB of zeros in ~250 KB
+    assert len(bomb) < (1 << 20)
+    fake.fail_next(
+        Reply(200, {"Content-Encoding": "gzip", "Content-Type": "application/json"}, bomb)
+    )
+    with pytest.raises(
+        SourceError, match=r"larger than 1,048,576 bytes \(decompressed\)"
+    ) as caught:
+        fetch(fake.url, settings(max_body=1 << 20, max_attempts=1), Sleeps())
+    assert not isinstance(caught.value, TemporaryError)  # not worth asking again
+    assert len(fake.requests) == 1
+
+
+def test_an_endless_chunked_body_stops_at_the_size_limit(fake: FakeBluesky) -> None:
+    fake.fail_next(Fault.ENDLESS)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"larger than 1,048,576 bytes \(sent\)"):
+        fetch(fake.url, settings(max_body=1 << 20, max_attempts=1), Sleeps())
+    assert time.monotonic() - started < 10
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(fake: FakeBluesky) -> None:
+    fake.fail_next(Reply(200, {"Content-Type": "application/json"}, b" " * 5000))
+    with pytest.raises(SourceError, match=r"larger than 4,096 bytes \(sent\)"):
+        fetch(fake.url, settings(max_body=4096, max_attempts=1), Sleeps())
+
+
+def test_a_source_sets_its_own_size_limit(fake: FakeBluesky) -> None:
+    small = BlueskyCollector(BlueskySettings(base_url=fake.url, max_body=1024))
+    fake.fail_next(Reply(200, {"Content-Type": "application/json"}, b" " * 2000 + b"{}"))
+    with pytest.raises(SourceError, match=r"larger than 1,024 bytes"):
+        fetch(fake.url, settings(max_attempts=1), Sleeps(), collector=small)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_compressed_answers_within_the_limit_decode(fake: FakeBluesky, encoding: str) -> None:
+    import json
+    import zlib
+
+    payload = json.dumps({"profiles": [], "pad": "x" * 200_000}).encode()
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS, "raw-deflate": -zlib.MAX_WBITS}
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits[encoding])
+    body = packer.compress(payload) + packer.flush()
+    name = "deflate" if encoding == "raw-deflate" else encoding
+    fake.fail_next(Reply(200, {"Content-Encoding": name, "Content-Type": "application/json"}, body))
+    assert fetch(fake.url, settings(max_attempts=1), Sleeps()) == payload

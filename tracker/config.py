@@ -47,8 +47,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The whole of one answer, the last byte included, in seconds (httpx's timeout is per read).
+DEFAULT_DEADLINE = 60.0
+# The most one answer may be, as sent and again decompressed, in bytes.
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+MAX_BODY_CEILING = 1024 * 1024 * 1024
+
+
 class HttpSettings(_Section):
     timeout: float = Field(default=10.0, gt=0)
+    # Total seconds for one request's answer; a body trickling in still ends here.
+    deadline: float = Field(default=DEFAULT_DEADLINE, gt=0, le=3600)
+    # Bytes one answer may take, sent and decompressed; a source may set its own max_body.
+    max_body: int = Field(default=DEFAULT_MAX_BODY, ge=1024, le=MAX_BODY_CEILING)
     connect_timeout: float = Field(default=5.0, gt=0)
     # Attempts per request for temporary failures (connect errors, timeouts, 5xx, 429).
     max_attempts: int = Field(default=4, ge=1, le=10)

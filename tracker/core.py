@@ -100,11 +100,34 @@ class SourceSettings(BaseModel):
     jitter: timedelta = timedelta(minutes=2)
     # Requests of this source in flight at once.
     concurrency: int = Field(default=4, ge=1, le=64)
+    # The most one answer of this source may be, in bytes, sent and decompressed (default:
+    # http.max_body).
+    max_body: int | None = Field(default=None, ge=1024, le=1024**3)
+    # A round of this source is cancelled after this long, what it has stored and the rest
+    # recorded as failed (default: its interval, so a stuck round never delays the next).
+    round_deadline: timedelta | None = None
 
     @field_validator("interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("round_deadline", mode="before")
+    @classmethod
+    def _deadline(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("round_deadline")
+    @classmethod
+    def _deadline_range(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and not timedelta(seconds=1) <= value <= timedelta(days=7):
+            raise ValueError(f"must be between 1s and 7d, got {value.total_seconds():g}s")
+        return value
+
+    @property
+    def deadline(self) -> timedelta:
+        """How long a round of this source may take."""
+        return self.round_deadline or self.interval
 
     @field_validator("jitter", mode="before")
     @classmethod

@@ -3,13 +3,22 @@
 Retry only what is temporary (connect errors, timeouts, 5xx, 429), honour the platform's
 Retry-After or reset header, log each attempt, bound the total wait, re-raise at the end.
 Collectors never retry on their own.
+
+Every exchange is bounded in time and size, whatever the other side sends: `http.deadline`
+seconds for the whole answer (not only between bytes, so a body sent one byte a second ends),
+and `max_body` bytes read from the socket and again after decompression (the client decodes
+gzip and deflate itself, in bounded steps, so a 2 MB gzip bomb stops at the limit instead of
+inflating to gigabytes; an endless chunked stream stops there too).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Protocol
+import zlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import httpx
 from tenacity import (
@@ -21,11 +30,127 @@ from tenacity import (
     wait_random,
 )
 
-from tracker.config import HttpSettings
+from tracker.config import DEFAULT_DEADLINE, HttpSettings
 from tracker.core import Request
 from tracker.errors import BadPayload, RateLimited, SourceError, TemporaryError
 
 log = logging.getLogger("tracker.http")
+
+# The size limit of the exchange in flight, when its source sets its own (`max_body`).
+_max_body: ContextVar[int | None] = ContextVar("tracker_max_body", default=None)
+# Decompressed in steps of at most this many bytes, so no one step can balloon.
+_STEP = 1 << 16
+
+
+class BodyTooLarge(Exception):
+    """An answer past the size limit; raised inside the client, turned into a SourceError."""
+
+    def __init__(self, limit: int, decoded: bool) -> None:
+        self.limit, self.decoded = limit, decoded
+        what = "decompressed" if decoded else "sent"
+        super().__init__(f"answer larger than {limit:,} bytes ({what}); the limit is max_body")
+
+
+class _Bounded(httpx.AsyncBaseTransport):
+    """Wraps the real transport: counts and decodes response bodies within the size limit."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, max_body: int) -> None:
+        self._inner = inner
+        self._max_body = max_body
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        limit = _max_body.get() or self._max_body
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        length = response.headers.get("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > limit:
+            await response.aclose()
+            raise BodyTooLarge(limit, decoded=False)
+        headers = response.headers
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            # Decoded here, within the limit; httpx must not decode again.
+            headers = httpx.Headers(
+                [(k, v) for k, v in response.headers.multi_items()
+                 if k.lower() not in ("content-encoding", "content-length")]
+            )  # fmt: skip
+        else:
+            encoding = ""
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            stream=_Limited(response.stream, encoding, limit),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _Limited(httpx.AsyncByteStream):
+    def __init__(self, raw: httpx.AsyncByteStream, encoding: str, limit: int) -> None:
+        self._raw, self._encoding, self._limit = raw, encoding, limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        sent = decoded = 0
+        decoder = _decoder(self._encoding)
+        first = True
+        async for chunk in self._raw:
+            sent += len(chunk)
+            if sent > self._limit:
+                raise BodyTooLarge(self._limit, decoded=False)
+            if decoder is None:
+                yield chunk
+                continue
+            try:
+                if first and self._encoding == "deflate" and chunk:
+                    # Servers send zlib-wrapped or raw deflate under the one name.
+                    decoder = _decoder("deflate" if chunk[0] & 0x0F == 8 else "raw-deflate")
+                    assert decoder is not None
+                first = False
+                pending = chunk
+                while pending:
+                    data = decoder.decompress(pending, _STEP)
+                    pending = decoder.unconsumed_tail
+                    decoded += len(data)
+                    if decoded > self._limit:
+                        raise BodyTooLarge(self._limit, decoded=True)
+                    if data:
+                        yield data
+                    if decoder.eof:
+                        break
+            except zlib.error as exc:
+                why = f"{self._encoding} body cannot be decoded: {exc}"
+                raise httpx.DecodingError(why) from None
+        if decoder is not None:
+            data = decoder.flush()
+            decoded += len(data)
+            if decoded > self._limit:
+                raise BodyTooLarge(self._limit, decoded=True)
+            if data:
+                yield data
+
+    async def aclose(self) -> None:
+        await self._raw.aclose()
+
+
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    if encoding == "raw-deflate":
+        return zlib.decompressobj(-zlib.MAX_WBITS)
+    return None
+
+
+class Client(httpx.AsyncClient):
+    """The shared client, which knows the deadline of one answer (`http.deadline`)."""
+
+    def __init__(self, deadline: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deadline = deadline
 
 
 class Exchanger(Protocol):
@@ -48,12 +173,15 @@ def make_client(
 ) -> httpx.AsyncClient:
     """The client every collector shares: timeouts, pooling, redirects, an honest User-Agent."""
     agent = settings.user_agent + (f" contact: {contact}" if contact else "")
-    return httpx.AsyncClient(
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=16)
+    inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+    return Client(
+        settings.deadline,
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=16),
+        limits=limits,
         headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
         follow_redirects=True,
-        transport=transport,
+        transport=_Bounded(inner, settings.max_body),
     )
 
 
@@ -118,11 +246,34 @@ def retry_policy(
     )
 
 
-async def exchange(client: httpx.AsyncClient, source: Exchanger, request: Request) -> bytes:
-    """One attempt: send, classify the answer, return the body of a normal answer."""
+async def exchange(
+    client: httpx.AsyncClient,
+    source: Exchanger,
+    request: Request,
+    *,
+    deadline: float | None = None,
+    max_body: int | None = None,
+) -> bytes:
+    """One attempt: send, classify the answer, return the body of a normal answer.
+
+    The whole attempt, the body's last byte included, ends within `deadline` seconds (else the
+    client's `http.deadline`); the body may be at most `max_body` bytes (else the source's
+    `max_body`, else the client's `http.max_body`)."""
+    if deadline is None:
+        deadline = getattr(client, "deadline", DEFAULT_DEADLINE)
+    if max_body is None:
+        max_body = getattr(getattr(source, "settings", None), "max_body", None)
+    token = _max_body.set(max_body)
     try:
-        response = await source.fetch(client, request)
-        body = await response.aread() if not response.is_stream_consumed else response.content
+        async with asyncio.timeout(deadline):
+            response = await source.fetch(client, request)
+            body = await response.aread() if not response.is_stream_consumed else response.content
+    except TimeoutError:
+        raise TemporaryError(
+            f"{_where(request)}: no complete answer within {deadline:g}s (http.deadline)"
+        ) from None
+    except BodyTooLarge as exc:
+        raise SourceError(f"{_where(request)}: {exc}") from None
     except httpx.TimeoutException as exc:
         raise TemporaryError(f"{_where(request)}: timed out ({type(exc).__name__})") from None
     except httpx.TransportError as exc:
@@ -133,6 +284,8 @@ async def exchange(client: httpx.AsyncClient, source: Exchanger, request: Reques
         raise SourceError(f"{_where(request)}: too many redirects (a redirect loop?)") from None
     except httpx.DecodingError as exc:
         raise BadPayload(f"{_where(request)}: body cannot be decoded: {exc}") from None
+    finally:
+        _max_body.reset(token)
     error = source.error(response.status_code, response.headers, body)
     if error is not None:
         raise error
@@ -140,12 +293,18 @@ async def exchange(client: httpx.AsyncClient, source: Exchanger, request: Reques
 
 
 async def fetch_body(
-    client: httpx.AsyncClient, source: Exchanger, request: Request, policy: AsyncRetrying
+    client: httpx.AsyncClient,
+    source: Exchanger,
+    request: Request,
+    policy: AsyncRetrying,
+    *,
+    deadline: float | None = None,
+    max_body: int | None = None,
 ) -> bytes:
     """`exchange` under the retry policy; raises the last SourceError when it gives up."""
     async for attempt in policy.copy():
         with attempt:
-            return await exchange(client, source, request)
+            return await exchange(client, source, request, deadline=deadline, max_body=max_body)
     raise SourceError("retry policy ended without an outcome")  # pragma: no cover
 
 

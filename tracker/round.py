@@ -98,6 +98,7 @@ class _Gathered:
     failures: dict[str, str] = field(default_factory=dict)
     kind: str = ""
     answered: set[str] = field(default_factory=set)  # targets whose request has come back
+    finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
 
 
 class Runner:
@@ -184,8 +185,19 @@ class Runner:
         targets = self.config.targets(name)
         gathered = _Gathered()
         report = SourceReport(name, "ok", targets=len(targets))
+        deadline = collector.settings.deadline.total_seconds()
         try:
-            await self._gather(collector, targets, gathered)
+            try:
+                async with asyncio.timeout(deadline):
+                    await self._gather(collector, targets, gathered)
+            except TimeoutError:
+                # What came back is stored; the rest is this round's failure. The next run
+                # starts on time, as if this one had ended normally.
+                cause = f"round deadline: no answer within {_seconds(deadline)} (round_deadline)"
+                for target in targets:
+                    if target.name not in gathered.finished:
+                        gathered.failures.setdefault(target.name, cause)
+                gathered.kind = gathered.kind or "deadline"
             report.collected = len(gathered.observations)
             report.failures, report.kind = gathered.failures, gathered.kind
             report.stored = await asyncio.to_thread(self.store.write, name, gathered.observations)
@@ -302,6 +314,7 @@ class Runner:
             gathered.observations.extend(_storable(request, parsed))
             gathered.failures.update(parsed.failures)
             gathered.answered.update(t.name for t in request.targets)
+            gathered.finished.update(t.name for t in request.targets)
             if parsed.failures and not gathered.kind:
                 gathered.kind = "not_found"
 
@@ -401,6 +414,10 @@ class Runner:
                 except StoreError as spool_exc:
                     log.error("%s: attempt lost: %s; %s", attempt.source, exc, spool_exc)
         _summary(report)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s" if value < 120 else f"{value / 60:g} min"
 
 
 def _storable(request: Request, parsed: Parsed) -> list[Observation]:

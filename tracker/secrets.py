@@ -43,6 +43,8 @@ class _Known:
             text = shapes.sub(MASK, text)
             text = _mask_fragments(text, value)
         return text
+
+
 _known = _Known()
 
 
@@ -98,7 +100,7 @@ def _shapes(value: str) -> re.Pattern[str]:
         options = [re.escape(char), "(?i:" + re.escape(encoded) + ")"]
         if char == " ":
             options.append(r"\+")
-        if char in "/\"\\":
+        if char in '/"\\':
             options.append(re.escape("\\" + char))
         parts.append("(?:" + "|".join(options) + ")")
     return re.compile(r"(?:\s|\\[nrt])*".join(parts))

@@ -5,6 +5,8 @@ A fake answers from its own `route` method, which a test can pre-empt with fault
     fake.fail_next(Reply(429, {"Retry-After": "1"}, b"..."))   # next request gets this
     fake.fail_next(Fault.TIMEOUT)                                # sleep past the client timeout
     fake.fail_next(Fault.RESET)                                  # drop the connection mid-body
+    fake.fail_next(Fault.TRICKLE)                                # one byte every trickle_seconds
+    fake.fail_next(Fault.ENDLESS)                                # a chunked body that never ends
 
 Every request is recorded in `fake.requests` so tests can count them.
 """
@@ -38,6 +40,8 @@ class Reply:
 class Fault(Enum):
     TIMEOUT = "timeout"  # answer nothing for `slow_seconds`
     RESET = "reset"  # send headers and half a body, then close the socket
+    TRICKLE = "trickle"  # a 200 whose body comes one byte every `trickle_seconds`
+    ENDLESS = "endless"  # a 200 with a chunked body that never ends (until the client leaves)
 
 
 @dataclass
@@ -60,6 +64,7 @@ class FakePlatform:
     """Base of every fake: start it, point a collector's base_url at `.url`, stop it."""
 
     slow_seconds = 3.0
+    trickle_seconds = 0.2
 
     def __init__(self) -> None:
         self.requests: list[Seen] = []
@@ -125,6 +130,12 @@ class FakePlatform:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
                     return
+                if fault is Fault.TRICKLE:
+                    self._trickle(b'{"profiles": []}' + b" " * 10_000)
+                    return
+                if fault is Fault.ENDLESS:
+                    self._endless()
+                    return
                 reply = fault if isinstance(fault, Reply) else fake.route(seen)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
@@ -132,6 +143,33 @@ class FakePlatform:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
+
+            def _trickle(self, body: bytes) -> None:
+                self.close_connection = True
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(fake.trickle_seconds)
+                except OSError:  # the client gave up: what the fault is for
+                    return
+
+            def _endless(self) -> None:
+                self.close_connection = True
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b" " * 65536
+                try:
+                    while True:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:
+                    return
 
             do_GET = do_POST = _serve
 
