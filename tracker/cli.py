@@ -189,16 +189,20 @@ def run(
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Per source: last success, last failure and its cause, failures in a row, next run;
-    and what each credential's quota budget has left.
+    what each credential's quota budget has left; values waiting in the spool and spool
+    files set aside.
 
     \b
     Example:
       tracker status
     """
     from tracker import views
+    from tracker.configfile import spool_dir
+    from tracker.spool import Spool
 
     store = context(ctx).query_store()
     views.status(store.status(), store.quotas())
+    views.spool(Spool.for_store(spool_dir(context(ctx).config_path), store))
 
 
 # -- history / compare ------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from tracker.configfile import (
+    DEFAULT_SPOOL_DIR,
     ENV_PREFIX,
     beside,
     config_path,
@@ -210,7 +211,7 @@ class Config(BaseSettings):
     contact: str = ""
     # Where a round's values wait while the database is down (relative: beside a SQLite
     # file, else the working directory). Env: TRACKER_SPOOL_DIR.
-    spool_dir: str = "spool"
+    spool_dir: str = DEFAULT_SPOOL_DIR
     http: HttpSettings = HttpSettings()
     sources: dict[str, dict[str, Any]] = {}
     accounts: list[Account] = []

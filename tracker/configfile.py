@@ -26,6 +26,7 @@ LOCAL_CONFIG = Path("config") / CONFIG_NAME
 ENV_PREFIX = "TRACKER_"
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 DATABASE_ENV = f"{ENV_PREFIX}DATABASE_URL"
+DEFAULT_SPOOL_DIR = "spool"
 
 
 def user_config_dir() -> Path:
@@ -101,6 +102,21 @@ def database_url(explicit_config: str | Path | None = None) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(str(path), "database_url", "must be a database URL string")
     return beside(value, path)
+
+
+def spool_dir(explicit_config: str | Path | None = None) -> str:
+    """The spool_dir setting by the full config's precedence (env, file, default), for the
+    read-only commands that do not load the whole config."""
+    from_env = os.environ.get(f"{ENV_PREFIX}SPOOL_DIR")
+    if from_env:
+        return from_env
+    path = find_config(explicit_config)
+    if path is None or not path.is_file():
+        return DEFAULT_SPOOL_DIR
+    value = read_toml(path).get("spool_dir", DEFAULT_SPOOL_DIR)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(str(path), "spool_dir", "must be a directory path string")
+    return value
 
 
 def beside(url: str, config_file: Path) -> str:

@@ -28,6 +28,7 @@ from tracker.errors import ConfigError, StoreError
 from tracker.http import make_client
 from tracker.lineup import lineup, summary
 from tracker.round import Runner, SourceReport
+from tracker.spool import Spool
 from tracker.store import Store, redact
 from tracker.timeutil import now
 
@@ -94,6 +95,10 @@ async def run_forever(
 ) -> None:
     """Until SIGTERM/SIGINT (or `stop` is set): every source on its own schedule."""
     limit_malloc_arenas()
+    # Checked before anything runs: a spool that cannot take values would lose them silently
+    # the first time the database is away.
+    if why := await asyncio.to_thread(Spool.for_store(config.spool_dir, store).check):
+        raise ConfigError(str(config.path), "spool_dir", why)
     stop = stop or asyncio.Event()
     hangup = asyncio.Event()
     loop = asyncio.get_running_loop()

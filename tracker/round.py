@@ -134,6 +134,8 @@ class Runner:
         async with self._replaying:
             done = await asyncio.to_thread(self.spool.replay, self.store)
             # Said once per change, not once per source and round while the database is away.
+            if done.busy:  # another process is replaying this spool right now
+                return done
             if done.waiting and done.waiting != self._waiting:
                 log.warning(
                     "spool: %d file(s) in %s wait for the database: %s",
@@ -203,16 +205,15 @@ class Runner:
             report.stored = await asyncio.to_thread(self.store.write, name, gathered.observations)
         except StoreRefused as exc:
             # The database is there and said no: spooling would park the values for good.
-            report.failures, report.kind = gathered.failures, "store"
-            report.note = (
-                f"{' '.join(str(exc).split())}: {len(gathered.observations)} value(s) not stored"
-            )
-            report.outcome = "failed"
-            self._record(report, self._attempt(report, started))
+            self._refused(report, gathered, started, " ".join(str(exc).split()))
             return report
         except StoreError as exc:
             why = f"database unavailable ({' '.join(str(exc).split())})"
             self._spool(report, gathered.observations, started, why)
+            return report
+        except Exception as exc:  # a store bug: this source's failure, never the daemon's
+            log.exception("%s: the write failed", name)
+            self._refused(report, gathered, started, f"{type(exc).__name__}: {exc}")
             return report
         except asyncio.CancelledError:
             # The write may or may not have committed in its thread: the spool's replay is
@@ -231,6 +232,15 @@ class Runner:
             report.outcome = "partial" if report.collected else "failed"
         self._record(report, self._attempt(report, started))
         return report
+
+    def _refused(
+        self, report: SourceReport, gathered: _Gathered, started: datetime, why: str
+    ) -> None:
+        """The write failed for a reason waiting will not mend: a failure, nothing spooled."""
+        report.failures, report.kind = gathered.failures, "store"
+        report.outcome, report.stored = "failed", 0
+        report.note = f"{why}: {len(gathered.observations)} value(s) not stored"
+        self._record(report, self._attempt(report, started))
 
     def _spool(
         self,

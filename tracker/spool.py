@@ -13,12 +13,19 @@ keyed by (series, time), and an attempt already recorded is not recorded again.
 
 A file names the database it was meant for (password hidden) and only that database replays
 it: a spool shared by two databases never stores one's values in the other. A file that cannot
-be read is renamed `*.bad` and left for a person to look at, never deleted.
+be replayed — unreadable, or values the database refuses (StoreRefused) — is renamed `*.bad`,
+its reason written beside it (`*.bad.why`), and left for a person to look at, never deleted;
+the files behind it are replayed all the same. Only an unreachable database stops a replay.
+
+One process replays a spool at a time: a replay holds an exclusive `flock` on
+`<digest>.lock` in the directory, and a second process finding it held leaves the files to
+the first (no attempt row is written twice).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import itertools
 import json
@@ -26,7 +33,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,7 +42,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from tracker.core import Observation
-from tracker.errors import StoreError
+from tracker.errors import StoreError, StoreRefused
 from tracker.store import Store
 from tracker.store.models import Attempt
 
@@ -43,6 +50,8 @@ log = logging.getLogger("tracker.spool")
 
 FORMAT = 1
 SUFFIX = ".jsonl"
+ASIDE = ".bad"
+WHY = ".why"
 # A temporary file this old belongs to a writer that died before its rename: never durable.
 STALE_TMP_SECONDS = 3600
 _ATTEMPT_FIELDS = ("source", "started", "finished", "outcome", "targets", "stored", "failed")
@@ -90,8 +99,17 @@ class Replayed:
     values: int = 0  # observations in them
     stored: int = 0  # of which new to the store
     waiting: int = 0  # files still in the spool for this database
-    bad: list[Path] = field(default_factory=list)  # unreadable files set aside as *.bad
+    bad: list[Path] = field(default_factory=list)  # files set aside as *.bad
     error: str = ""  # why the replay stopped early (the database is still down)
+    busy: bool = False  # another process holds the replay lock: its replay, not ours
+
+
+@dataclass(slots=True)
+class Aside:
+    """A spool file set aside: it cannot be replayed, and why."""
+
+    path: Path
+    reason: str
 
 
 class Spool:
@@ -149,6 +167,40 @@ class Spool:
             return []
         return sorted(found, key=lambda p: p.name)
 
+    def aside(self) -> list[Aside]:
+        """This database's set-aside files, oldest first, with their reasons."""
+        try:
+            found = sorted(p for p in self.directory.iterdir() if self._mine(p, SUFFIX + ASIDE))
+        except OSError:
+            return []
+        result = []
+        for path in found:
+            try:
+                reason = path.with_name(path.name + WHY).read_text(encoding="utf-8").strip()
+            except OSError:
+                reason = "reason not recorded"
+            result.append(Aside(path, reason))
+        return result
+
+    def check(self) -> str:
+        """'' when values can be spooled here; else why not (made, written, synced, removed)."""
+        probe = self.directory / f".probe-{os.getpid()}-{next(_sequence)}"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, b"{}\n" * 512)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            probe.unlink()
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            with contextlib.suppress(OSError, ValueError):
+                probe.unlink()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return f"{self.directory} cannot hold spooled values: {reason}"
+        return ""
+
     def pending(self) -> int:
         """How many values wait in the spool for this database."""
         total = 0
@@ -181,13 +233,44 @@ class Spool:
 
     # -- replaying -----------------------------------------------------------------------
     def replay(self, store: Store) -> Replayed:
-        """Write every file into `store`, oldest first; stop at the first database error."""
+        """Write every file into `store`, oldest first; stop only when the database is away.
+
+        A file that cannot be read, or whose values the database refuses, is set aside and
+        the replay goes on with the next one."""
+        files = self.files()
+        if not files:
+            return Replayed()
+        with self._replay_lock() as held:
+            if not held:
+                return Replayed(waiting=len(files), busy=True)
+            return self._replay(store)
+
+    @contextlib.contextmanager
+    def _replay_lock(self) -> Iterator[bool]:
+        try:
+            fd = os.open(self.directory / f"{self._prefix}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # a read-only spool: nothing can be deleted, replay as before
+            yield True
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _replay(self, store: Store) -> Replayed:
         done = Replayed()
         self._drop_stale_temporaries()
-        files = self.files()
+        files = self.files()  # again, under the lock: another replay may have taken some
         for index, path in enumerate(files):
             try:
                 batch = self.read(path)
+            except FileNotFoundError:
+                continue
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 done.bad.append(self._set_aside(path, exc))
                 continue
@@ -196,6 +279,11 @@ class Spool:
                 if not _recorded(store, batch.attempt):
                     batch.attempt.stored = stored
                     store.record_attempt(batch.attempt)
+            except StoreRefused as exc:
+                # The database is there and refuses these values: waiting will not change
+                # that, so they must not hold up the files behind them.
+                done.bad.append(self._set_aside(path, exc))
+                continue
             except StoreError as exc:
                 done.error = _one_line(exc)
                 done.waiting = len(files) - index
@@ -218,12 +306,15 @@ class Spool:
         return path.name.startswith(self._prefix + "-") and path.name.endswith(suffix)
 
     def _set_aside(self, path: Path, exc: Exception) -> Path:
-        bad = path.with_name(path.name + ".bad")
+        bad = path.with_name(path.name + ASIDE)
+        reason = _one_line(exc)
+        with contextlib.suppress(OSError):
+            path.with_name(bad.name + WHY).write_text(reason + "\n", encoding="utf-8")
         try:
             os.replace(path, bad)
         except OSError:
             bad = path
-        log.error("spool: %s cannot be replayed (%s); kept as %s", path.name, exc, bad.name)
+        log.error("spool: %s cannot be replayed (%s); kept as %s", path.name, reason, bad.name)
         return bad
 
     def _drop_stale_temporaries(self) -> None:

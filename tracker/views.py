@@ -19,6 +19,7 @@ from tracker.timeutil import from_epoch
 if TYPE_CHECKING:
     from tracker.backfill import Progress
     from tracker.claims import Verdict
+    from tracker.spool import Spool
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,6 +73,24 @@ def status(rows: Sequence[SourceStatus], budgets: Sequence[Budget] = ()) -> None
     for row in rows:
         if row.last_cause:
             console.print(f"{row.source} last failure: {row.last_cause}", soft_wrap=True)
+
+
+def spool(spooled: Spool) -> None:
+    """What the spool holds for this database: values waiting, files set aside and why."""
+    console = _console()
+    waiting, files, aside = spooled.pending(), spooled.files(), spooled.aside()
+    if files:
+        console.print(
+            f"spool: {waiting} value(s) in {len(files)} file(s) wait for the database in "
+            f"{spooled.directory}",
+            soft_wrap=True,
+        )
+    for found in aside:
+        console.print(
+            f"spool: {found.path} set aside, cannot be replayed: {found.reason}", soft_wrap=True
+        )
+    if spooled.directory.is_dir() and not files and not aside and (why := spooled.check()):
+        console.print(f"spool: {why} (values would be lost if the database went away)")
 
 
 def _series_name(labels: dict[str, str], label: str, key: str) -> str:
