@@ -46,6 +46,7 @@ from tests.fakes.wikipedia import FakeWikimedia
 from tracker import config as config_module
 from tracker import daemon
 from tracker.collectors.base import Observation
+from tracker.core import Sudden
 from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner
@@ -97,11 +98,16 @@ class _Flaky(Database):
     down = False
 
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
     ) -> int:
         if self.down:
             raise StoreError("database error: soak outage")
-        return super().write(source, observations, flags)
+        return super().write(source, observations, flags, sudden=sudden)
 
 
 class _Count(logging.Handler):

@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import tracker_env
 from tests.test_round import load, noon, run_round
 from tracker.collectors.base import as_count
-from tracker.core import MAX_KEY, MAX_SUBJECT, Observation, parse_amount
+from tracker.core import MAX_KEY, MAX_SUBJECT, Observation, Sudden, parse_amount
 from tracker.errors import BadPayload, ConfigError, StoreError, StoreRefused
 from tracker.spool import Spool
 from tracker.store import Database, Store
@@ -194,7 +194,12 @@ class _Refusing(Database):
         self.error = error
 
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
     ) -> int:
         raise self.error
 

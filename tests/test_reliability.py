@@ -43,6 +43,7 @@ from tracker import config as config_module
 from tracker import daemon
 from tracker.collectors.base import Observation
 from tracker.config import Config
+from tracker.core import Sudden
 from tracker.errors import StoreError
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner, SourceReport
@@ -641,11 +642,16 @@ class _Down(Database):
         self.attempts_down = attempts
 
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
     ) -> int:
         if self.down:
             raise StoreError("database error: the server closed the connection")
-        return super().write(source, observations, flags)
+        return super().write(source, observations, flags, sudden=sudden)
 
     def record_attempt(self, attempt: Attempt) -> None:
         if self.down and self.attempts_down:

@@ -207,7 +207,14 @@ def test_nothing_binds_every_interface_by_default() -> None:
 # SQL here is written in capitals; messages in ordinary words do not match.
 SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|VALUES|ORDER BY)\b")
 # Fixed SQL fragments an f-string may splice into a statement; values are bound, never spliced.
-FRAGMENTS = {"conflict", "spent", "column", "' AND '.join(where)"}
+FRAGMENTS = {
+    "conflict",
+    "spent",
+    "column",
+    "' AND '.join(where)",
+    "placeholders",  # "(?, ?), (?, ?)": placeholders only
+    "self._sudden_predicate",
+}
 
 
 def test_sql_values_are_only_ever_bound_parameters() -> None:

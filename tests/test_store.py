@@ -158,7 +158,7 @@ def test_upgrade_is_repeatable(store: Database) -> None:
     from tracker.migrate import current
 
     store.upgrade()
-    assert current(store.engine) == "0002"
+    assert current(store.engine) == "0003"
 
 
 def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -186,22 +186,30 @@ def run(
     asyncio.run(daemon.run_forever(config, store))
 
 
+SUDDEN_DAYS = 7  # how far back `status` lists sudden changes
+
+
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Per source: last success, last failure and its cause, failures in a row, next run;
-    what each credential's quota budget has left; values waiting in the spool and spool
-    files set aside.
+    what each credential's quota budget has left; values flagged as sudden changes in the last
+    week; values waiting in the spool and spool files set aside.
 
     \b
     Example:
       tracker status
     """
-    from tracker import views
+    from datetime import timedelta
+
+    from tracker import query, views
     from tracker.configfile import spool_dir
     from tracker.spool import Spool
+    from tracker.timeutil import now, to_epoch
 
     store = context(ctx).query_store()
     views.status(store.status(), store.quotas())
+    since = to_epoch(now() - timedelta(days=SUDDEN_DAYS))
+    views.swings(query.sudden_changes(store, since), SUDDEN_DAYS)
     views.spool(Spool.for_store(spool_dir(context(ctx).config_path), store))
 
 

@@ -34,6 +34,7 @@ from tracker.core import (
     MAX_LABEL,
     MAX_SUBJECT,
     SourceSettings,
+    Sudden,
     Target,
     normalize_tag,
     parse_amount,
@@ -213,12 +214,29 @@ class Config(BaseSettings):
     # file, else the working directory). Env: TRACKER_SPOOL_DIR.
     spool_dir: str = DEFAULT_SPOOL_DIR
     http: HttpSettings = HttpSettings()
+    # A value more than `change_factor` times (or under 1/change_factor of) the one before it
+    # in its series is stored flagged as a sudden change, once either is `change_floor` or
+    # more; 0 turns the flag off.
+    change_factor: float = Field(default=5.0, ge=0, le=1_000_000)
+    change_floor: int = Field(default=100, ge=0, le=2**62)
     sources: dict[str, dict[str, Any]] = {}
     accounts: list[Account] = []
     hashtags: list[Hashtag] = []
     charts: list[Chart] = []
     pages: list[Page] = []
     campaign: Campaign | None = None
+
+    @field_validator("change_factor")
+    @classmethod
+    def _factor(cls, value: float) -> float:
+        if value != 0 and value < 1.5:
+            raise ValueError(f"must be 0 (off) or at least 1.5, got {value:g}")
+        return value
+
+    @property
+    def sudden(self) -> Sudden | None:
+        """The sudden-change rule, None when turned off."""
+        return Sudden(self.change_factor, self.change_floor) if self.change_factor else None
 
     # Set by `load`: where this came from, and the validated per-source settings.
     path: Path = Path("")

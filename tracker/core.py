@@ -210,6 +210,21 @@ class Parsed:
     failures: dict[str, str] = field(default_factory=dict)  # target name -> cause
 
 
+@dataclass(frozen=True, slots=True)
+class Sudden:
+    """When a value is a sudden change from the one before it: beyond `factor` either way
+    (a drop to under 1/factor, a jump to over factor times), once either is `floor` or more
+    (small counts swing by nature)."""
+
+    factor: float
+    floor: int = 100
+
+    def between(self, before: int, after: int) -> bool:
+        if max(before, after) < self.floor or before <= 0:
+            return False
+        return after > before * self.factor or after * self.factor < before
+
+
 def unstorable(obs: Observation) -> str:
     """Why the store cannot hold `obs` as it is ('' when it can): checked before the write,
     so one poison value fails its own target instead of the whole round's write."""

@@ -13,7 +13,7 @@ from tracker.claims import Claim, Point, Readiness, Series, Verdict, check
 from tracker.core import MONDAY, WEEK
 from tracker.errors import ConfigError, UsageError
 from tracker.store import SeriesInfo, Store
-from tracker.store.models import BACKFILLED
+from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ class HistoryResult:
     # Per series, the times of the points shown that a backfill wrote (not collected live).
     backfilled: dict[int, set[int]] = field(default_factory=dict)
     event: tuple[str, date] | None = None
+    # Per series, the times of the points shown that are a sudden change (flagged SUDDEN).
+    sudden: dict[int, set[int]] = field(default_factory=dict)
 
 
 def history(store: Store, q: HistoryQuery) -> HistoryResult:
@@ -98,18 +100,26 @@ def history(store: Store, q: HistoryQuery) -> HistoryResult:
         except ValueError:
             subject = q.subject
         found = store.find_series(subject, q.platform, q.metric, q.labels)
-    points, backfilled = {}, {}
+    points, backfilled, sudden = {}, {}, {}
     for series in found:
         full = store.points(series.id, q.since, q.until)
         rows = [(int(ts), int(value)) for ts, value, *_ in full]
         late = {int(ts) for ts, _, _, _, flags in full if (flags or 0) & BACKFILLED}
+        swings = {int(ts) for ts, _, _, _, flags in full if (flags or 0) & SUDDEN}
         if q.every:
-            # A bucket's value is its last point's, and so is whether it was backfilled.
+            # A bucket's value is its last point's, and so is whether it was backfilled; a
+            # sudden change anywhere in a bucket marks the bucket (never hidden by bucketing).
             lasts = _last_per_bucket([ts for ts, _ in rows], q.every)
             late = {start for start, i in lasts if rows[i][0] in late}
+            marked, first = set(), 0
+            for start, i in lasts:
+                if any(ts in swings for ts, _ in rows[first : i + 1]):
+                    marked.add(start)
+                first = i + 1
+            swings = marked
             rows = [(start, rows[i][1]) for start, i in lasts]
-        points[series.id], backfilled[series.id] = rows, late
-    return HistoryResult(found, points, backfilled, q.event)
+        points[series.id], backfilled[series.id], sudden[series.id] = rows, late, swings
+    return HistoryResult(found, points, backfilled, q.event, sudden)
 
 
 def bucket(rows: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
@@ -368,3 +378,28 @@ def readiness(config: Config, claim: Claim, launch: date) -> Readiness:
     failed = registry.broken().get(claim.source)
     note = f"the {claim.source!r} plugin failed to load: {failed}" if failed else ""
     return Readiness(False, note=note)
+
+
+@dataclass(slots=True)
+class Swing:
+    """A value stored flagged as a sudden change, with the value before it."""
+
+    series: SeriesInfo
+    at: int
+    before: int | None
+    value: int
+
+
+def sudden_changes(store: Store, since: int, limit: int = 20) -> list[Swing]:
+    """The newest values flagged SUDDEN since a time, newest first."""
+    flagged = store.sudden(since, limit)
+    if not flagged:
+        return []
+    series = {s.id: s for s in store.find_series()}
+    swings = []
+    for series_id, ts, value in flagged:
+        if series_id not in series:
+            continue
+        previous = store.latest(series_id, ts - 1)
+        swings.append(Swing(series[series_id], ts, previous[1] if previous else None, value))
+    return swings

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import httpx
 from tenacity import AsyncRetrying
@@ -132,7 +133,7 @@ class Runner:
     async def replay(self) -> Replayed:
         """Write what the spool holds for this database; never raises for the database."""
         async with self._replaying:
-            done = await asyncio.to_thread(self.spool.replay, self.store)
+            done = await asyncio.to_thread(self.spool.replay, self.store, self.config.sudden)
             # Said once per change, not once per source and round while the database is away.
             if done.busy:  # another process is replaying this spool right now
                 return done
@@ -202,7 +203,11 @@ class Runner:
                 gathered.kind = gathered.kind or "deadline"
             report.collected = len(gathered.observations)
             report.failures, report.kind = gathered.failures, gathered.kind
-            report.stored = await asyncio.to_thread(self.store.write, name, gathered.observations)
+            report.stored = await asyncio.to_thread(
+                partial(self.store.write, sudden=self.config.sudden),
+                name,
+                gathered.observations,
+            )
         except StoreRefused as exc:
             # The database is there and said no: spooling would park the values for good.
             self._refused(report, gathered, started, " ".join(str(exc).split()))

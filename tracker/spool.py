@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from tracker.core import Observation
+from tracker.core import Observation, Sudden
 from tracker.errors import StoreError, StoreRefused
 from tracker.store import Store
 from tracker.store.models import Attempt
@@ -232,7 +232,7 @@ class Spool:
         return Batch(path, str(header["source"]), observations, attempt)
 
     # -- replaying -----------------------------------------------------------------------
-    def replay(self, store: Store) -> Replayed:
+    def replay(self, store: Store, sudden: Sudden | None = None) -> Replayed:
         """Write every file into `store`, oldest first; stop only when the database is away.
 
         A file that cannot be read, or whose values the database refuses, is set aside and
@@ -243,7 +243,7 @@ class Spool:
         with self._replay_lock() as held:
             if not held:
                 return Replayed(waiting=len(files), busy=True)
-            return self._replay(store)
+            return self._replay(store, sudden)
 
     @contextlib.contextmanager
     def _replay_lock(self) -> Iterator[bool]:
@@ -262,7 +262,7 @@ class Spool:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _replay(self, store: Store) -> Replayed:
+    def _replay(self, store: Store, sudden: Sudden | None) -> Replayed:
         done = Replayed()
         self._drop_stale_temporaries()
         files = self.files()  # again, under the lock: another replay may have taken some
@@ -275,7 +275,7 @@ class Spool:
                 done.bad.append(self._set_aside(path, exc))
                 continue
             try:
-                stored = store.write(batch.source, batch.observations)
+                stored = store.write(batch.source, batch.observations, sudden=sudden)
                 if not _recorded(store, batch.attempt):
                     batch.attempt.stored = stored
                     store.record_attempt(batch.attempt)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tracker.baselines import Between, Comparison, days_since, human, significant
-from tracker.query import AtResult, HistoryResult
+from tracker.query import AtResult, HistoryResult, Swing
 from tracker.quota import Budget
 from tracker.store import SourceStatus
 from tracker.timeutil import from_epoch
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 # Shown after a history table with backfilled rows.
 BACKFILL_NOTE = "* backfilled: fetched later from the source's history, not collected live"
+# Shown after a history table with values flagged as sudden changes.
+SUDDEN_NOTE = (
+    "! sudden change: beyond change_factor from the value before it (stored as sent; check it)"
+)
 
 
 def _console() -> Console:
@@ -75,6 +79,22 @@ def status(rows: Sequence[SourceStatus], budgets: Sequence[Budget] = ()) -> None
             console.print(f"{row.source} last failure: {row.last_cause}", soft_wrap=True)
 
 
+def swings(found: Sequence[Swing], days: int) -> None:
+    """The values stored flagged as sudden changes lately, newest first."""
+    if not found:
+        return
+    console = _console()
+    console.print(f"sudden changes in the last {days} days (stored as sent; check them):")
+    for swing in found:
+        s = swing.series
+        before = f"{swing.before:,}" if swing.before is not None else "?"
+        console.print(
+            f"  {_when(from_epoch(swing.at))}  {s.source} {s.metric} {s.subject} "
+            f"({_series_name(s.labels, s.label, s.key)}): {before} -> {swing.value:,}",
+            soft_wrap=True,
+        )
+
+
 def spool(spooled: Spool) -> None:
     """What the spool holds for this database: values waiting, files set aside and why."""
     console = _console()
@@ -102,13 +122,15 @@ def history(result: HistoryResult, fmt: str) -> None:
     """The points as a table, CSV or JSON.
 
     With `--relative-to` a "day" column counts days from the event (negative before it).
-    JSON always says whether each point was backfilled; CSV and the table add a "backfilled"
-    column only when some point shown was, so their columns stay as they were otherwise.
+    JSON always says whether each point was backfilled and whether it is a sudden change; CSV
+    and the table add a "backfilled" ("*") or "sudden" ("!") column only when some point shown
+    is, so their columns stay as they were otherwise.
     """
     records: list[dict[str, Any]] = []
     event = result.event
     for series in result.series:
         late = result.backfilled.get(series.id, set())
+        swings = result.sudden.get(series.id, set())
         for ts, value in result.points[series.id]:
             record: dict[str, Any] = {"time": from_epoch(ts).isoformat()}
             if event is not None:
@@ -120,22 +142,31 @@ def history(result: HistoryResult, fmt: str) -> None:
                 "series": _series_name(series.labels, series.label, series.key),
                 "value": value,
                 "backfilled": ts in late,
+                "sudden": ts in swings,
             }
             records.append(record)
     if fmt == "json":
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
         return
     flagged = any(r["backfilled"] for r in records)
+    swung = any(r["sudden"] for r in records)
     day = ["day"] if event is not None else []
     if fmt == "csv":
         fields = ["time", *day, "source", "metric", "subject", "series", "value"]
         writer = csv.DictWriter(
             sys.stdout,
-            fieldnames=fields + (["backfilled"] if flagged else []),
+            fieldnames=fields + (["backfilled"] if flagged else []) + (["sudden"] if swung else []),
             extrasaction="ignore",
         )
         writer.writeheader()
-        writer.writerows({**r, "backfilled": str(r["backfilled"]).lower()} for r in records)
+        writer.writerows(
+            {
+                **r,
+                "backfilled": str(r["backfilled"]).lower(),
+                "sudden": str(r["sudden"]).lower(),
+            }
+            for r in records
+        )
         return
     # Plain aligned columns, not a Rich table: a history can run to thousands of rows, and
     # the query path should start fast.
@@ -147,7 +178,9 @@ def history(result: HistoryResult, fmt: str) -> None:
             r["source"],
             r["metric"],
             r["series"],
-            f"{r['value']:,}" + ("*" if r["backfilled"] else (" " if flagged else "")),
+            f"{r['value']:,}"
+            + ("*" if r["backfilled"] else (" " if flagged else ""))
+            + ("!" if r["sudden"] else (" " if swung else "")),
         )
         for r in records
     ]
@@ -160,6 +193,8 @@ def history(result: HistoryResult, fmt: str) -> None:
         out.write("(no values in that time range)\n")
     if flagged:
         out.write(BACKFILL_NOTE + "\n")
+    if swung:
+        out.write(SUDDEN_NOTE + "\n")
 
 
 def compare(rows: Sequence[Comparison]) -> None:

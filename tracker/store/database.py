@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from tracker.core import Observation
+from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
 from tracker.quota import Budget, Quota
 from tracker.store.budgets import Budgets
@@ -87,9 +87,14 @@ class Database(Store):
         return self._series.find(subject, source, metric, labels)
 
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
     ) -> int:
-        return self._timeseries.write(source, observations, flags)
+        return self._timeseries.write(source, observations, flags, sudden)
 
     def write_rows(self, rows: Sequence[Row]) -> int:
         """The bulk path: rows already keyed by series id. Returns the count of new rows."""
@@ -110,6 +115,9 @@ class Database(Store):
 
     def count(self) -> int:
         return self._timeseries.count()
+
+    def sudden(self, since: int, limit: int = 20) -> list[tuple[int, int, int]]:
+        return self._timeseries.sudden(since, limit)
 
     # -- the ledger ----------------------------------------------------------------------
     def record_attempt(self, attempt: Attempt) -> None:

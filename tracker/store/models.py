@@ -7,7 +7,7 @@ on SQLite so a series' history is one contiguous range of the primary key.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tracker.core import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SUBJECT
@@ -16,6 +16,9 @@ metadata = SQLModel.metadata
 
 # Flag bits on a snapshot.
 BACKFILLED = 1
+# A drop or jump from the series' previous value beyond the configured factor: stored, and
+# marked so `status` and `history` show it (as Social Blade marks suspicious swings).
+SUDDEN = 2
 
 
 class Series(SQLModel, table=True):
@@ -40,7 +43,15 @@ class Series(SQLModel, table=True):
 class Snapshot(SQLModel, table=True):
     """One value of one series at one time."""
 
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        Index(
+            "ix_snapshot_sudden",
+            "ts",
+            sqlite_where=text("(flags & 2) != 0"),
+            postgresql_where=text("(flags & 2) <> 0"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     series_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

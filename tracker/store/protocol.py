@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import URL
 
-from tracker.core import Observation
+from tracker.core import Observation, Sudden
 from tracker.quota import Budget, Quota
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
@@ -38,9 +38,16 @@ class Store(Protocol):
 
     # -- time series ---------------------------------------------------------------------
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
     ) -> int:
-        """Store observations; returns how many were new. Idempotent on (series, time)."""
+        """Store observations; returns how many were new. Idempotent on (series, time).
+
+        With `sudden`, values too far from their series' previous value are flagged SUDDEN."""
         ...
 
     def find_series(
@@ -71,6 +78,10 @@ class Store(Protocol):
 
     def count(self) -> int:
         """Every snapshot stored."""
+        ...
+
+    def sudden(self, since: int, limit: int = 20) -> list[tuple[int, int, int]]:
+        """(series_id, ts, value) of the newest values flagged SUDDEN since a time."""
         ...
 
     # -- the ledger ----------------------------------------------------------------------

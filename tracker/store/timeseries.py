@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from tracker.core import Observation
+from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
 from tracker.store.engine import Gateway
+from tracker.store.models import SUDDEN
 from tracker.store.series import SeriesIndex
 from tracker.timeutil import to_epoch
 
@@ -118,12 +119,92 @@ class TimeSeries:
         self._write_rows = writer_for(gateway)
 
     def write(
-        self, source: str, observations: Iterable[Observation], flags: int | None = None
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        sudden: Sudden | None = None,
     ) -> int:
-        """Store observations; returns how many were new. Idempotent on (series, time)."""
+        """Store observations; returns how many were new. Idempotent on (series, time).
+
+        With `sudden`, a value beyond its factor from the series' previous value is flagged
+        SUDDEN (and stored all the same)."""
         observations = list(observations)
         ids = self._series.ids(source, observations)
+<<<<<<< HEAD
         return self.write_rows(_rows(ids, observations, flags))
+=======
+        rows = [
+            (
+                sid,
+                to_epoch(obs.at),
+                obs.value,
+                int(obs.period.total_seconds()) if obs.period else None,
+                obs.sig,
+                flags,
+            )
+            for sid, obs in zip(ids, observations, strict=True)
+        ]
+        if sudden is not None and rows:
+            rows = self._flag_sudden(rows, sudden)
+        return self.write_rows(rows)
+>>>>>>> 5221f6e (Sudden changes flagged, not hidden: a value beyond change_factor (default 5, floor 100) from its series' previous one is stored flagged SUDDEN (migration 0003: a partial index of them); history marks them (!, JSON/CSV 'sudden'), status lists the last week's)
+
+    def _flag_sudden(self, rows: list[Row], sudden: Sudden) -> list[Row]:
+        """`rows` with SUDDEN set on each value too far from the one before it in its series
+        (the stored one before the batch, then the batch's own, in time order)."""
+        first: dict[int, int] = {}
+        for sid, ts, *_ in rows:
+            first[sid] = min(ts, first.get(sid, ts))
+        before = self._values_before(first)
+        order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1]))
+        out = list(rows)
+        previous: dict[int, int | None] = dict(before)
+        for i in order:
+            sid, ts, value, period, sig, flags = rows[i]
+            last = previous.get(sid)
+            if last is not None and sudden.between(last, value):
+                out[i] = (sid, ts, value, period, sig, (flags or 0) | SUDDEN)
+            previous[sid] = value
+        return out
+
+    def _values_before(self, first: dict[int, int]) -> dict[int, int]:
+        """Per series, its newest stored value before the given time (none: left out)."""
+        found: dict[int, int] = {}
+        items = list(first.items())
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            placeholders = ", ".join(["(?, ?)"] * len(chunk))
+            with self._db.cursor() as cursor:
+                cursor.execute(
+                    self._db.sql(
+                        f"WITH want (sid, before) AS (VALUES {placeholders}) "
+                        "SELECT sid, (SELECT value FROM snapshot WHERE series_id = sid "
+                        "AND ts < before ORDER BY ts DESC LIMIT 1) FROM want"
+                    ),
+                    [v for pair in chunk for v in pair],
+                )
+                for sid, value in cursor.fetchall():
+                    if value is not None:
+                        found[int(sid)] = int(value)
+        return found
+
+    def sudden(self, since: int, limit: int = 20) -> list[tuple[int, int, int]]:
+        """(series_id, ts, value) of the newest values flagged SUDDEN since a time."""
+        with self._db.cursor() as cursor:
+            cursor.execute(
+                self._db.sql(
+                    "SELECT series_id, ts, value FROM snapshot "
+                    f"WHERE {self._sudden_predicate} AND ts >= ? ORDER BY ts DESC LIMIT ?"
+                ),
+                (since, limit),
+            )
+            return [(int(s), int(t), int(v)) for s, t, v in cursor.fetchall()]
+
+    @property
+    def _sudden_predicate(self) -> str:
+        # The partial index's own predicate, so the planner uses it (see migration 0003).
+        return "(flags & 2) != 0" if self._db.is_sqlite else "(flags & 2) <> 0"
 
     def write_rows(self, rows: Sequence[Row]) -> int:
         """The bulk path: rows already keyed by series id. Returns the count of new rows."""
