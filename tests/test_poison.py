@@ -280,3 +280,39 @@ def test_the_daemon_refuses_a_spool_dir_it_cannot_write(seeded: Seeded, tmp_path
     assert shown.returncode == 2
     assert "spool_dir" in shown.stderr and "cannot hold spooled values" in shown.stderr
     assert "Traceback" not in shown.stderr
+
+
+def test_values_lost_to_an_unwritable_spool_show_in_status_once_the_database_is_back(
+    seeded: Seeded, store: Database, tmp_path: Path
+) -> None:
+    """The database away and the spool unwritable: the values are lost, and the attempt that
+    says so is recorded when the database returns (the daemon's runner keeps it meanwhile)."""
+    import asyncio
+
+    from tests.test_reliability import _Down
+    from tracker.http import make_client, retry_policy
+    from tracker.round import Runner
+
+    config = load(seeded, tmp_path)
+    (tmp_path / "a-file").write_text("")
+    config.spool_dir = str(tmp_path / "a-file" / "spool")
+    flaky = _Down(store)
+
+    async def go() -> None:
+        async with make_client(config.http, config.contact) as client:
+            at = noon(seeded.today)
+            runner = Runner(
+                config, flaky, client, clock=lambda: at, policy=retry_policy(config.http)
+            )
+            lost = await runner.run_source("bluesky")
+            assert lost.outcome == "failed" and "2 value(s) lost" in lost.cause
+            flaky.down = False
+            at = noon(seeded.today, 1)
+            back = await runner.run_source("bluesky")
+            assert back.outcome == "ok"
+
+    asyncio.run(go())
+    outcomes = [(a.outcome, "lost" in a.cause) for a in store.attempts("bluesky")]
+    assert sorted(outcomes) == [("failed", True), ("ok", False)]
+    (row,) = [s for s in store.status() if s.source == "bluesky"]
+    assert "2 value(s) lost" in (row.last_cause or "")

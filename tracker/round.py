@@ -124,6 +124,9 @@ class Runner:
         self._collectors: dict[str, Collector] = {}
         self._replaying = asyncio.Lock()
         self._waiting = 0  # spool files the last replay left behind
+        # Attempts neither the database nor the spool took (the database away, the spool
+        # disk full): recorded when the database is back, so `status` says values were lost.
+        self._unrecorded: list[Attempt] = []
 
     def reconfigure(self, config: Config) -> None:
         """Run `config` from the next round on (a reload); collectors are rebuilt lazily."""
@@ -145,7 +148,17 @@ class Runner:
                     done.error,
                 )
             self._waiting = done.waiting
+            if self._unrecorded and not done.error:
+                await asyncio.to_thread(self._record_unrecorded)
         return done
+
+    def _record_unrecorded(self) -> None:
+        while self._unrecorded:
+            try:
+                self.store.record_attempt(self._unrecorded[0])
+            except StoreError:
+                return
+            self._unrecorded.pop(0)
 
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
@@ -427,7 +440,13 @@ class Runner:
                 try:
                     self.spool.put(attempt.source, [], attempt)
                 except StoreError as spool_exc:
-                    log.error("%s: attempt lost: %s; %s", attempt.source, exc, spool_exc)
+                    log.error(
+                        "%s: attempt not recorded yet (kept until the database is back): %s; %s",
+                        attempt.source,
+                        exc,
+                        spool_exc,
+                    )
+                    self._unrecorded.append(Attempt(**attempt.model_dump(exclude={"id"})))
         _summary(report)
 
 
