@@ -329,3 +329,22 @@ def test_a_live_holder_keeps_the_lock_however_old_its_heartbeat(database_url: st
         holder.kill()
         holder.wait()
         store.close()
+
+
+def test_a_holder_whose_lock_was_taken_is_told_at_its_next_heartbeat(store: Database) -> None:
+    """Another host's daemon took the lock while this one could not beat: this one must stop
+    (the daemon does, on LockHeld), and its release leaves the other's lock alone."""
+    store.acquire_lock()
+    store.heartbeat()
+    with Session(store.engine) as session:
+        held = session.get(DaemonLock, "daemon")
+        assert held is not None
+        held.pid, held.host = 4242, "elsewhere"
+        session.add(held)
+        session.commit()
+    with pytest.raises(LockHeld, match="pid 4242 on elsewhere.*took this database's lock"):
+        store.heartbeat()
+    store.release_lock()
+    with Session(store.engine) as session:
+        held = session.get(DaemonLock, "daemon")
+        assert held is not None and (held.pid, held.host) == (4242, "elsewhere")

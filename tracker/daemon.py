@@ -24,7 +24,7 @@ from tracker import config as config_module
 from tracker import scheduler as scheduling
 from tracker.baselines import references
 from tracker.config import Config
-from tracker.errors import ConfigError, StoreError
+from tracker.errors import ConfigError, LockHeld, StoreError
 from tracker.http import make_client
 from tracker.lineup import lineup, summary
 from tracker.round import Runner, SourceReport
@@ -114,6 +114,8 @@ async def run_forever(
             await runner.replay()
             service = _Service(runner, store, stop, hangup, grace)
             await service.serve(ready, poll)
+            if service.lost is not None:
+                raise service.lost
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
@@ -155,6 +157,7 @@ class _Service:
         self.hangup = hangup
         self.grace = grace
         self.in_flight: set[asyncio.Task[SourceReport]] = set()
+        self.lost: LockHeld | None = None  # the lock another daemon took from this one
         self.scheduled: set[str] = set()
         self.scheduler = scheduling.build(runner.config, [], self.run_source, self.heartbeat, now())
 
@@ -176,7 +179,12 @@ class _Service:
                 raise
 
     async def heartbeat(self) -> None:
-        await asyncio.to_thread(_quietly, "refresh the heartbeat", self.store.heartbeat)
+        try:
+            await asyncio.to_thread(_quietly, "refresh the heartbeat", self.store.heartbeat)
+        except LockHeld as exc:
+            # Never two daemons on one database: the other one has it now, so this one stops.
+            self.lost = exc
+            self.stop.set()
 
     async def serve(self, ready: Callable[[], Awaitable[None]] | None, poll: float) -> None:
         config = self.runner.config
@@ -289,6 +297,8 @@ def _quietly(what: str, call: Callable[..., object], *args: object) -> None:
     """A bookkeeping write that must not stop the daemon when the database is away."""
     try:
         call(*args)
+    except LockHeld:
+        raise
     except StoreError as exc:
         log.warning("could not %s: %s", what, " ".join(str(exc).split())[:300])
 

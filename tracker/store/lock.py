@@ -54,18 +54,30 @@ class Lock:
                 raise LockHeld("another tracker daemon took the lock at the same moment") from None
 
     def heartbeat(self, name: str = "daemon") -> None:
-        """Tell other processes the holder is alive (only the holder's beat counts)."""
+        """Tell other processes the holder is alive; LockHeld when another process has taken
+        the lock meanwhile (a holder on another host, after the database was away longer than
+        LOCK_STALE_SECONDS): the caller must stop, so two daemons never run on."""
+        me_host, me_pid = socket.gethostname(), os.getpid()
         with self._db.session() as session:
             held = session.get(DaemonLock, name)
-            if held is not None and held.pid == os.getpid():
-                held.heartbeat = to_epoch(self._clock())
-                session.add(held)
-                session.commit()
+            if held is not None and (held.pid, held.host) != (me_pid, me_host):
+                raise LockHeld(
+                    f"another tracker daemon (pid {held.pid} on {held.host}) took this "
+                    "database's lock while it could not be refreshed"
+                )
+            stamp = to_epoch(self._clock())
+            if held is None:  # the row is gone (a restored database): hold it again
+                held = DaemonLock(
+                    name=name, pid=me_pid, host=me_host, started=stamp, heartbeat=stamp
+                )
+            held.heartbeat = stamp
+            session.add(held)
+            session.commit()
 
     def release(self, name: str = "daemon") -> None:
         with self._db.session() as session:
             held = session.get(DaemonLock, name)
-            if held is not None and held.pid == os.getpid():
+            if held is not None and (held.pid, held.host) == (os.getpid(), socket.gethostname()):
                 session.delete(held)
                 session.commit()
 
