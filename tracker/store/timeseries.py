@@ -131,24 +131,10 @@ class TimeSeries:
         SUDDEN (and stored all the same)."""
         observations = list(observations)
         ids = self._series.ids(source, observations)
-<<<<<<< HEAD
-        return self.write_rows(_rows(ids, observations, flags))
-=======
-        rows = [
-            (
-                sid,
-                to_epoch(obs.at),
-                obs.value,
-                int(obs.period.total_seconds()) if obs.period else None,
-                obs.sig,
-                flags,
-            )
-            for sid, obs in zip(ids, observations, strict=True)
-        ]
+        rows = _rows(ids, observations, flags)
         if sudden is not None and rows:
             rows = self._flag_sudden(rows, sudden)
         return self.write_rows(rows)
->>>>>>> 5221f6e (Sudden changes flagged, not hidden: a value beyond change_factor (default 5, floor 100) from its series' previous one is stored flagged SUDDEN (migration 0003: a partial index of them); history marks them (!, JSON/CSV 'sudden'), status lists the last week's)
 
     def _flag_sudden(self, rows: list[Row], sudden: Sudden) -> list[Row]:
         """`rows` with SUDDEN set on each value too far from the one before it in its series
