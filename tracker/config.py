@@ -21,6 +21,16 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from tracker.bounds import (
+    LABEL,
+    MAX_PATH,
+    NAME,
+    SOURCE,
+    SUBJECT,
+    dated,
+    header_text,
+    refuse_hostile,
+)
 from tracker.configfile import (
     ENV_PREFIX,
     beside,
@@ -34,27 +44,40 @@ from tracker.errors import ConfigError
 if TYPE_CHECKING:
     from tracker.collectors.base import Collector
 
+Day = date  # inside Event, `date` is the field
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        return refuse_hostile(value)
+
 
 class HttpSettings(_Section):
-    timeout: float = Field(default=10.0, gt=0)
-    connect_timeout: float = Field(default=5.0, gt=0)
+    # Seconds; finite and bounded (NaN and inf are refused, whatever the TOML type).
+    timeout: float = Field(default=10.0, gt=0, le=600, allow_inf_nan=False)
+    connect_timeout: float = Field(default=5.0, gt=0, le=300, allow_inf_nan=False)
     # Attempts per request for temporary failures (connect errors, timeouts, 5xx, 429).
     max_attempts: int = Field(default=4, ge=1, le=10)
     # The most one request may spend waiting between attempts, in seconds.
-    max_wait: float = Field(default=60.0, ge=0)
+    max_wait: float = Field(default=60.0, ge=0, le=3600, allow_inf_nan=False)
     user_agent: str = "tracker/0.1 (+https://github.com/tracker-dev/tracker)"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        return header_text(value)
 
 
 class Account(_Section):
-    platform: str
-    handle: str
-    subject: str
+    platform: str = Field(max_length=SOURCE)
+    handle: str = Field(max_length=LABEL)
+    subject: str = Field(max_length=SUBJECT)
     # The platform's stable id, when known (DID, channel id, user id).
-    id: str = ""
+    id: str = Field(default="", max_length=LABEL)
 
     @field_validator("handle", "subject", "platform")
     @classmethod
@@ -66,8 +89,8 @@ class Account(_Section):
 
 class Hashtag(_Section):
     tag: str
-    platforms: list[str] = Field(min_length=1)
-    subject: str = ""
+    platforms: list[str] = Field(min_length=1, max_length=64)
+    subject: str = Field(default="", max_length=SUBJECT)
 
     @field_validator("tag")
     @classmethod
@@ -76,35 +99,41 @@ class Hashtag(_Section):
 
 
 class Chart(_Section):
-    source: str
-    title: str
-    subject: str = ""
+    source: str = Field(max_length=SOURCE)
+    # The subject when none is given: the same bound.
+    title: str = Field(max_length=SUBJECT)
+    subject: str = Field(default="", max_length=SUBJECT)
     # Which list of the source, for a source with several (e.g. a best-seller list's name).
-    list: str = ""
+    list: str = Field(default="", max_length=NAME)
     # Which page rule of the web source reads this chart (sources.web.pages[].name).
-    page: str = ""
+    page: str = Field(default="", max_length=NAME)
 
 
 class Page(_Section):
     # Empty: the installed source that takes pages by default (`Collector.default_for`).
-    source: str = ""
-    article: str
+    source: str = Field(default="", max_length=SOURCE)
+    article: str = Field(max_length=SUBJECT)
     # Which wiki (or site) of the source; empty: the source's own default.
-    project: str = ""
-    subject: str = ""
+    project: str = Field(default="", max_length=NAME)
+    subject: str = Field(default="", max_length=SUBJECT)
 
 
 class Reference(_Section):
     """A baseline or a claim: a figure someone published, with its citation."""
 
-    name: str
-    subject: str
-    source: str
-    metric: str
+    name: str = Field(max_length=NAME)
+    subject: str = Field(max_length=SUBJECT)
+    source: str = Field(max_length=SOURCE)
+    metric: str = Field(max_length=SOURCE)
     value: int | str
     at: date
     citation: str = ""
     text: str = ""
+
+    @field_validator("at")
+    @classmethod
+    def _dated(cls, value: date) -> date:
+        return dated(value)
 
     @field_validator("value")
     @classmethod
@@ -120,8 +149,13 @@ class Reference(_Section):
 class Event(_Section):
     """A dated moment of a campaign besides its launch (a renewal, a second season)."""
 
-    name: str
+    name: str = Field(max_length=NAME)
     date: date
+
+    @field_validator("date")
+    @classmethod
+    def _dated(cls, value: Day) -> Day:
+        return dated(value)
 
     @field_validator("name")
     @classmethod
@@ -133,12 +167,17 @@ class Event(_Section):
 
 
 class Campaign(_Section):
-    name: str
+    name: str = Field(max_length=NAME)
     launch: date
     # More dated moments; "day N" counts from any of them (`--relative-to NAME`).
     events: list[Event] = []
     baselines: list[Reference] = []
     claims: list[Reference] = []
+
+    @field_validator("launch")
+    @classmethod
+    def _dated(cls, value: date) -> date:
+        return dated(value)
 
     @field_validator("events")
     @classmethod
@@ -199,6 +238,35 @@ class Config(BaseSettings):
     # Set by `load`: where this came from, and the validated per-source settings.
     path: Path = Path("")
     source_settings: dict[str, SourceSettings] = {}
+
+    @field_validator("database_url", "log_format", "contact", "spool_dir")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        # Sections check their own fields; `sources` is checked per source, by its model.
+        return refuse_hostile(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "%00" in value:  # a NUL written URL-encoded (or encoded by `beside`)
+            raise ValueError("contains a NUL character")
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        return header_text(value)  # it goes into the User-Agent
+
+    @field_validator("spool_dir")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a directory")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a path without control characters (tabs, newlines, ...)")
+        if len(value.encode("utf-8", "surrogatepass")) >= MAX_PATH:
+            raise ValueError(f"a path is shorter than {MAX_PATH} bytes, got {len(value)} chars")
+        return value
 
     def targets(self, source: str) -> list[Target]:
         """Everything the config asks `source` to measure."""
@@ -297,6 +365,7 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return init_settings, env_settings, _FileSource(settings_cls, data)
 
+    _check_environment()
     overrides: dict[str, Any] = {"path": where}
     if database_url:
         overrides["database_url"] = database_url
@@ -342,6 +411,18 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
 
 def _failed(name: str, why: str) -> str:
     return f"the {name!r} plugin failed to load: {why}"
+
+
+def _check_environment() -> None:
+    """A TRACKER_* variable nested too deeply to parse as JSON is refused before parsing."""
+    from tracker.bounds import nesting
+
+    for name, value in sorted(os.environ.items()):
+        if name.upper().startswith(ENV_PREFIX) and value:
+            too_deep = nesting(value)
+            if too_deep:
+                key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+                raise ConfigError(f"environment variable {name}", key, too_deep)
 
 
 def default_source(kind: str, installed: Mapping[str, type[Collector]]) -> str:
