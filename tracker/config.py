@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -21,6 +21,18 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from tracker.bounds import (
+    MAX_KEY,
+    MAX_LABEL,
+    MAX_METRIC,
+    MAX_NAME,
+    MAX_PATH,
+    MAX_SOURCE,
+    MAX_SUBJECT,
+    dated,
+    header_text,
+    refuse_hostile,
+)
 from tracker.configfile import (
     DEFAULT_SPOOL_DIR,
     ENV_PREFIX,
@@ -30,9 +42,6 @@ from tracker.configfile import (
     read_toml,
 )
 from tracker.core import (
-    MAX_KEY,
-    MAX_LABEL,
-    MAX_SUBJECT,
     SourceSettings,
     Sudden,
     Target,
@@ -44,9 +53,16 @@ from tracker.errors import ConfigError
 if TYPE_CHECKING:
     from tracker.collectors.base import Collector
 
+Day = date  # inside Event, `date` is the field
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        return refuse_hostile(value)
 
 
 # The whole of one answer, the last byte included, in seconds (httpx's timeout is per read).
@@ -57,27 +73,29 @@ MAX_BODY_CEILING = 1024 * 1024 * 1024
 
 
 class HttpSettings(_Section):
-    timeout: float = Field(default=10.0, gt=0)
+    # Seconds; finite and bounded (NaN and inf are refused, whatever the TOML type).
+    timeout: float = Field(default=10.0, gt=0, le=600, allow_inf_nan=False)
     # Total seconds for one request's answer; a body trickling in still ends here.
-    deadline: float = Field(default=DEFAULT_DEADLINE, gt=0, le=3600)
+    deadline: float = Field(default=DEFAULT_DEADLINE, gt=0, le=3600, allow_inf_nan=False)
     # Bytes one answer may take, sent and decompressed; a source may set its own max_body.
     max_body: int = Field(default=DEFAULT_MAX_BODY, ge=1024, le=MAX_BODY_CEILING)
-    connect_timeout: float = Field(default=5.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0, le=300, allow_inf_nan=False)
     # Attempts per request for temporary failures (connect errors, timeouts, 5xx, 429).
     max_attempts: int = Field(default=4, ge=1, le=10)
     # The most one request may spend waiting between attempts, in seconds.
-    max_wait: float = Field(default=60.0, ge=0)
+    max_wait: float = Field(default=60.0, ge=0, le=3600, allow_inf_nan=False)
     user_agent: str = "tracker/0.1 (+https://github.com/tracker-dev/tracker)"
 
-
-# What the config lets in, the store can hold: subjects, handles and ids within the columns.
-Subject = Annotated[str, Field(max_length=MAX_SUBJECT)]
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        return header_text(value)
 
 
 class Account(_Section):
-    platform: str
+    platform: str = Field(max_length=MAX_SOURCE)
     handle: str = Field(max_length=MAX_LABEL)
-    subject: Subject
+    subject: str = Field(max_length=MAX_SUBJECT)
     # The platform's stable id, when known (DID, channel id, user id).
     id: str = Field(default="", max_length=MAX_KEY)
 
@@ -91,8 +109,8 @@ class Account(_Section):
 
 class Hashtag(_Section):
     tag: str
-    platforms: list[str] = Field(min_length=1)
-    subject: Subject = ""
+    platforms: list[str] = Field(min_length=1, max_length=64)
+    subject: str = Field(default="", max_length=MAX_SUBJECT)
 
     @field_validator("tag")
     @classmethod
@@ -101,35 +119,41 @@ class Hashtag(_Section):
 
 
 class Chart(_Section):
-    source: str
-    title: str
-    subject: Subject = ""
+    source: str = Field(max_length=MAX_SOURCE)
+    # The subject when none is given: the same bound.
+    title: str = Field(max_length=MAX_SUBJECT)
+    subject: str = Field(default="", max_length=MAX_SUBJECT)
     # Which list of the source, for a source with several (e.g. a best-seller list's name).
-    list: str = ""
+    list: str = Field(default="", max_length=MAX_NAME)
     # Which page rule of the web source reads this chart (sources.web.pages[].name).
-    page: str = ""
+    page: str = Field(default="", max_length=MAX_NAME)
 
 
 class Page(_Section):
     # Empty: the installed source that takes pages by default (`Collector.default_for`).
-    source: str = ""
-    article: str
+    source: str = Field(default="", max_length=MAX_SOURCE)
+    article: str = Field(max_length=MAX_SUBJECT)
     # Which wiki (or site) of the source; empty: the source's own default.
-    project: str = ""
-    subject: Subject = ""
+    project: str = Field(default="", max_length=MAX_NAME)
+    subject: str = Field(default="", max_length=MAX_SUBJECT)
 
 
 class Reference(_Section):
     """A baseline or a claim: a figure someone published, with its citation."""
 
-    name: str
-    subject: Subject
-    source: str
-    metric: str
+    name: str = Field(max_length=MAX_NAME)
+    subject: str = Field(max_length=MAX_SUBJECT)
+    source: str = Field(max_length=MAX_SOURCE)
+    metric: str = Field(max_length=MAX_METRIC)
     value: int | str
     at: date
     citation: str = ""
     text: str = ""
+
+    @field_validator("at")
+    @classmethod
+    def _dated(cls, value: date) -> date:
+        return dated(value)
 
     @field_validator("value")
     @classmethod
@@ -145,8 +169,13 @@ class Reference(_Section):
 class Event(_Section):
     """A dated moment of a campaign besides its launch (a renewal, a second season)."""
 
-    name: str
+    name: str = Field(max_length=MAX_NAME)
     date: date
+
+    @field_validator("date")
+    @classmethod
+    def _dated(cls, value: Day) -> Day:
+        return dated(value)
 
     @field_validator("name")
     @classmethod
@@ -158,12 +187,17 @@ class Event(_Section):
 
 
 class Campaign(_Section):
-    name: str
+    name: str = Field(max_length=MAX_NAME)
     launch: date
     # More dated moments; "day N" counts from any of them (`--relative-to NAME`).
     events: list[Event] = []
     baselines: list[Reference] = []
     claims: list[Reference] = []
+
+    @field_validator("launch")
+    @classmethod
+    def _dated(cls, value: date) -> date:
+        return dated(value)
 
     @field_validator("events")
     @classmethod
@@ -241,6 +275,35 @@ class Config(BaseSettings):
     # Set by `load`: where this came from, and the validated per-source settings.
     path: Path = Path("")
     source_settings: dict[str, SourceSettings] = {}
+
+    @field_validator("database_url", "log_format", "contact", "spool_dir")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        # Sections check their own fields; `sources` is checked per source, by its model.
+        return refuse_hostile(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "%00" in value:  # a NUL written URL-encoded (or encoded by `beside`)
+            raise ValueError("contains a NUL character")
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        return header_text(value)  # it goes into the User-Agent
+
+    @field_validator("spool_dir")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a directory")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a path without control characters (tabs, newlines, ...)")
+        if len(value.encode("utf-8", "surrogatepass")) >= MAX_PATH:
+            raise ValueError(f"a path is shorter than {MAX_PATH} bytes, got {len(value)} chars")
+        return value
 
     def targets(self, source: str) -> list[Target]:
         """Everything the config asks `source` to measure."""
@@ -339,6 +402,7 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return init_settings, env_settings, _FileSource(settings_cls, data)
 
+    _check_environment()
     overrides: dict[str, Any] = {"path": where}
     if database_url:
         overrides["database_url"] = database_url
@@ -384,6 +448,18 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
 
 def _failed(name: str, why: str) -> str:
     return f"the {name!r} plugin failed to load: {why}"
+
+
+def _check_environment() -> None:
+    """A TRACKER_* variable nested too deeply to parse as JSON is refused before parsing."""
+    from tracker.bounds import nesting
+
+    for name, value in sorted(os.environ.items()):
+        if name.upper().startswith(ENV_PREFIX) and value:
+            too_deep = nesting(value)
+            if too_deep:
+                key = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+                raise ConfigError(f"environment variable {name}", key, too_deep)
 
 
 def default_source(kind: str, installed: Mapping[str, type[Collector]]) -> str:

@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from tracker.bounds import MAX_DEPTH, nesting
 from tracker.errors import ConfigError
 
 APP = "tracker"
@@ -75,17 +76,34 @@ def config_path(explicit: str | Path | None = None) -> Path:
     return found
 
 
+# A config file is a few kilobytes; this leaves room for thousands of targets, and keeps a
+# hostile file (or /dev/zero given as --config) from filling memory.
+MAX_BYTES = 16 * 1024 * 1024
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(str(path), "", "no such file (use --config or TRACKER_CONFIG)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(str(path), "", f"larger than {MAX_BYTES // 2**20} MiB: not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    too_deep = nesting(text)
+    if too_deep:
+        raise ConfigError(str(path), "", too_deep)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # pragma: no cover  (nesting() refuses such files first)
+        raise ConfigError(str(path), "", f"nested deeper than {MAX_DEPTH} levels") from None
 
 
 def database_url(explicit_config: str | Path | None = None) -> str:

@@ -1,8 +1,9 @@
 """The domain: what tracker measures and stores, and the pure helpers those types need.
 
 Everything else imports from here; this module imports nothing else of tracker except
-`tracker.timeutil` (pure time helpers). Collectors, storage, the spool, HTTP, config and the
-scheduler all speak these types, so none of them needs to import another's package.
+`tracker.timeutil` and `tracker.bounds` (pure helpers: time, and the bounds of what is read).
+Collectors, storage, the spool, HTTP, config and the scheduler all speak these types, so none
+of them needs to import another's package.
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from tracker.timeutil import parse_duration
+from tracker.bounds import (
+    MAX_INT64,
+    MAX_INTERVAL,
+    MAX_JITTER,
+    MAX_KEY,
+    MAX_LABEL,
+    MAX_METRIC,
+    MAX_SUBJECT,
+    bounded,
+    duration_setting,
+    hostile,
+)
+from tracker.timeutil import shown
 
 # Period lengths, in seconds (storage keeps integer UTC seconds).
 DAY = 86400
@@ -32,13 +45,9 @@ MAX_TAG_LENGTH = 100
 
 # What the store can hold (the column sizes of tracker.store.models); the config refuses more
 # and the round checks every value against these before it reaches the database.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN, INT64_MAX = -MAX_INT64 - 1, MAX_INT64
 INT32_MAX = 2**31 - 1
 INT16_MAX = 2**15 - 1
-MAX_METRIC = 40
-MAX_KEY = 300
-MAX_SUBJECT = 200
-MAX_LABEL = 300
 
 
 def normalize_tag(text: str) -> str:
@@ -66,15 +75,19 @@ def parse_amount(value: int | str) -> tuple[int, int | None]:
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"expected a non-negative number, got {value}")
+        if value > MAX_INT64:
+            raise ValueError(hostile(value))
         return value, None
-    match = _AMOUNT.match(value)
+    match = _AMOUNT.match(value) if len(value) <= 40 else None
     if not match:
-        raise ValueError(f"expected a number like 3400000 or '3.4M', got {value!r}")
+        raise ValueError(f"expected a number like 3400000 or '3.4M', got {shown(value)}")
     mantissa, suffix = match.group(1), match.group(2).upper()
     digits = mantissa.replace(".", "").lstrip("0") or "0"
     whole, _, frac = mantissa.partition(".")
     scale = _SCALE[suffix]
     amount = int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
+    if amount > MAX_INT64:
+        raise ValueError(f"{value!r} is more than a 64-bit integer holds (2**63 - 1)")
     return amount, len(digits)
 
 
@@ -110,19 +123,17 @@ class SourceSettings(BaseModel):
     @field_validator("interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        return duration_setting(value)
 
     @field_validator("round_deadline", mode="before")
     @classmethod
     def _deadline(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        return None if value is None else duration_setting(value)
 
     @field_validator("round_deadline")
     @classmethod
     def _deadline_range(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and not timedelta(seconds=1) <= value <= timedelta(days=7):
-            raise ValueError(f"must be between 1s and 7d, got {value.total_seconds():g}s")
-        return value
+        return None if value is None else bounded(value, timedelta(seconds=1), timedelta(days=7))
 
     @property
     def deadline(self) -> timedelta:
@@ -133,21 +144,26 @@ class SourceSettings(BaseModel):
     @classmethod
     def _jitter(cls, value: Any) -> Any:
         # 0 turns jitter off: 0, "0" and "0s" all say so.
-        return parse_duration(value, zero=True) if isinstance(value, str) else value
+        return duration_setting(value, zero=True)
 
     @field_validator("interval")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         # The scheduler counts whole seconds: less than one would run the source back to back.
-        if value < timedelta(seconds=1):
-            raise ValueError(f"must be at least 1s, got {value.total_seconds():g}s")
-        return value
+        return bounded(value, timedelta(seconds=1), MAX_INTERVAL)
 
     @field_validator("jitter")
     @classmethod
     def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError(f"must be 0 or more, got {value.total_seconds():g}s")
+        return bounded(value, timedelta(0), MAX_JITTER)
+
+    @field_validator("*")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        # Every field of every collector's settings, those written later included.
+        why = hostile(value)
+        if why:
+            raise ValueError(why)
         return value
 
     @field_validator("base_url")

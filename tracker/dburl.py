@@ -19,6 +19,8 @@ def problem(url: str) -> str | None:
 
     if not url.strip():
         return f"empty; give {KINDS}"
+    if "\x00" in url or "%00" in url:  # no file name or server option can hold one
+        return f"{redact(url)!r} contains a NUL character"
     try:
         parsed = make_url(normalize_url(url))
     except ArgumentError:

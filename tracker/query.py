@@ -47,6 +47,8 @@ class HistoryQuery:
         fmt: str,
     ) -> HistoryQuery:
         """Validate the command line; a bad value names its option."""
+        if not subject.strip():  # an empty subject would match every series
+            raise UsageError("SUBJECT: must not be empty (who or what, as the config names it)")
         if fmt not in FORMATS:
             raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
         lo = _moment("--since", since)
@@ -151,7 +153,7 @@ def compare(
     metric: str | None = None,
 ) -> list[Comparison]:
     """Each baseline and claim of the campaign against the latest value of its series."""
-    wanted = {s.casefold() for s in subjects}
+    wanted = {s.casefold() for s in given_subjects(subjects)}
     out = []
     for ref in references(config):
         if wanted and ref.subject.casefold() not in wanted:
@@ -169,8 +171,17 @@ def compare(
     return out
 
 
+def given_subjects(subjects: Sequence[str]) -> Sequence[str]:
+    """SUBJECT arguments as given; an empty one is a usage error (it would match everything)."""
+    if any(not subject.strip() for subject in subjects):
+        raise UsageError("SUBJECT: must not be empty (who or what, as the config names it)")
+    return subjects
+
+
 # -- events: "day N" counts from the launch or another dated event ----------------------
-_DAY = re.compile(r"^day\s*([+\-\u2212]?)\s*(\d+)$", re.IGNORECASE)
+_DAY = re.compile(r"^day\s*([+\-\u2212]?)\s*(\d+)$", re.IGNORECASE | re.ASCII)
+# Day N is at most 100 years from its event (which the config keeps within 1900..2199).
+MAX_DAYS = 36500
 
 
 def parse_day(option: str, text: str) -> int:
@@ -178,8 +189,11 @@ def parse_day(option: str, text: str) -> int:
     match = _DAY.match(text.strip())
     if not match:
         raise UsageError(f"{option}: {text!r} is not a day like day-30, day0 or day+28")
+    digits = match.group(2)
+    if len(digits) > len(str(MAX_DAYS)) or int(digits) > MAX_DAYS:
+        raise UsageError(f"{option}: {text.strip()[:40]!r} is more than {MAX_DAYS} days away")
     sign = -1 if match.group(1) in ("-", "\u2212") else 1
-    return sign * int(match.group(2))
+    return sign * int(digits)
 
 
 def campaign_events(config_file: str | None) -> dict[str, date]:
@@ -276,7 +290,7 @@ def values_at(
     """
     moments = [end_of_day(on[1], n) for n in days]
     rows = []
-    for subject in subjects:
+    for subject in given_subjects(subjects):
         for series in store.find_series(subject, platform, metric):
             cells: list[Point | None] = []
             for moment in moments:

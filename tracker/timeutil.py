@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The longest duration tracker reads anywhere (100 years): more is a typo, and far more
+# overflows datetime arithmetic. Settings narrow this further (an interval is at most a year).
+MAX_DURATION = timedelta(days=36500)
 
 
 def now() -> datetime:
@@ -35,14 +38,24 @@ def parse_duration(text: str, *, zero: bool = False) -> timedelta:
     if text.strip() == "0":
         if zero:
             return timedelta(0)
-        raise ValueError(f"{text!r}: a duration must be positive")
+        raise ValueError(f"{shown(text)}: a duration must be positive")
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 1h, 7d or 2w")
-    amount, unit = int(match.group(1)), match.group(2)
-    if amount <= 0 and not zero:
-        raise ValueError(f"{text!r}: a duration must be positive")
-    return timedelta(seconds=amount * _UNITS[unit])
+        raise ValueError(f"{shown(text)} is not a duration like 30s, 15m, 1h, 7d or 2w")
+    digits, unit = match.group(1), match.group(2)
+    # Bounded before int(): a 5,000-digit amount costs time to convert and overflows timedelta.
+    seconds = int(digits) * _UNITS[unit] if len(digits) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        longest = format_duration(MAX_DURATION)
+        raise ValueError(f"{shown(text)} is longer than {longest} (100 years)")
+    if seconds <= 0 and not zero:
+        raise ValueError(f"{shown(text)}: a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """`text` quoted for a message, cut to `limit` characters: hostile input can be megabytes."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
 
 
 def format_duration(span: timedelta) -> str:
@@ -59,13 +72,21 @@ def format_duration(span: timedelta) -> str:
 def parse_moment(text: str, *, reference: datetime | None = None) -> datetime:
     """A date, an ISO time, or a duration back from now ('30d'). Naive input is UTC."""
     text = text.strip()
-    if _DURATION.match(text):
-        return (reference or now()) - parse_duration(text)
+    try:
+        if _DURATION.match(text):
+            return (reference or now()) - parse_duration(text)
+    except OverflowError:  # less than MAX_DURATION, but back past year 1 from `reference`
+        raise ValueError(f"{shown(text)} reaches back before the year 1") from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"{text!r} is neither a date (2022-04-22), a time (2022-04-22T10:00Z) "
+            f"{shown(text)} is neither a date (2022-04-22), a time (2022-04-22T10:00Z) "
             "nor a duration back from now (30d)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.timestamp()
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+        raise ValueError(f"{shown(text)} is outside the years 1 to 9999 in UTC") from None
+    return moment

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from tracker.bounds import MAX_ALLOWANCE
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -62,7 +63,7 @@ class InstagramSettings(SourceSettings):
     # Your own business or creator account, through which every lookup is made.
     ig_user_id_env: str = "INSTAGRAM_USER_ID"
     ig_user_id_file: str | None = None
-    calls_per_hour: int = Field(default=200, ge=1)
+    calls_per_hour: int = Field(default=200, ge=1, le=MAX_ALLOWANCE)
 
 
 def username_of(target: Target) -> str:

@@ -51,7 +51,10 @@ class MastodonSettings(SourceSettings):
     base_url: str = "https://{instance}"
     # One account per request: 8 in flight keeps a round near the ideal (benchmarks/batching.py).
     concurrency: int = Field(default=8, ge=1, le=64)
-    tag_instances: list[str] = Field(default_factory=lambda: ["mastodon.social"], min_length=1)
+    # Each is one request per hashtag per round: a hundred is already a crawl.
+    tag_instances: list[str] = Field(
+        default_factory=lambda: ["mastodon.social"], min_length=1, max_length=100
+    )
     # Optional: a user access token, for instances that refuse anonymous API calls. It is sent
     # only to `token_instance` (default: the first of tag_instances), the instance it is for.
     access_token_env: str = "MASTODON_ACCESS_TOKEN"

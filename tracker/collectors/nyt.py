@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator
 
+from tracker.bounds import bounded, duration_setting
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -49,7 +50,7 @@ from tracker.collectors.base import (
 )
 from tracker.errors import BadPayload, ConfigError, NotFound, RateLimited, SourceError
 from tracker.quota import Quota
-from tracker.timeutil import day_start, now, parse_duration
+from tracker.timeutil import day_start, now
 
 if TYPE_CHECKING:
     import httpx
@@ -62,6 +63,8 @@ PERIODS = {"WEEKLY": WEEK, "MONTHLY": MONTH}
 PER_MINUTE = 5
 PER_DAY = 500
 DEFAULT_BASE_URL = "https://api.nytimes.com"
+# The longest pause between two requests: more would stretch one list's round past a day.
+MAX_GAP = timedelta(hours=1)
 
 
 class NYTSettings(SourceSettings):
@@ -79,9 +82,12 @@ class NYTSettings(SourceSettings):
     @field_validator("request_gap", mode="before")
     @classmethod
     def _gap(cls, value: Any) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return timedelta(seconds=value)
-        return parse_duration(value) if isinstance(value, str) else value
+        return duration_setting(value, zero=True)
+
+    @field_validator("request_gap")
+    @classmethod
+    def _gap_bounds(cls, value: timedelta) -> timedelta:
+        return bounded(value, timedelta(0), MAX_GAP)
 
     @field_validator("default_list")
     @classmethod

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from tracker.bounds import MAX_ALLOWANCE
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -56,7 +57,7 @@ class RedditSettings(SourceSettings):
     client_id_file: str | None = None
     client_secret_env: str = "REDDIT_CLIENT_SECRET"
     client_secret_file: str | None = None
-    requests_per_minute: int = Field(default=60, ge=1)
+    requests_per_minute: int = Field(default=60, ge=1, le=MAX_ALLOWANCE)
 
 
 def subreddit_of(target: Target) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from tracker.bounds import MAX_ALLOWANCE
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -70,7 +71,7 @@ class TikTokSettings(SourceSettings):
     research_token_file: str | None = None
     ms_token_env: str = "TIKTOK_MS_TOKEN"
     ms_token_file: str | None = None
-    daily_requests: int = Field(default=1000, ge=1)
+    daily_requests: int = Field(default=1000, ge=1, le=MAX_ALLOWANCE)
 
 
 class TikTokCollector(Collector):

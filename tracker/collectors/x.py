@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from tracker.bounds import MAX_ALLOWANCE
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -55,8 +56,8 @@ class XSettings(SourceSettings):
     bearer_token_file: str | None = None
     batch_size: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
     # Requests per 15-minute window per app, as X's rate-limit table gives them.
-    users_per_15min: int = Field(default=300, ge=1)
-    counts_per_15min: int = Field(default=300, ge=1)
+    users_per_15min: int = Field(default=300, ge=1, le=MAX_ALLOWANCE)
+    counts_per_15min: int = Field(default=300, ge=1, le=MAX_ALLOWANCE)
 
 
 def username_of(target: Target) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from tracker.bounds import MAX_ALLOWANCE
 from tracker.collectors.base import (
     Collector,
     Credential,
@@ -55,7 +56,7 @@ class YouTubeSettings(SourceSettings):
     api_key_file: str | None = None
     batch_size: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
     # Units per API key per Pacific day; Google grants 10,000 unless you asked for more.
-    daily_quota: int = Field(default=10_000, ge=1)
+    daily_quota: int = Field(default=10_000, ge=1, le=MAX_ALLOWANCE)
 
 
 def channel_id_of(target: Target) -> str | None:

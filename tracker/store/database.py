@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
 from tracker.quota import Budget, Quota
 from tracker.store.budgets import Budgets
-from tracker.store.engine import Gateway, make_engine, redact
+from tracker.store.engine import Gateway, database_error, make_engine, redact
 from tracker.store.ledger import Ledger, SourceStatus
 from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
@@ -66,12 +66,21 @@ class Database(Store):
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (Alembic)."""
+        from alembic.util import CommandError
+
         from tracker.migrate import upgrade
 
         try:
             upgrade(self.engine)
-        except OperationalError as exc:
-            raise StoreError(f"database unreachable: {exc.orig}") from None
+        except (SQLAlchemyError, CommandError, StoreError) as exc:
+            # A database that cannot be brought up to date is not used: let go of it.
+            self.engine.dispose()
+            if isinstance(exc, StoreError):
+                raise
+            if isinstance(exc, CommandError):  # alembic's own: a revision it cannot place
+                raise StoreError(f"database {redact(str(self.engine.url))}: {exc}") from None
+            # Unreachable, a file that is not SQLite, a refused statement.
+            raise database_error(exc, self.engine.url) from None
 
     # -- time series ---------------------------------------------------------------------
     def series_ids(self, source: str, observations: Sequence[Observation]) -> list[int]:

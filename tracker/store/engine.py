@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -65,11 +66,21 @@ def redact(url: str) -> str:
         return url.split("@")[-1]
 
 
-def database_error(exc: Exception) -> StoreError:
-    """A driver or SQLAlchemy error as one line, with the fix when the schema is missing."""
+def database_error(exc: Exception, url: str | URL | None = None) -> StoreError:
+    """A driver or SQLAlchemy error as one line, with what to do about it."""
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
     if refused(exc):
         return StoreRefused(f"database refused the values: {reason}")
+    where = f" {redact(str(url))}:" if url is not None else ""
+    if "file is not a database" in reason:
+        return StoreError(
+            f"not a tracker database:{where.rstrip(':') or ' the file'} is not a SQLite file "
+            f"({reason}); "
+            "point --database (or TRACKER_DATABASE_URL) at tracker's database, or give a new "
+            "file name to start one"
+        )
+    if (advice := _advice(reason)) is not None:
+        return StoreError(f"database unreachable:{where} {reason} ({advice})")
     missing = "no such table" in reason or ("relation" in reason and "does not exist" in reason)
     return StoreError(f"database: {reason}" + (" (try `tracker db upgrade`)" if missing else ""))
 
@@ -84,6 +95,33 @@ def refused(exc: BaseException) -> bool:
         return refused(orig)
     # The drivers' own classes, as raw cursors raise them (DB-API names, any driver).
     return any(base.__name__ in ("DataError", "IntegrityError") for base in type(exc).__mro__)
+
+
+# What an error that means "cannot reach or log in" asks of the user, by its driver's words.
+_ADVICE = (
+    ("password authentication failed", "check the user and password in the database URL"),
+    ("role", "check the user in the database URL"),
+    ("database", "create that database first, or fix its name in the database URL"),
+    ("unable to open database file", "check that the file's directory exists and is writable"),
+    ("connection refused", "is the server running, and are the host and port in the URL right?"),
+    ("could not translate host", "check the host name in the database URL"),
+    ("name or service not known", "check the host name in the database URL"),
+    ("timeout", "is the server running and reachable from here?"),
+    ("connection failed", "is the server running, and is the database URL right?"),
+)
+
+
+def _advice(reason: str) -> str | None:
+    lowered = reason.casefold()
+    if "does not exist" in lowered and ("role" in lowered or "database" in lowered):
+        key = "role" if "role" in lowered else "database"
+        return dict(_ADVICE)[key]
+    for words, advice in _ADVICE:
+        if words in ("role", "database"):
+            continue
+        if words in lowered:
+            return advice
+    return None
 
 
 class Gateway:
@@ -115,7 +153,7 @@ class Gateway:
         except (SQLAlchemyError, self.driver_error, OverflowError) as exc:
             # Raw cursors raise the driver's own exceptions, not SQLAlchemy's wrappers; sqlite3
             # raises OverflowError for an integer past 64 bits.
-            raise database_error(exc) from None
+            raise database_error(exc, self.engine.url) from None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -124,7 +162,7 @@ class Gateway:
             with Session(self.engine) as session:
                 yield session
         except (SQLAlchemyError, self.driver_error, OverflowError) as exc:
-            raise database_error(exc) from None
+            raise database_error(exc, self.engine.url) from None
 
     def sql(self, statement: str) -> str:
         """`statement` written with `?` placeholders, in the driver's paramstyle."""

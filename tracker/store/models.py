@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from tracker.core import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SUBJECT
+from tracker.bounds import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SOURCE, MAX_SUBJECT
 
 metadata = SQLModel.metadata
 
@@ -27,7 +27,7 @@ class Series(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("source", "metric", "key", name="uq_series_identity"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=40)
+    source: str = Field(max_length=MAX_SOURCE)
     metric: str = Field(max_length=MAX_METRIC)
     # The platform's stable id (DID, account id, article, title|country|category ...).
     key: str = Field(max_length=MAX_KEY)
@@ -71,7 +71,7 @@ class Attempt(SQLModel, table=True):
     __table_args__ = (Index("ix_attempt_source_started", "source", "started"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=40)
+    source: str = Field(max_length=MAX_SOURCE)
     started: int = Field(sa_column=Column(BigInteger, nullable=False))
     finished: int = Field(sa_column=Column(BigInteger, nullable=False))
     # ok | partial | failed | skipped
@@ -94,7 +94,7 @@ class Baseline(SQLModel, table=True):
     # baseline | claim
     role: str = Field(max_length=10)
     subject: str = Field(max_length=200)
-    source: str = Field(max_length=40)
+    source: str = Field(max_length=MAX_SOURCE)
     metric: str = Field(max_length=40)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
     at: int = Field(sa_column=Column(BigInteger, nullable=False))
