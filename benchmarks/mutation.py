@@ -65,7 +65,7 @@ WEB_HELPERS = (
 TARGETS: dict[str, Target] = {
     "baselines": Target(
         "tracker/baselines.py",
-        ("tests/test_baselines.py", "tests/test_relative.py"),
+        ("tests/test_baselines.py",),
         equivalent={
             ("rounding", "if sig is None or value == 1:"): (
                 "0 and 1 both have one digit: the formula gives 10 ** 0 // 2 = 0 for either at "
