@@ -72,8 +72,9 @@ def test_secrets_are_masked_in_fields_too(monkeypatch: pytest.MonkeyPatch) -> No
     text = log.JsonLines().format(record)
     assert "sk-live-0123456789" not in text
     line = json.loads(text)
-    assert line["cause"] == "401 for token ***"
-    assert line["sources"] == [{"missing": "***"}]
+    # Other tests' secrets are known too, and their fragments may mask more: only masks remain.
+    assert re.fullmatch(r"401 for token (\*\*\*)+", line["cause"]), line["cause"]
+    assert re.fullmatch(r"(\*\*\*)+", line["sources"][0]["missing"]), line["sources"]
 
 
 def test_the_text_format_is_one_readable_line_without_the_fields(

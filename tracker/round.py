@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 
 import httpx
 from tenacity import AsyncRetrying
@@ -217,9 +216,7 @@ class Runner:
             report.collected = len(gathered.observations)
             report.failures, report.kind = gathered.failures, gathered.kind
             report.stored = await asyncio.to_thread(
-                partial(self.store.write, sudden=self.config.sudden),
-                name,
-                gathered.observations,
+                self.store.write, name, gathered.observations, sudden=self.config.sudden
             )
         except StoreRefused as exc:
             # The database is there and said no: spooling would park the values for good.
