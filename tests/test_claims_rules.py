@@ -287,14 +287,22 @@ def test_for_netflix_without_a_global_list_the_countries_count() -> None:
     assert (verdict.status, verdict.measured) == (CONFIRMED, 3)
 
 
-def test_for_any_chart_its_main_list_counts_over_per_list_ones() -> None:
-    # No platform is special: whichever chart has a main list (unlabelled or "global") beside
-    # per-list ones, the main list's weeks are the chart's.
+def test_a_global_list_beside_country_lists_is_the_chart_for_any_source() -> None:
+    # No platform is special (issue 9): whichever source has a global list, it is the chart.
     global_list = weekly("Global", [2, 1], date(2022, 4, 18))
     gb = weekly("GB", [2, 1, 1, 1], date(2022, 4, 4), list="GB")
     verdict = check(claim(3, "weeks_at_number_one", date(2022, 5, 1), "variety"), LAUNCH,
                     [global_list, gb], READY)  # fmt: skip
     assert (verdict.status, verdict.measured) == (CONTRADICTED, 1)
+
+
+def test_without_a_global_list_every_list_counts() -> None:
+    # Best-seller lists: several named lists, none global; the longest run is the measure.
+    hardcover = weekly("Hardcover", [2, 1], date(2022, 4, 18), list="young-adult-hardcover")
+    paperback = weekly("Paperback", [2, 1, 1, 1], date(2022, 4, 4), list="young-adult-paperback")
+    verdict = check(claim(3, "weeks_at_number_one", date(2022, 5, 1), "nyt"), LAUNCH,
+                    [hardcover, paperback], READY)  # fmt: skip
+    assert (verdict.status, verdict.measured) == (CONFIRMED, 3)
 
 
 # -- a figure, at the precision it was written ------------------------------------------------
