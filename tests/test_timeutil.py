@@ -140,3 +140,51 @@ def test_parse_moment_refuses_naming_the_text_and_the_forms(text: str) -> None:
     with pytest.raises(ValueError, match=expected) as caught:
         parse_moment(text)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+# -- zero, bounds, and how durations and hostile text are shown -------------------------------
+@pytest.mark.parametrize("text", ["0", " 0 ", "0s", "0h", "00w"])
+def test_zero_is_no_time_when_allowed(text: str) -> None:
+    assert parse_duration(text, zero=True) == timedelta(0)
+
+
+def test_a_bare_zero_is_refused_unless_allowed() -> None:
+    with pytest.raises(ValueError, match=r"^'0': a duration must be positive$"):
+        parse_duration("0")
+
+
+@pytest.mark.parametrize("text", ["36501d", "5215w", "1234567890123s"])
+def test_more_than_a_hundred_years_is_refused(text: str) -> None:
+    expected = f"^{re.escape(repr(text))} is longer than 36500d \\(100 years\\)$"
+    with pytest.raises(ValueError, match=expected):
+        parse_duration(text)
+
+
+def test_a_hundred_years_is_the_longest_duration() -> None:
+    assert parse_duration("36500d") == timedelta(days=36500)
+    assert timeutil.MAX_DURATION == timedelta(days=36500)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0"), (1, "1s"), (90, "90s"), (60, "1m"), (5400, "90m"), (3600, "1h"), (7200, "2h"),
+     (86400, "1d"), (3 * 86400, "3d"), (604800, "1w"), (1209600, "2w"), (36500 * 86400, "36500d")],
+)  # fmt: skip
+def test_format_duration_uses_the_largest_unit_that_divides(seconds: int, text: str) -> None:
+    assert timeutil.format_duration(timedelta(seconds=seconds)) == text
+    if seconds:
+        assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+def test_hostile_text_is_shown_cut() -> None:
+    assert timeutil.shown("abc") == "'abc'"
+    assert timeutil.shown("x" * 40) == repr("x" * 40)
+    assert timeutil.shown("x" * 41) == repr("x" * 40) + "... (41 chars)"
+    assert timeutil.shown("y" * 10, limit=4) == "'yyyy'... (10 chars)"
+    with pytest.raises(ValueError, match=r"^'zzzz.*'\.\.\. \(5000 chars\) is not a duration"):
+        parse_duration("z" * 5000)
+
+
+def test_a_duration_back_past_the_year_1_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^'36500d' reaches back before the year 1$"):
+        parse_moment("36500d", reference=datetime(50, 1, 1, tzinfo=UTC))
