@@ -116,7 +116,8 @@ def _count_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     to_thread = asyncio.to_thread
 
     async def counting(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(func, "__name__", repr(func)))
+        inner = getattr(func, "func", func)  # a functools.partial's function
+        hops.append(getattr(inner, "__name__", repr(func)))
         return await to_thread(func, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "to_thread", counting)
