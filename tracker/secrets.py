@@ -22,6 +22,7 @@ MASK = "***"
 # someone's truncation); at the very start or end of a text, FRAGMENT_EDGE characters are.
 FRAGMENT = 8
 FRAGMENT_EDGE = 4
+_MASKS = re.compile(r"(?:\*\*\*){2,}")
 
 
 class _Known:
@@ -42,7 +43,9 @@ class _Known:
         for value, shapes in known:
             text = shapes.sub(MASK, text)
             text = _mask_fragments(text, value)
-        return text
+        # Pieces of one secret masked by two passes (another secret shares a run with it)
+        # read as one mask.
+        return _MASKS.sub(MASK, text) if known else text
 
 
 _known = _Known()
