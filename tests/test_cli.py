@@ -41,7 +41,7 @@ from tracker.timeutil import day_start, to_epoch
 if TYPE_CHECKING:
     from tests.conftest import Seeded
 
-TIMEOUT = 120  # seconds; a hung subprocess fails the test instead of the run (slack for a busy machine)
+TIMEOUT = 120  # seconds (slack for a busy machine); a hung subprocess fails the test
 MONDAY_18 = datetime(2022, 4, 18, tzinfo=UTC)
 MONDAY_25 = datetime(2022, 4, 25, tzinfo=UTC)
 
