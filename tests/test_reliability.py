@@ -552,6 +552,46 @@ def test_config_reload_when_the_file_changes_and_on_sighup(
     assert len(tag_rows("nickandcharlie")) == 4
 
 
+def test_a_reload_during_the_sources_round_runs_it_again_when_the_round_ends(
+    seeded: Seeded, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler cannot start a job that is still running (max_instances = 1): the changed
+    # targets must not wait a whole interval because the reload came mid-round.
+    monkeypatch.setenv("TRACKER_SPOOL_DIR", str(tmp_path / "spool"))
+    seeded.mastodon.add_tag("nickandcharlie", [1, 2, 3], [4, 5, 6], today=seeded.today)
+    path = seeded.write_config(tmp_path / "tracker.toml")
+    config = config_module.load(path)
+    seeded.mastodon.delay = 0.5  # every answer: the first round is still in flight below
+
+    def tag_rows() -> set[tuple[str, int]]:
+        return {
+            (r[1], r[4]) for r in stored_rows(store, "mastodon") if r[2].endswith(":nickandcharlie")
+        }
+
+    async def main() -> None:
+        stop, ready = asyncio.Event(), asyncio.Event()
+
+        async def on_ready() -> None:
+            ready.set()
+
+        task = asyncio.create_task(
+            daemon.run_forever(config, store, stop=stop, poll=3600.0, ready=on_ready)
+        )
+        try:
+            await asyncio.wait_for(ready.wait(), DEADLINE)
+            assert "mastodon" not in outcomes(store)  # its first round has not ended yet
+            seeded.write_config(path, extra=NICK)
+            os.kill(os.getpid(), signal.SIGHUP)
+            await _until("the hashtag added mid-round", tag_rows, task)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+    assert len(tag_rows()) == 4
+    assert outcomes(store)["mastodon"] == ["ok", "ok"]
+
+
 # -- the spool itself -------------------------------------------------------------------
 def _observations(at: datetime) -> list[Observation]:
     day = datetime(at.year, at.month, at.day, tzinfo=UTC) - timedelta(days=1)

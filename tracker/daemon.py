@@ -159,20 +159,35 @@ class _Service:
         self.in_flight: set[asyncio.Task[SourceReport]] = set()
         self.lost: LockHeld | None = None  # the lock another daemon took from this one
         self.scheduled: set[str] = set()
+        self.running: set[str] = set()  # sources whose job is between start and end
+        # Sources whose targets changed while their round ran: they run again as it ends (a
+        # job still running cannot be started "now" by the scheduler: max_instances is 1).
+        self.again: set[str] = set()
         self.scheduler = scheduling.build(runner.config, [], self.run_source, self.heartbeat, now())
 
     async def run_source(self, name: str) -> None:
-        task = asyncio.create_task(self.runner.run_source(name))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        self.running.add(name)
         try:
-            # Shielded: a stop lets the round finish its write instead of cutting it off.
-            await asyncio.shield(task)
-            job = self.scheduler.get_job(name)
-            when = job.next_run_time if job else None
-            await asyncio.to_thread(
-                _quietly, "plan the next run", self.store.set_next_run, name, when
-            )
+            await self._rounds(name)
+        finally:
+            self.running.discard(name)
+
+    async def _rounds(self, name: str) -> None:
+        try:
+            while True:
+                self.again.discard(name)
+                task = asyncio.create_task(self.runner.run_source(name))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                # Shielded: a stop lets the round finish its write instead of cutting it off.
+                await asyncio.shield(task)
+                job = self.scheduler.get_job(name)
+                when = job.next_run_time if job else None
+                await asyncio.to_thread(
+                    _quietly, "plan the next run", self.store.set_next_run, name, when
+                )
+                if name not in self.again or self.stop.is_set():
+                    break
         except asyncio.CancelledError:
             # The scheduler's shutdown cancels its jobs; the round itself is `_shutdown`'s.
             if not self.stop.is_set():
@@ -250,6 +265,7 @@ class _Service:
             extra={"event": "reload", "sources": [entry.fields() for entry in entries]},
         )
         changes = scheduling.reschedule(self.scheduler, old, new, sources, self.run_source, now())
+        self.again.update(name for name in changes if name in self.running)
         self.scheduled.update(sources)
         for name in [n for n, what in changes.items() if what == "removed"]:
             await asyncio.to_thread(
