@@ -81,6 +81,10 @@ def values(parsed: Parsed) -> dict[tuple[str, str], tuple[int, int | None]]:
         ("640K", "", (640000, 3)),
         ("4.4B", "", (4400000000, 2)),
         ("2 million", "", (2000000, 1)),
+        # "th" starts "thousand": a scale word, not an ordinal suffix ('2 thousand' once read 2).
+        ("2 thousand", "", (2000, 1)),
+        ("2Thousand", "", (2000, 1)),
+        ("the 3rd week", "", (3, None)),
         ("1.5", " thousand", (1500, 2)),
         ("first", "", (1, None)),
         ("second", "", (2, None)),

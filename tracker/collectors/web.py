@@ -44,7 +44,7 @@ from tracker.errors import BadPayload, ConfigError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _NUMBER = re.compile(
-    r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(?:st|nd|rd|th)?"
+    r"(?<!\d)(?<!\d[.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:(?:st|nd|rd|th)(?![a-z]))?"
     r"(?:\s*(k|m|b|bn|thousand|million|billion)(?![a-z]))?",
     re.IGNORECASE,
 )
