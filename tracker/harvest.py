@@ -15,7 +15,7 @@ from datetime import datetime
 import httpx
 from tenacity import AsyncRetrying
 
-from tracker.budgets import Budgets
+from tracker.allowance import Allowance
 from tracker.collectors.base import Collector, Observation, Parsed, Request, Target
 from tracker.core import unstorable
 from tracker.errors import ConfigError, QuotaExhausted, SourceError
@@ -40,7 +40,7 @@ class Gatherer:
 
     client: httpx.AsyncClient
     policy: AsyncRetrying
-    budgets: Budgets
+    allowance: Allowance
     clock: Callable[[], datetime]
 
     async def gather(
@@ -58,7 +58,7 @@ class Gatherer:
             harvest.kind = "config"
             return
         limit = asyncio.Semaphore(collector.settings.concurrency)
-        paid = await self.budgets.pay_round(collector, requests)
+        paid = await self.allowance.pay_round(collector, requests)
 
         async def one(request: Request) -> None:
             if request.refusal:
@@ -67,7 +67,7 @@ class Gatherer:
                 harvest.kind = harvest.kind or "refused"
                 return
             async with limit:
-                deferred = await self.budgets.clearance(collector, request, paid)
+                deferred = await self.allowance.clearance(collector, request, paid)
                 harvest.answered.update(t.name for t in request.targets)
                 if deferred:
                     for target in request.targets:
@@ -80,7 +80,7 @@ class Gatherer:
                 except SourceError as exc:
                     harvest.answered.update(t.name for t in request.targets)
                     if isinstance(exc, QuotaExhausted) and request.budget:
-                        await asyncio.to_thread(self.budgets.park, collector, request, exc)
+                        await asyncio.to_thread(self.allowance.park, collector, request, exc)
                         # The rest of the round asks the ledger again, which finds it parked.
                         paid.discard(request.budget)
                     for target in request.targets:

@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 from tenacity import AsyncRetrying
 
-from tracker.budgets import Budgets
+from tracker.allowance import Allowance
 from tracker.collectors import registry
 from tracker.collectors.base import Collector, Observation
 from tracker.config import Config
@@ -58,7 +58,7 @@ class Runner:
         self.clock = clock
         self.policy = policy or retry_policy(config.http)
         self.spool = spool or Spool.for_store(config.spool_dir, store)
-        self.gatherer = Gatherer(client, self.policy, Budgets(store, clock), clock)
+        self.gatherer = Gatherer(client, self.policy, Allowance(store, clock), clock)
         self._collectors: dict[str, Collector] = {}
         self._replaying = asyncio.Lock()
         self._waiting = 0  # spool files the last replay left behind

@@ -20,8 +20,8 @@ def budget_key(collector: Collector, budget: str) -> str:
     return f"{collector.name}:{budget}:{collector.credential_id(budget)}"
 
 
-class Budgets:
-    """Spends a collector's budgets in the store's ledger, at the runner's clock."""
+class Allowance:
+    """What a round may spend: a collector's budgets in the store's ledger, by its clock."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store
