@@ -302,6 +302,13 @@ OPTIONS = [
     (("compare", ""), "SUBJECT", "must not be empty"),
     (("compare", "Kit Connor", " ", "--at", "day0"), "SUBJECT", "must not be empty"),
     (("backfill", "wikipedia", "--since", "9999999d"), "--since", "longer than"),
+    (("backfill", "wikipedia", "--since", "0001-01-01"), "--since", "outside 1900-01-01 .."),
+    (("backfill", "wikipedia", "--since", "1899-12-31T23:00"), "--since", "outside 1900-01-01"),
+    (("backfill", "wikipedia", "--since", "2199-12-31"), "--since", "is not before today"),
+    (("history", "Kit Connor", "--since", "0001-01-01"), "--since", "outside 1900-01-01 .."),
+    (("history", "Kit Connor", "--since", "0001-01-01T00:00+01:00"), "--since", "outside"),
+    (("history", "Kit Connor", "--until", "9999-12-31T23:59-05:00"), "--until", "outside"),
+    (("history", "Kit Connor", "--until", "2200-01-01"), "--until", ".. 2199-12-31, the days"),
 ]
 
 

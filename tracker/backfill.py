@@ -226,12 +226,15 @@ def parse_since(text: str | None) -> date | None:
     """`--since`: a date, a time or a duration back from now ('90d'); None when not given."""
     if text is None:
         return None
-    from tracker.timeutil import parse_moment
+    from tracker.bounds import moment
 
     try:
-        return parse_moment(text).date()
+        first = moment(text).date()
     except ValueError as exc:
         raise UsageError(f"--since: {exc}") from None
+    if first >= now().date():  # said before any request (`backfill` checks it again)
+        raise UsageError(f"--since: {first} is not before today")
+    return first
 
 
 async def run(

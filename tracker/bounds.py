@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tracker.timeutil import MAX_DURATION, format_duration, parse_duration
+from tracker.timeutil import (
+    MAX_DURATION,
+    format_duration,
+    parse_duration,
+    parse_moment,
+    shown,
+)
 
 # What a BIGINT column holds: every integer a setting or a value may take stays inside it.
 MAX_INT64 = 2**63 - 1
@@ -58,6 +64,23 @@ def dated(value: date) -> date:
     if not FIRST_DATE <= value <= LAST_DATE:
         raise ValueError(f"{value} is outside {FIRST_DATE} .. {LAST_DATE}")
     return value
+
+
+def moment(text: str) -> datetime:
+    """A date, time or duration back from now given on the command line (`parse_moment`), on
+    a day a campaign may name (FIRST_DATE .. LAST_DATE, in UTC); else a ValueError saying so.
+    """
+    when = parse_moment(text)
+    try:
+        day: date | None = when.astimezone(UTC).date()
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        day = None
+    if day is None or not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(
+            f"{shown(text.strip())} is outside {FIRST_DATE} .. {LAST_DATE}, the days tracker "
+            "can name"
+        )
+    return when
 
 
 def duration_setting(value: Any, *, zero: bool = False) -> Any:

@@ -8,7 +8,8 @@ Every exchange is bounded in time and size, whatever the other side sends: `http
 seconds for the whole answer (not only between bytes, so a body sent one byte a second ends),
 and `max_body` bytes read from the socket and again after decompression (the client decodes
 gzip and deflate itself, in bounded steps, so a 2 MB gzip bomb stops at the limit instead of
-inflating to gigabytes; an endless chunked stream stops there too).
+inflating to gigabytes; an endless chunked stream stops there too). No other coding is asked
+for, and an answer in one (brotli, zstd: their decoders have no bound per step) is refused.
 """
 
 from __future__ import annotations
@@ -61,25 +62,31 @@ class _Bounded(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         limit = _max_body.get() or self._max_body
-        encoding = response.headers.get("content-encoding", "").strip().lower()
         length = response.headers.get("content-length", "")
         if length.isascii() and length.isdigit() and int(length) > limit:
             await response.aclose()
             raise BodyTooLarge(limit, decoded=False)
-        headers = response.headers
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            # Decoded here, within the limit; httpx must not decode again.
-            headers = httpx.Headers(
-                [(k, v) for k, v in response.headers.multi_items()
-                 if k.lower() not in ("content-encoding", "content-length")]
-            )  # fmt: skip
-        else:
-            encoding = ""
+        codings = _codings(response.headers.get_list("content-encoding", split_commas=True))
+        unknown = [c for c in codings if c not in _DECODED]
+        if unknown:
+            # Never handed to httpx: with `brotli` or `zstandard` installed it would decode
+            # the whole body in one step, however large it inflates.
+            await response.aclose()
+            raise httpx.DecodingError(
+                f"answer encoded as {unknown[0]!r}, which tracker does not decode "
+                "(it asks for gzip or deflate only)",
+                request=request,
+            )
+        # Decoded here, within the limit; httpx must not decode again.
+        headers = httpx.Headers(
+            [(k, v) for k, v in response.headers.multi_items()
+             if k.lower() not in ("content-encoding", "content-length")]
+        ) if codings else response.headers  # fmt: skip
         assert isinstance(response.stream, httpx.AsyncByteStream)
         return httpx.Response(
             response.status_code,
             headers=headers,
-            stream=_Limited(response.stream, encoding, limit),
+            stream=_Limited(response.stream, codings, limit),
             extensions=response.extensions,
             request=request,
         )
@@ -88,61 +95,83 @@ class _Bounded(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+# The codings decoded here, in bounded steps. No other is asked for (Accept-Encoding), and
+# one a server sends anyway is refused unread: brotli and zstd decoders (the `brotli` and
+# `zstandard` packages httpx would use) offer no bound on what one step inflates to.
+_DECODED = ("gzip", "x-gzip", "deflate")
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def _codings(values: list[str]) -> list[str]:
+    """The codings applied to a body, in the order applied, `identity` (no coding) left out."""
+    return [c for c in (v.strip().lower() for v in values) if c and c != "identity"]
+
+
 class _Limited(httpx.AsyncByteStream):
-    def __init__(self, raw: httpx.AsyncByteStream, encoding: str, limit: int) -> None:
-        self._raw, self._encoding, self._limit = raw, encoding, limit
+    """The body as read from the socket, at most `limit` bytes, decoded layer by layer with
+    each layer's output at most `limit` bytes too."""
+
+    def __init__(self, raw: httpx.AsyncByteStream, codings: list[str], limit: int) -> None:
+        self._raw, self._codings, self._limit = raw, codings, limit
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        sent = decoded = 0
-        decoder = _decoder(self._encoding)
-        first = True
+        stream = self._sent()
+        for coding in reversed(self._codings):  # the last coding applied comes off first
+            stream = _decoded(stream, coding, self._limit)
+        async for chunk in stream:
+            yield chunk
+
+    async def _sent(self) -> AsyncIterator[bytes]:
+        sent = 0
         async for chunk in self._raw:
             sent += len(chunk)
             if sent > self._limit:
                 raise BodyTooLarge(self._limit, decoded=False)
-            if decoder is None:
-                yield chunk
-                continue
-            try:
-                if first and self._encoding == "deflate" and chunk:
-                    # Servers send zlib-wrapped or raw deflate under the one name.
-                    decoder = _decoder("deflate" if chunk[0] & 0x0F == 8 else "raw-deflate")
-                    assert decoder is not None
-                first = False
-                pending = chunk
-                while pending:
-                    data = decoder.decompress(pending, _STEP)
-                    pending = decoder.unconsumed_tail
-                    decoded += len(data)
-                    if decoded > self._limit:
-                        raise BodyTooLarge(self._limit, decoded=True)
-                    if data:
-                        yield data
-                    if decoder.eof:
-                        break
-            except zlib.error as exc:
-                why = f"{self._encoding} body cannot be decoded: {exc}"
-                raise httpx.DecodingError(why) from None
-        if decoder is not None:
-            data = decoder.flush()
-            decoded += len(data)
-            if decoded > self._limit:
-                raise BodyTooLarge(self._limit, decoded=True)
-            if data:
-                yield data
+            yield chunk
 
     async def aclose(self) -> None:
         await self._raw.aclose()
 
 
-def _decoder(encoding: str) -> zlib._Decompress | None:
+async def _decoded(chunks: AsyncIterator[bytes], coding: str, limit: int) -> AsyncIterator[bytes]:
+    decoded = 0
+    decoder: zlib._Decompress | None = None
+    async for chunk in chunks:
+        try:
+            if decoder is None:
+                if not chunk:
+                    continue
+                # Servers send zlib-wrapped or raw deflate under the one name.
+                raw = coding == "deflate" and chunk[0] & 0x0F != 8
+                decoder = _decoder("raw-deflate" if raw else coding)
+            pending = chunk
+            while pending:
+                data = decoder.decompress(pending, _STEP)
+                pending = decoder.unconsumed_tail
+                decoded += len(data)
+                if decoded > limit:
+                    raise BodyTooLarge(limit, decoded=True)
+                if data:
+                    yield data
+                if decoder.eof:
+                    break
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"{coding} body cannot be decoded: {exc}") from None
+    if decoder is not None:
+        data = decoder.flush()
+        decoded += len(data)
+        if decoded > limit:
+            raise BodyTooLarge(limit, decoded=True)
+        if data:
+            yield data
+
+
+def _decoder(encoding: str) -> zlib._Decompress:
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(zlib.MAX_WBITS | 16)
     if encoding == "deflate":
         return zlib.decompressobj()
-    if encoding == "raw-deflate":
-        return zlib.decompressobj(-zlib.MAX_WBITS)
-    return None
+    return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
 
 
 class Client(httpx.AsyncClient):
@@ -179,7 +208,7 @@ def make_client(
         settings.deadline,
         timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
         limits=limits,
-        headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": agent, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=True,
         transport=_Bounded(inner, settings.max_body),
     )

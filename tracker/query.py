@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from tracker import bounds
 from tracker.baselines import Between, Comparison, end_of_day, references
 from tracker.claims import Claim, Point, Readiness, Series, Verdict, check
 from tracker.core import MONDAY, WEEK
 from tracker.errors import ConfigError, UsageError
 from tracker.store import SeriesInfo, Store
 from tracker.store.models import BACKFILLED, SUDDEN
-from tracker.timeutil import parse_duration, parse_moment, to_epoch
+from tracker.timeutil import parse_duration, to_epoch
 
 if TYPE_CHECKING:
     from tracker.config import Campaign, Config
@@ -74,7 +75,7 @@ def _moment(option: str, text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        return to_epoch(parse_moment(text))
+        return to_epoch(bounds.moment(text))
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
 

@@ -11,94 +11,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
 from tenacity import AsyncRetrying
 
+from tracker.allowance import Allowance
 from tracker.collectors import registry
-from tracker.collectors.base import Collector, Observation, Parsed, Request, Target
+from tracker.collectors.base import Collector, Observation
 from tracker.config import Config
-from tracker.core import unstorable
-from tracker.errors import ConfigError, QuotaExhausted, SourceError, StoreError, StoreRefused
-from tracker.http import fetch_body, retry_policy
+from tracker.errors import StoreError, StoreRefused
+from tracker.harvest import Gatherer, Harvest
+from tracker.http import retry_policy
 from tracker.lineup import lineup
+from tracker.roundreport import SourceReport
 from tracker.secrets import redact
 from tracker.spool import Replayed, Spool
 from tracker.store import Store
 from tracker.store.models import Attempt
 from tracker.timeutil import now, to_epoch
 
+__all__ = ["Runner", "SourceReport"]
+
 log = logging.getLogger("tracker.round")
 
 MAX_CAUSE = 1000
 STOPPED = "stopped before an answer came (the daemon is shutting down)"
-
-
-@dataclass(slots=True)
-class SourceReport:
-    """What one round of one source came to."""
-
-    source: str
-    outcome: str  # ok | partial | failed | skipped | spooled
-    targets: int = 0
-    collected: int = 0
-    stored: int = 0
-    failures: dict[str, str] = field(default_factory=dict)  # target -> cause
-    kind: str = ""
-    reason: str = ""  # why it was skipped
-    note: str = ""  # what became of the values when the store refused them
-    duration: float = 0.0  # seconds the round took
-
-    def fields(self) -> dict[str, object]:
-        """The summary as fields, for JSON log lines."""
-        return {
-            "source": self.source,
-            "outcome": self.outcome,
-            "targets": self.targets,
-            "values": self.collected,
-            "new": self.stored,
-            "failed": len(self.failures),
-            "kind": self.kind,
-            "cause": redact(self.cause),
-            "duration": round(self.duration, 3),
-        }
-
-    @property
-    def cause(self) -> str:
-        if self.reason:
-            return self.reason
-        return "; ".join(part for part in (self.note, self._failed()) if part)
-
-    def _failed(self) -> str:
-        if not self.failures:
-            return ""
-        shown = "; ".join(f"{name}: {why}" for name, why in list(self.failures.items())[:5])
-        extra = len(self.failures) - 5
-        return shown + (f"; and {extra} more" if extra > 0 else "")
-
-    def line(self) -> str:
-        if self.outcome == "skipped":
-            return f"{self.source}: skipped — {self.reason}"
-        head = (
-            f"{self.source}: {self.outcome} — {self.targets} target(s), "
-            f"{self.collected} value(s), {self.stored} new"
-        )
-        if self.note:
-            head += f"; {self.note}"
-        if self.failures:
-            head += f"; {len(self.failures)} failed: {self._failed()}"
-        return head
-
-
-@dataclass(slots=True)
-class _Gathered:
-    observations: list[Observation] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-    kind: str = ""
-    answered: set[str] = field(default_factory=set)  # targets whose request has come back
-    finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
 
 
 class Runner:
@@ -120,6 +58,7 @@ class Runner:
         self.clock = clock
         self.policy = policy or retry_policy(config.http)
         self.spool = spool or Spool.for_store(config.spool_dir, store)
+        self.gatherer = Gatherer(client, self.policy, Allowance(store, clock), clock)
         self._collectors: dict[str, Collector] = {}
         self._replaying = asyncio.Lock()
         self._waiting = 0  # spool files the last replay left behind
@@ -198,13 +137,13 @@ class Runner:
         started = self.clock()
         collector = self.collector(name)
         targets = self.config.targets(name)
-        gathered = _Gathered()
+        gathered = Harvest()
         report = SourceReport(name, "ok", targets=len(targets))
         deadline = collector.settings.deadline.total_seconds()
         try:
             try:
                 async with asyncio.timeout(deadline):
-                    await self._gather(collector, targets, gathered)
+                    await self.gatherer.gather(collector, targets, gathered)
             except TimeoutError:
                 # What came back is stored; the rest is this round's failure. The next run
                 # starts on time, as if this one had ended normally.
@@ -249,7 +188,7 @@ class Runner:
         return report
 
     def _refused(
-        self, report: SourceReport, gathered: _Gathered, started: datetime, why: str
+        self, report: SourceReport, gathered: Harvest, started: datetime, why: str
     ) -> None:
         """The write failed for a reason waiting will not mend: a failure, nothing spooled."""
         report.failures, report.kind = gathered.failures, "store"
@@ -284,133 +223,7 @@ class Runner:
             # The spool file holds the attempt too: its replay records it if this cannot.
             self._record(report, attempt, spooled=report.outcome == "spooled")
         else:
-            _summary(report)
-
-    async def _gather(
-        self, collector: Collector, targets: Sequence[Target], gathered: _Gathered
-    ) -> None:
-        try:
-            requests = collector.plan(targets)
-        except SourceError as exc:
-            gathered.failures = {t.name: exc.cause for t in targets}
-            gathered.kind = exc.kind
-            return
-        except ConfigError as exc:
-            gathered.failures = {t.name: str(exc) for t in targets}
-            gathered.kind = "config"
-            return
-        limit = asyncio.Semaphore(collector.settings.concurrency)
-        paid = await self._pay_round(collector, requests)
-
-        async def one(request: Request) -> None:
-            if request.refusal:
-                for target in request.targets:
-                    gathered.failures[target.name] = request.refusal
-                gathered.kind = gathered.kind or "refused"
-                return
-            async with limit:
-                deferred = await self._clearance(collector, request, paid)
-                gathered.answered.update(t.name for t in request.targets)
-                if deferred:
-                    for target in request.targets:
-                        gathered.failures[target.name] = deferred
-                    gathered.kind = gathered.kind or "deferred"
-                    return
-                try:
-                    body = await fetch_body(self.client, collector, request, self.policy)
-                    parsed = collector.parse(request, body, self.clock().replace(microsecond=0))
-                except SourceError as exc:
-                    gathered.answered.update(t.name for t in request.targets)
-                    if isinstance(exc, QuotaExhausted) and request.budget:
-                        await asyncio.to_thread(self._park, collector, request, exc)
-                        # The rest of the round asks the ledger again, which finds it parked.
-                        paid.discard(request.budget)
-                    for target in request.targets:
-                        gathered.failures[target.name] = redact(exc.cause)
-                    gathered.kind = gathered.kind or exc.kind
-                    return
-                except Exception as exc:  # a collector bug: fail its targets, not the round
-                    gathered.answered.update(t.name for t in request.targets)
-                    log.exception("%s: unexpected error on %s", collector.name, request.url)
-                    for target in request.targets:
-                        gathered.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
-                    gathered.kind = gathered.kind or "error"
-                    return
-            gathered.observations.extend(_storable(request, parsed))
-            gathered.failures.update(parsed.failures)
-            gathered.answered.update(t.name for t in request.targets)
-            gathered.finished.update(t.name for t in request.targets)
-            if parsed.failures and not gathered.kind:
-                gathered.kind = "not_found"
-
-        await asyncio.gather(*(one(r) for r in requests))
-
-    def _budget_key(self, collector: Collector, budget: str) -> str:
-        return f"{collector.name}:{budget}:{collector.credential_id(budget)}"
-
-    async def _pay_round(self, collector: Collector, requests: Sequence[Request]) -> set[str]:
-        """Budgets whose every request of this round is paid for up front, in one take each.
-
-        One ledger transaction per budget and round instead of one per request (a write
-        each, which SQLite serialises). A budget that cannot cover the whole round is left
-        to pay per request, as before, so it is spent to the last unit and never beyond.
-        """
-        costs: dict[str, list[int]] = {}
-        for request in requests:
-            if request.budget and not request.refusal:
-                costs.setdefault(request.budget, []).append(request.cost)
-        shared = {budget: sum(each) for budget, each in costs.items() if len(each) > 1}
-        if not shared:
-            return set()
-        return await asyncio.to_thread(self._take_all, collector, shared)
-
-    def _take_all(self, collector: Collector, totals: dict[str, int]) -> set[str]:
-        at = self.clock()
-        paid = set()
-        for budget, total in totals.items():
-            key = self._budget_key(collector, budget)
-            try:
-                if self.store.quota_take(key, collector.quotas[budget], total, at) is not None:
-                    paid.add(budget)
-            except StoreError:
-                continue  # each request then asks, and says the ledger is unavailable
-        return paid
-
-    async def _clearance(self, collector: Collector, request: Request, paid: set[str]) -> str:
-        """'' when the request may go, else why not; a thread hop only to spend a budget."""
-        if not request.budget or request.budget in paid:
-            return ""
-        return await asyncio.to_thread(self._spend, collector, request)
-
-    def _spend(self, collector: Collector, request: Request) -> str:
-        """'' when the request may go; otherwise why it is deferred to a later round."""
-        if not request.budget:
-            return ""
-        quota = collector.quotas[request.budget]
-        key = self._budget_key(collector, request.budget)
-        at = self.clock()
-        try:
-            if self.store.quota_take(key, quota, request.cost, at) is not None:
-                return ""
-        except StoreError as exc:
-            # No ledger to check: ask anyway, so the values can still be spooled; the
-            # platform's own quota answer (403/429) is the backstop.
-            log.warning("%s: quota not checked, the database is unavailable: %s", key, exc)
-            return ""
-        _, end = quota.window(at)
-        return (
-            f"deferred: {collector.name} {request.budget} quota ({quota.limit} per window) is "
-            f"spent until {end:%Y-%m-%d %H:%M} UTC"
-        )
-
-    def _park(self, collector: Collector, request: Request, exc: QuotaExhausted) -> None:
-        quota = collector.quotas[request.budget]
-        try:
-            self.store.quota_park(
-                self._budget_key(collector, request.budget), quota, exc.reset_at, self.clock()
-            )
-        except StoreError as error:
-            log.warning("%s: could not park the spent quota: %s", collector.name, error)
+            report.summary()
 
     def _attempt(self, report: SourceReport, started: datetime) -> Attempt:
         finished = self.clock()
@@ -444,39 +257,8 @@ class Runner:
                         spool_exc,
                     )
                     self._unrecorded.append(Attempt(**attempt.model_dump(exclude={"id"})))
-        _summary(report)
+        report.summary()
 
 
 def _seconds(value: float) -> str:
     return f"{value:g}s" if value < 120 else f"{value / 60:g} min"
-
-
-def _storable(request: Request, parsed: Parsed) -> list[Observation]:
-    """The parsed values the store can hold; each one it cannot fails its target, with why."""
-    kept: list[Observation] = []
-    for obs in parsed.observations:
-        why = unstorable(obs)
-        if not why:
-            kept.append(obs)
-            continue
-        name = _owner(request, obs)
-        parsed.failures.setdefault(name, f"value not stored: {why}")
-    # A target with one poison value is failed, and its good values are still stored.
-    return kept
-
-
-def _owner(request: Request, obs: Observation) -> str:
-    """The name of the target of `request` that `obs` answers for."""
-    if len(request.targets) == 1:
-        return request.targets[0].name
-    for target in request.targets:
-        if target.name in (obs.label, obs.key):
-            return target.name
-    matching = [t.name for t in request.targets if t.subject == obs.subject]
-    return matching[0] if len(matching) == 1 else obs.label or obs.key
-
-
-def _summary(report: SourceReport) -> None:
-    """The one line per source per round: info when it went well, warning when not."""
-    level = logging.INFO if report.outcome == "ok" else logging.WARNING
-    log.log(level, "%s (%.1fs)", report.line(), report.duration, extra=report.fields())

@@ -1,0 +1,129 @@
+"""What a round's requests bring back: values, failures per target, who has answered.
+
+`gather` sends a source's requests (concurrently, within its budgets), parses each answer
+and keeps only the values the store can hold; one failing request fails its own targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from tenacity import AsyncRetrying
+
+from tracker.allowance import Allowance
+from tracker.collectors.base import Collector, Observation, Parsed, Request, Target
+from tracker.core import unstorable
+from tracker.errors import ConfigError, QuotaExhausted, SourceError
+from tracker.http import fetch_body
+from tracker.secrets import redact
+
+log = logging.getLogger("tracker.round")
+
+
+@dataclass(slots=True)
+class Harvest:
+    observations: list[Observation] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    kind: str = ""
+    answered: set[str] = field(default_factory=set)  # targets whose request has come back
+    finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
+
+
+@dataclass(slots=True)
+class Gatherer:
+    """The round's means of asking: one HTTP client, the retry policy, the ledger, a clock."""
+
+    client: httpx.AsyncClient
+    policy: AsyncRetrying
+    allowance: Allowance
+    clock: Callable[[], datetime]
+
+    async def gather(
+        self, collector: Collector, targets: Sequence[Target], harvest: Harvest
+    ) -> None:
+        """Fill `harvest` with what `collector` answers for `targets`; never raises for it."""
+        try:
+            requests = collector.plan(targets)
+        except SourceError as exc:
+            harvest.failures = {t.name: exc.cause for t in targets}
+            harvest.kind = exc.kind
+            return
+        except ConfigError as exc:
+            harvest.failures = {t.name: str(exc) for t in targets}
+            harvest.kind = "config"
+            return
+        limit = asyncio.Semaphore(collector.settings.concurrency)
+        paid = await self.allowance.pay_round(collector, requests)
+
+        async def one(request: Request) -> None:
+            if request.refusal:
+                for target in request.targets:
+                    harvest.failures[target.name] = request.refusal
+                harvest.kind = harvest.kind or "refused"
+                return
+            async with limit:
+                deferred = await self.allowance.clearance(collector, request, paid)
+                harvest.answered.update(t.name for t in request.targets)
+                if deferred:
+                    for target in request.targets:
+                        harvest.failures[target.name] = deferred
+                    harvest.kind = harvest.kind or "deferred"
+                    return
+                try:
+                    body = await fetch_body(self.client, collector, request, self.policy)
+                    parsed = collector.parse(request, body, self.clock().replace(microsecond=0))
+                except SourceError as exc:
+                    harvest.answered.update(t.name for t in request.targets)
+                    if isinstance(exc, QuotaExhausted) and request.budget:
+                        await asyncio.to_thread(self.allowance.park, collector, request, exc)
+                        # The rest of the round asks the ledger again, which finds it parked.
+                        paid.discard(request.budget)
+                    for target in request.targets:
+                        harvest.failures[target.name] = redact(exc.cause)
+                    harvest.kind = harvest.kind or exc.kind
+                    return
+                except Exception as exc:  # a collector bug: fail its targets, not the round
+                    harvest.answered.update(t.name for t in request.targets)
+                    log.exception("%s: unexpected error on %s", collector.name, request.url)
+                    for target in request.targets:
+                        harvest.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
+                    harvest.kind = harvest.kind or "error"
+                    return
+            harvest.observations.extend(storable(request, parsed))
+            harvest.failures.update(parsed.failures)
+            harvest.answered.update(t.name for t in request.targets)
+            harvest.finished.update(t.name for t in request.targets)
+            if parsed.failures and not harvest.kind:
+                harvest.kind = "not_found"
+
+        await asyncio.gather(*(one(r) for r in requests))
+
+
+def storable(request: Request, parsed: Parsed) -> list[Observation]:
+    """The parsed values the store can hold; each one it cannot fails its target, with why."""
+    kept: list[Observation] = []
+    for obs in parsed.observations:
+        why = unstorable(obs)
+        if not why:
+            kept.append(obs)
+            continue
+        name = _owner(request, obs)
+        parsed.failures.setdefault(name, f"value not stored: {why}")
+    # A target with one poison value is failed, and its good values are still stored.
+    return kept
+
+
+def _owner(request: Request, obs: Observation) -> str:
+    """The name of the target of `request` that `obs` answers for."""
+    if len(request.targets) == 1:
+        return request.targets[0].name
+    for target in request.targets:
+        if target.name in (obs.label, obs.key):
+            return target.name
+    matching = [t.name for t in request.targets if t.subject == obs.subject]
+    return matching[0] if len(matching) == 1 else obs.label or obs.key
