@@ -334,7 +334,16 @@ def _env(tmp_path: Path, url: str) -> dict[str, str]:
     return {"TRACKER_CONFIG": str(_write(tmp_path, BASE)), "TRACKER_DATABASE_URL": url}
 
 
-COMMANDS = [("status",), ("history", "Kit Connor"), ("db", "upgrade"), ("run", "--once")]
+# The read-only commands first: they must not misread a database that is not one they know.
+READERS = [
+    ("status",),
+    ("history", "Kit Connor"),
+    ("claims",),
+    ("compare",),
+    ("compare", "Kit Connor", "--at", "day0"),
+    ("report", "Heartstopper", "--out", "report"),
+]
+COMMANDS = [*READERS, ("db", "upgrade"), ("run", "--once")]
 
 
 def test_a_garbage_sqlite_file_is_not_a_tracker_database(tmp_path: Path, main: Main) -> None:
@@ -356,7 +365,7 @@ def test_someone_elses_sqlite_file_is_not_migrated(tmp_path: Path, main: Main) -
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE moz_places (url TEXT)")
     env = _env(tmp_path, f"sqlite:///{other}")
-    for args in (("db", "upgrade"), ("run", "--once")):
+    for args in COMMANDS:
         result = main(*args, env=env, cwd=tmp_path)
         stderr = _judged(result)
         assert result.returncode == 3, stderr
@@ -375,17 +384,39 @@ def test_a_database_migrated_by_a_newer_tracker_says_upgrade_tracker(
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
     store.close()
     env = _env(tmp_path, database_url)
-    for args in (("db", "upgrade"), ("run", "--once")):
+    for args in COMMANDS:
         result = main(*args, env=env, cwd=tmp_path)
         stderr = _judged(result)
         assert result.returncode == 3, (args, stderr)
         assert stderr.startswith("error: database made by a newer tracker"), stderr
         assert "'9999_future'" in stderr and "upgrade tracker" in stderr
+        assert f"this tracker knows up to {_heads()!r}" in stderr
+    assert not (tmp_path / "report").exists()
     store = Database.open(database_url)
     with store.engine.connect() as conn:
         (revision,) = conn.exec_driver_sql("SELECT version_num FROM alembic_version").one()
     store.close()
     assert revision == "9999_future"  # not touched
+
+
+def _heads() -> str:
+    from alembic.script import ScriptDirectory
+
+    from tracker import migrate
+
+    return ", ".join(sorted(ScriptDirectory(str(migrate.SCRIPTS)).get_heads()))
+
+
+def test_the_revisions_read_without_alembic_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from tracker import migrate
+    from tracker.store import schema
+
+    scripts = ScriptDirectory(str(migrate.SCRIPTS))
+    known, newest = schema.revisions()
+    assert known == {rev.revision for rev in scripts.walk_revisions()}
+    assert newest == _heads() and newest
 
 
 def test_an_unreachable_or_misnamed_server_exits_3_with_what_to_do(

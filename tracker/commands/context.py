@@ -52,7 +52,7 @@ class Context:
 
         url = self.database(config)
         self._existing(url)
-        return Database.open(url)
+        return Database.existing(url)
 
     def query_store(self) -> Store:
         """The store for read-only commands: only the database URL is read from the config.
@@ -64,7 +64,7 @@ class Context:
 
         url = self.database()
         self._existing(url)
-        return Database.open(url)
+        return Database.existing(url)
 
     def database(self, config: Config | None = None) -> str:
         """The database URL, checked (no connection): a UsageError names where it was given.

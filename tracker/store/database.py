@@ -57,6 +57,20 @@ class Database(Store):
             engine.dispose()
             raise StoreError(f"cannot open database {redact(url)}: {exc}") from None
 
+    @classmethod
+    def existing(cls, url: str, clock: Callable[[], datetime] = now) -> Database:
+        """The store at `url` for commands that only read: StoreError when it is not a
+        tracker database or was made by a newer tracker (`tracker.store.schema`)."""
+        from tracker.store.schema import check
+
+        store = cls.open(url, clock)
+        try:
+            check(store.engine)
+        except StoreError:
+            store.close()
+            raise
+        return store
+
     @property
     def url(self) -> URL:
         return self.engine.url
