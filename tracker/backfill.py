@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tracker.errors import ConfigError, NotFound, QuotaExhausted, SourceError, UsageError
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
     from tracker.collectors.base import Collector, HistoryChunk, Observation, Request
     from tracker.config import Config
+    from tracker.core import Sudden
     from tracker.store import Store
 
 DAY = timedelta(days=1)
@@ -125,7 +127,8 @@ async def backfill(
     report = BackfillReport(source, since)
     chunks = collector.history(targets, since, yesterday)
     report.chunks = len(chunks)
-    runner = _Run(store, collector, client, policy or retry_policy(config.http), clock, report)
+    policy = policy or retry_policy(config.http)
+    runner = _Run(store, collector, client, policy, clock, report, config.sudden)
     await runner.all(chunks, progress)
     return report
 
@@ -138,6 +141,7 @@ class _Run:
     policy: AsyncRetrying
     clock: Callable[[], datetime]
     report: BackfillReport
+    sudden: Sudden | None  # the rounds' sudden-change rule: the past is flagged as the present
     done: int = 0
     _stop: str = ""
 
@@ -201,17 +205,20 @@ class _Run:
         observations = _since(parsed.observations, chunk.since)
         report.failures.update({f"{chunk.label} {k}": v for k, v in parsed.failures.items()})
         new = await asyncio.to_thread(
-            self.store.write, self.collector.name, observations, BACKFILLED
+            partial(self.store.write, sudden=self.sudden),
+            self.collector.name,
+            observations,
+            BACKFILLED,
         )
         report.values += len(observations)
         report.stored += new
         return f"{len(observations)} value(s), {new} new"
 
     def _spend(self, request: Request) -> bool:
-        # The same budget key as tracker.round.Runner, so a backfill and the daemon share it.
-        name, budget = self.collector.name, request.budget
-        key = f"{name}:{budget}:{self.collector.credential_id(budget)}"
-        quota = self.collector.quotas[budget]
+        from tracker.allowance import budget_key  # the rounds' key: they share the budget
+
+        key = budget_key(self.collector, request.budget)
+        quota = self.collector.quotas[request.budget]
         return self.store.quota_take(key, quota, request.cost, self.clock()) is not None
 
 

@@ -55,6 +55,6 @@ def import_file(
         parsed = importer.read(body, None if everything else targets, path.name)
     except BadPayload as exc:
         raise UsageError(f"{path}: not a {importer.title} file: {exc.cause}") from None
-    stored = store.write(importer.source, parsed.observations)
+    stored = store.write(importer.source, parsed.observations, sudden=config.sudden)
     skipped = f", {len(parsed.failures)} malformed row(s) skipped" if parsed.failures else ""
     return f"{path.name}: {len(parsed.observations)} value(s) read, {stored} new{skipped}"

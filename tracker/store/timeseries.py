@@ -14,6 +14,7 @@ from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
 from tracker.store.engine import Gateway
 from tracker.store.models import SUDDEN
+from tracker.store.recent import NOTHING, Recent
 from tracker.store.series import SeriesIndex
 from tracker.timeutil import to_epoch
 
@@ -117,6 +118,7 @@ class TimeSeries:
         self._db = gateway
         self._series = series
         self._write_rows = writer_for(gateway)
+        self.recent = Recent()  # each series' newest value, for the sudden-change check
 
     def write(
         self,
@@ -142,10 +144,11 @@ class TimeSeries:
         first: dict[int, int] = {}
         for sid, ts, *_ in rows:
             first[sid] = min(ts, first.get(sid, ts))
-        before = self._values_before(first)
+        previous, ask = self.recent.before(first)
+        if ask:
+            previous.update(self._ask_before({sid: first[sid] for sid in ask}))
         order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1]))
         out = list(rows)
-        previous: dict[int, int | None] = dict(before)
         for i in order:
             sid, ts, value, period, sig, flags = rows[i]
             last = previous.get(sid)
@@ -153,6 +156,43 @@ class TimeSeries:
                 out[i] = (sid, ts, value, period, sig, (flags or 0) | SUDDEN)
             previous[sid] = value
         return out
+
+    def _ask_before(self, first: dict[int, int]) -> dict[int, int | None]:
+        """Per series, the stored value before the given time (None: there is none), from
+        the series' newest value (which `recent` then knows) when the time is after it."""
+        newest = self._newest(list(first))
+        self.recent.learn(newest.items())
+        before: dict[int, int | None] = {}
+        past: dict[int, int] = {}
+        for sid, ts in first.items():
+            if newest[sid][0] < ts:
+                before[sid] = newest[sid][1]
+            else:  # written into the past (a backfill, an import): what came before it
+                past[sid] = ts
+        if past:
+            found = self._values_before(past)
+            before.update({sid: found.get(sid) for sid in past})
+        return before
+
+    def _newest(self, sids: list[int]) -> dict[int, tuple[int, int | None]]:
+        """Per series, its newest stored (ts, value); NOTHING for a series without one."""
+        found: dict[int, tuple[int, int | None]] = {}
+        for start in range(0, len(sids), 500):
+            chunk = sids[start : start + 500]
+            placeholders = ", ".join(["(?)"] * len(chunk))
+            with self._db.cursor() as cursor:
+                cursor.execute(
+                    self._db.sql(
+                        f"WITH want (sid) AS (VALUES {placeholders}) "
+                        "SELECT want.sid, s.ts, s.value FROM want LEFT JOIN snapshot s "
+                        "ON s.series_id = want.sid AND s.ts = "
+                        "(SELECT max(ts) FROM snapshot WHERE series_id = want.sid)"
+                    ),
+                    chunk,
+                )
+                for sid, ts, value in cursor.fetchall():
+                    found[int(sid)] = NOTHING if ts is None else (int(ts), int(value))
+        return found
 
     def _values_before(self, first: dict[int, int]) -> dict[int, int]:
         """Per series, its newest stored value before the given time (none: left out)."""
@@ -196,7 +236,9 @@ class TimeSeries:
         """The bulk path: rows already keyed by series id. Returns the count of new rows."""
         if not rows:
             return 0
-        return self._write_rows(rows)
+        new = self._write_rows(rows)
+        self.recent.wrote(rows, new == len(rows))
+        return new
 
     def history(
         self, series_id: int, since: int | None = None, until: int | None = None
