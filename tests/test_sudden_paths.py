@@ -1,8 +1,9 @@
 """The sudden-change flag on every path that writes values, and what its check costs.
 
 Rounds, spool replays, backfills and imports all write through `Store.write` with the
-config's rule; a long-running store remembers each series' newest value, so a round after
-the first asks the database nothing for the check — and never flags differently for it:
+config's rule; the daemon's store (holding the daemon lock) remembers each series' newest
+value, so a round after the first asks the database nothing for the check — and never flags
+differently for it:
 a long-lived store's flags equal a model's that reads everything from scratch, over random
 writes into the present and the past, duplicates included, on SQLite and PostgreSQL.
 """
@@ -51,23 +52,27 @@ def _asks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return asked
 
 
-def test_after_the_first_round_the_check_asks_nothing(
+def test_the_daemons_store_asks_nothing_for_the_check_after_its_first_round(
     store: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked = _asks(monkeypatch)
     keys = [f"k{i}" for i in range(600)]  # over one look-up chunk (500)
-    for hour in range(3):
-        store.write("bench", [_obs(k, 1000 + hour, hour) for k in keys], sudden=RULE)
-    assert asked == [600]  # the first round only
-    store.write("bench", [_obs("k1", 10, 3)], sudden=RULE)  # a 99 % drop, from memory
-    assert asked == [600]
-    # Another process (a fresh store) knows nothing yet: it asks, once per write.
+    store.acquire_lock()  # as the daemon does: the one process collecting
+    try:
+        for hour in range(3):
+            store.write("bench", [_obs(k, 1000 + hour, hour) for k in keys], sudden=RULE)
+        assert asked == [600]  # the first round only
+        store.write("bench", [_obs("k1", 10, 3)], sudden=RULE)  # a 99 % drop, from memory
+        assert asked == [600]
+    finally:
+        store.release_lock()
+    # Any other store (`run --once`, a worker, the daemon's own once it let go) asks each time.
     other = Database.open(database_url)
     try:
         other.write("bench", [_obs(k, 1003, 3) for k in keys[2:]], sudden=RULE)
-        assert asked == [600, 598]
         other.write("bench", [_obs(k, 1004, 4) for k in keys[2:]], sudden=RULE)
-        assert asked == [600, 598]
+        store.write("bench", [_obs(k, 1005, 5) for k in keys[2:]], sudden=RULE)
+        assert asked == [600, 598, 598, 598]
     finally:
         other.close()
     (k1,) = store.find_series(source="bench", subject="S k1")
@@ -75,9 +80,11 @@ def test_after_the_first_round_the_check_asks_nothing(
 
 
 def test_a_write_into_the_past_is_checked_against_the_value_before_it(store: Database) -> None:
+    store.acquire_lock()
     store.write("bench", [_obs("a", 1000, 0), _obs("a", 1000, 10)], sudden=RULE)
     store.write("bench", [_obs("a", 50_000, 5)], sudden=RULE)  # a backfilled spike, in between
     store.write("bench", [_obs("a", 1010, 11)], sudden=RULE)  # the present again: 1000 before it
+    store.release_lock()
     (a,) = store.find_series(source="bench", subject="S a")
     assert [(v, f) for _, v, _, _, f in store.points(a.id)] == [
         (1000, None),
@@ -107,6 +114,7 @@ def _model(
 @pytest.mark.parametrize("seed", [1, 2])
 def test_remembered_values_never_change_a_flag(store: Database, seed: int) -> None:
     rng = random.Random(seed)
+    store.acquire_lock()  # the store remembers: its flags must be the model's all the same
     values = [0, 10, 150, 1000, 1200, 8000, 60_000]
     model: dict[int, dict[int, tuple[int, int | None]]] = {}
     horizon = 0
@@ -119,6 +127,7 @@ def test_remembered_values_never_change_a_flag(store: Database, seed: int) -> No
         rows = [(k, h, v) for (k, h), v in batch.items()]
         store.write("rand", [_obs(f"r{k}", v, h) for k, h, v in rows], sudden=RULE)
         _model(model, rows)
+    store.release_lock()
     for key, points in model.items():
         (series,) = store.find_series(source="rand", subject=f"S r{key}")
         got = {

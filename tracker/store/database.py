@@ -174,11 +174,15 @@ class Database(Store):
     # -- the one-daemon lock -------------------------------------------------------------
     def acquire_lock(self, name: str = "daemon") -> None:
         self._lock.acquire(name)
+        if name == "daemon":  # the one process collecting: its own writes are the newest
+            self._timeseries.recent.start()
 
     def heartbeat(self, name: str = "daemon") -> None:
         self._lock.heartbeat(name)
 
     def release_lock(self, name: str = "daemon") -> None:
+        if name == "daemon":
+            self._timeseries.recent.stop()
         self._lock.release(name)
 
 

@@ -1,13 +1,14 @@
 """The newest value of each series, as far as this store knows: the sudden-change check of a
 round compares each value with the one before it without asking the database.
 
-A long-running process (the daemon) writes each series' newest value itself, so from its
-second round on the check costs no query. What another process writes (an import or a
-backfill running beside the daemon) is not seen here: where it adds a value newer than the
-one known, the next value is compared with the older one (one flag may be missed or set
-wrongly; values are stored all the same). Writes into the past (below the newest known)
-never change what is known, and a write that found some of its rows already stored forgets
-its series, which are asked again.
+Only while the store holds the daemon lock (`start` .. `stop`): the daemon is then the one
+process collecting, and writes each series' newest value itself, so from its second round on
+the check costs no query. Any other store (`run --once`, a backfill, an import, a worker)
+asks every time. What another process writes beside the daemon (an import, a backfill) is
+not seen here: where it adds a value newer than the one known, the next value is compared
+with the older one (one flag may be missed or set wrongly; values are stored all the same).
+Writes into the past (below the newest known) never change what is known, and a write that
+found some of its rows already stored forgets its series, which are asked again.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ class Recent:
     def __init__(self) -> None:
         self._newest: dict[int, tuple[int, int | None]] = {}
         self._lock = threading.Lock()
+        self._on = False
 
-    def __len__(self) -> int:
-        return len(self._newest)
-
-    def clear(self) -> None:
+    def start(self) -> None:
+        """Remember from now on (the store took the daemon lock)."""
         with self._lock:
+            self._on = True
+
+    def stop(self) -> None:
+        """Forget, and remember nothing more (the lock is let go)."""
+        with self._lock:
+            self._on = False
             self._newest.clear()
 
     def before(self, first: Mapping[int, int]) -> tuple[dict[int, int | None], list[int]]:
@@ -42,6 +48,8 @@ class Recent:
         known (None: no value before), and the series to ask the database about."""
         known: dict[int, int | None] = {}
         ask: list[int] = []
+        if not self._on:
+            return known, list(first)
         for sid, ts in first.items():
             newest = self._newest.get(sid)
             if newest is not None and newest[0] < ts:
@@ -53,6 +61,8 @@ class Recent:
     def learn(self, newest: Iterable[tuple[int, tuple[int, int | None]]]) -> None:
         """What the database said is each series' newest (ts, value) (NOTHING: none)."""
         with self._lock:
+            if not self._on:
+                return
             if len(self._newest) > LIMIT:
                 self._newest.clear()
             self._newest.update(newest)
@@ -61,6 +71,8 @@ class Recent:
         """After a write of `rows`: the series' newest values move on (when every row was new)
         or are forgotten (some were there already, perhaps with other values)."""
         with self._lock:
+            if not self._on:
+                return
             if not all_new:
                 for row in rows:
                     self._newest.pop(row[0], None)
