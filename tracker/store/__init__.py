@@ -8,6 +8,8 @@
     ledger.py      attempts, per-source status and next run, baselines
     budgets.py     quota budgets per credential
     lock.py        the one-daemon lock
+    recent.py      each series' newest value, remembered by the daemon for the sudden check
+    schema.py      whether a database is tracker's (not someone else's, not a newer schema)
     models.py      the SQLModel tables;  migrations/: Alembic, applied by tracker.migrate
 
 Nothing here imports `tracker.collectors`: storage speaks `tracker.core`'s types.
