@@ -66,22 +66,24 @@ class _Bounded(httpx.AsyncBaseTransport):
         if length.isascii() and length.isdigit() and int(length) > limit:
             await response.aclose()
             raise BodyTooLarge(limit, decoded=False)
-        codings = _codings(response.headers.get_list("content-encoding", split_commas=True))
-        unknown = [c for c in codings if c not in _DECODED]
-        if unknown:
+        named = [c.strip().lower() for c in response.headers.get_list("content-encoding", True)]
+        refused = [c for c in named if c in _UNBOUNDED]
+        if refused:
             # Never handed to httpx: with `brotli` or `zstandard` installed it would decode
             # the whole body in one step, however large it inflates.
             await response.aclose()
             raise httpx.DecodingError(
-                f"answer encoded as {unknown[0]!r}, which tracker does not decode "
+                f"answer encoded as {refused[0]!r}, which tracker does not decode "
                 "(it asks for gzip or deflate only)",
                 request=request,
             )
-        # Decoded here, within the limit; httpx must not decode again.
+        # Any other name (identity, or a server's mistake such as "utf-8") is no coding, as
+        # httpx takes it. Decoded here, within the limit; httpx must not decode again.
+        codings = [c for c in named if c in _DECODED]
         headers = httpx.Headers(
             [(k, v) for k, v in response.headers.multi_items()
              if k.lower() not in ("content-encoding", "content-length")]
-        ) if codings else response.headers  # fmt: skip
+        ) if named else response.headers  # fmt: skip
         assert isinstance(response.stream, httpx.AsyncByteStream)
         return httpx.Response(
             response.status_code,
@@ -96,15 +98,14 @@ class _Bounded(httpx.AsyncBaseTransport):
 
 
 # The codings decoded here, in bounded steps. No other is asked for (Accept-Encoding), and
-# one a server sends anyway is refused unread: brotli and zstd decoders (the `brotli` and
-# `zstandard` packages httpx would use) offer no bound on what one step inflates to.
+# a compression one a server sends anyway is refused unread: brotli and zstd decoders (the
+# `brotli` and `zstandard` packages httpx would use) offer no bound on what one step
+# inflates to, and the rest of the registry's (compress, exi, ...) no decoder here at all.
 _DECODED = ("gzip", "x-gzip", "deflate")
+_UNBOUNDED = frozenset(
+    ("br", "zstd", "compress", "x-compress", "exi", "pack200-gzip", "aes128gcm", "dcb", "dcz")
+)
 ACCEPT_ENCODING = "gzip, deflate"
-
-
-def _codings(values: list[str]) -> list[str]:
-    """The codings applied to a body, in the order applied, `identity` (no coding) left out."""
-    return [c for c in (v.strip().lower() for v in values) if c and c != "identity"]
 
 
 class _Limited(httpx.AsyncByteStream):
