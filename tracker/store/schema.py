@@ -42,7 +42,7 @@ def check(engine: Engine) -> None:
         revision = None
         if VERSION_TABLE in tables:
             with engine.connect() as conn:
-                revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         raise database_error(exc, engine.url) from None
     if VERSION_TABLE not in tables:
