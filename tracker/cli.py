@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from tracker import __version__
-from tracker.commands import campaign, editing, importing, info, setup, webpage
+from tracker.commands import campaign, distributed, editing, importing, info, setup, webpage
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -211,6 +211,7 @@ def status(ctx: typer.Context) -> None:
     since = to_epoch(now() - timedelta(days=SUDDEN_DAYS))
     views.swings(query.sudden_changes(store, since), SUDDEN_DAYS)
     views.spool(Spool.for_store(spool_dir(context(ctx).config_path), store))
+    distributed.show(store)
 
 
 # -- history / compare ------------------------------------------------------------------
@@ -334,6 +335,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 for command in (campaign.claims, campaign.report, campaign.backfill, info.sources):
     app.command()(command)
 app.command()(setup.init)
+app.command()(distributed.dispatch)
+app.command()(distributed.worker)
 
 
 if __name__ == "__main__":

@@ -44,9 +44,16 @@ class Gatherer:
     clock: Callable[[], datetime]
 
     async def gather(
-        self, collector: Collector, targets: Sequence[Target], harvest: Harvest
+        self,
+        collector: Collector,
+        targets: Sequence[Target],
+        harvest: Harvest,
+        at: datetime | None = None,
     ) -> None:
-        """Fill `harvest` with what `collector` answers for `targets`; never raises for it."""
+        """Fill `harvest` with what `collector` answers for `targets`; never raises for it.
+
+        Instantaneous values are stamped `at` when given (a slot's start), else the clock's now.
+        """
         try:
             requests = collector.plan(targets)
         except SourceError as exc:
@@ -76,7 +83,8 @@ class Gatherer:
                     return
                 try:
                     body = await fetch_body(self.client, collector, request, self.policy)
-                    parsed = collector.parse(request, body, self.clock().replace(microsecond=0))
+                    stamp = at or self.clock().replace(microsecond=0)
+                    parsed = collector.parse(request, body, stamp)
                 except SourceError as exc:
                     harvest.answered.update(t.name for t in request.targets)
                     if isinstance(exc, QuotaExhausted) and request.budget:

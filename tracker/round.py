@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying
 
 from tracker.allowance import Allowance
 from tracker.collectors import registry
-from tracker.collectors.base import Collector, Observation
+from tracker.collectors.base import Collector, Observation, Target
 from tracker.config import Config
 from tracker.errors import StoreError, StoreRefused
 from tracker.harvest import Gatherer, Harvest
@@ -128,22 +128,26 @@ class Runner:
         reports = await asyncio.gather(*(self.run_source(n) for n in chosen))
         return sorted([*reports, *skipped], key=lambda r: r.source)
 
-    async def run_source(self, name: str) -> SourceReport:
+    async def run_source(
+        self, name: str, targets: Sequence[Target] | None = None, at: datetime | None = None
+    ) -> SourceReport:
         """One round of one source. Never raises for the source's own failures or the store's.
 
+        `targets` (default: the config's) and `at`, the time instantaneous values are stored
+        at (default: the clock's), are the distributed mode's: a slot's part, keyed by its slot.
         Cancelled (the daemon stopping), it spools what it collected so far, then re-raises.
         """
         await self.replay()
         started = self.clock()
         collector = self.collector(name)
-        targets = self.config.targets(name)
+        targets = list(targets) if targets is not None else self.config.targets(name)
         gathered = Harvest()
         report = SourceReport(name, "ok", targets=len(targets))
         deadline = collector.settings.deadline.total_seconds()
         try:
             try:
                 async with asyncio.timeout(deadline):
-                    await self.gatherer.gather(collector, targets, gathered)
+                    await self.gatherer.gather(collector, targets, gathered, at)
             except TimeoutError:
                 # What came back is stored; the rest is this round's failure. The next run
                 # starts on time, as if this one had ended normally.

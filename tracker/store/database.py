@@ -7,7 +7,7 @@ one clock; this class wires them and answers the protocol by delegation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
 from tracker.store.protocol import Store
 from tracker.store.series import SeriesIndex, SeriesInfo
+from tracker.store.slots import Claim, Distribution, Sender, Slots
 from tracker.store.timeseries import PointRow, Row, TimeSeries
 from tracker.timeutil import now
 
@@ -43,6 +44,7 @@ class Database(Store):
         self._ledger = Ledger(gateway, clock)
         self._budgets = Budgets(gateway)
         self._lock = Lock(gateway, clock)
+        self._slots = Slots(gateway)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], datetime] = now) -> Database:
@@ -184,6 +186,21 @@ class Database(Store):
         if name == "daemon":
             self._timeseries.recent.stop()
         self._lock.release(name)
+
+    # -- the distributed mode ------------------------------------------------------------
+    def dispatch_due(self, every: Mapping[str, int], at: int, send: Sender) -> list[Claim]:
+        return self._slots.due(every, at, send)
+
+    def dispatch_done(
+        self, source: str, slot: int, part: int, targets: int, sent: int, outcome: str, at: int
+    ) -> None:
+        self._slots.done(source, slot, part, targets, sent, outcome, at)
+
+    def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:
+        self._slots.seen(name, started, at, messages)
+
+    def distribution(self, at: int) -> Distribution:
+        return self._slots.distribution(at)
 
 
 if TYPE_CHECKING:

@@ -131,3 +131,39 @@ class QuotaUse(SQLModel, table=True):
     window_end: int = Field(sa_column=Column(BigInteger, nullable=False))
     used: int = 0
     parked_until: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class SlotState(SQLModel, table=True):
+    """The distributed mode's clock: each source's next slot, claimed by one dispatcher."""
+
+    __tablename__ = "slot"
+
+    source: str = Field(primary_key=True, max_length=MAX_SOURCE)
+    every: int  # the source's interval, seconds: slots start at multiples of it
+    next_slot: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Dispatch(SQLModel, table=True):
+    """One message of one slot: when it was sent, and what became of it."""
+
+    source: str = Field(primary_key=True, max_length=MAX_SOURCE)
+    slot: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    part: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    targets: int
+    sent: int = Field(sa_column=Column(BigInteger, nullable=False))
+    done: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # ok | partial | failed | late (dropped, not run late) | dead (retries spent)
+    outcome: str = Field(default="", max_length=10)
+    deliveries: int = 0
+
+
+class WorkerSeen(SQLModel, table=True):
+    """A worker process of the distributed mode and its last heartbeat."""
+
+    __tablename__ = "worker"
+
+    name: str = Field(primary_key=True, max_length=200)
+    started: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    messages: int = 0

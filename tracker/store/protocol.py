@@ -8,7 +8,7 @@ without their code changing. Times are integer UTC seconds (`ts`) or aware datet
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from tracker.quota import Budget, Quota
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
 from tracker.store.series import SeriesInfo
+from tracker.store.slots import Claim, Distribution, Sender
 from tracker.store.timeseries import PointRow
 
 
@@ -122,3 +123,22 @@ class Store(Protocol):
     def heartbeat(self, name: str = "daemon") -> None: ...
 
     def release_lock(self, name: str = "daemon") -> None: ...
+
+    # -- the distributed mode (PostgreSQL only) ------------------------------------------
+    def dispatch_due(self, every: Mapping[str, int], at: int, send: Sender) -> list[Claim]:
+        """Claim each due slot (source -> interval), `send` its messages, advance it: once."""
+        ...
+
+    def dispatch_done(
+        self, source: str, slot: int, part: int, targets: int, sent: int, outcome: str, at: int
+    ) -> None:
+        """Record what became of one message of a slot."""
+        ...
+
+    def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:
+        """A worker process's heartbeat."""
+        ...
+
+    def distribution(self, at: int) -> Distribution:
+        """Workers seen, messages waiting, dead and late ones (empty on SQLite)."""
+        ...

@@ -1,0 +1,184 @@
+"""`tracker dispatch`: APScheduler is the clock; each due slot is claimed once and sent.
+
+Every `tick` seconds the dispatcher asks the database for the slots due now (the store claims
+them with FOR UPDATE SKIP LOCKED and advances them in the same transaction) and sends each
+slot as parts of `batch` targets (default 50, a multiple of the platforms' request sizes),
+one Dramatiq message each. Run as many dispatchers as you like: each slot goes out once.
+Slots nobody dispatched (every dispatcher down) are not replayed one by one: the next one
+covers them, and the skip is recorded as a failed attempt of kind 'missed'. A changed config
+takes a restart (`tracker run`'s reload is the embedded daemon's); jitter is not applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tracker.collectors import registry
+from tracker.collectors.base import Collector
+from tracker.config import Config
+from tracker.distributed.messages import ACTOR, Part, mask
+from tracker.errors import StoreError
+from tracker.lineup import lineup
+from tracker.store import Store
+from tracker.store.models import Attempt
+from tracker.store.slots import Claim
+from tracker.timeutil import from_epoch, now, to_epoch
+
+log = logging.getLogger("tracker.dispatch")
+
+DEFAULT_TICK = 1.0
+DEFAULT_BATCH = 50
+
+
+class Dispatcher:
+    """Sends the due slots of the sources a config runs, as messages on one queue."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        broker: Any,
+        queue: str,
+        *,
+        batch: int = DEFAULT_BATCH,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.broker = broker
+        self.queue = queue
+        self.batch = max(1, batch)
+        self.clock = clock
+        self._collectors: dict[str, Collector] = {}
+        self.every = {
+            entry.name: max(1, int(entry.interval.total_seconds()))
+            for entry in lineup(config, self.collector)
+            if entry.runs and entry.interval is not None
+        }
+
+    def collector(self, name: str) -> Collector:
+        if name not in self._collectors:
+            self._collectors[name] = registry.get(name)(self.config.source_settings[name])
+        return self._collectors[name]
+
+    def tick(self) -> list[Claim]:
+        """Send every slot due now; a database or broker failure waits for the next tick."""
+        at = to_epoch(self.clock())
+        try:
+            claims = self.store.dispatch_due(self.every, at, self._send)
+        except StoreError as exc:
+            log.warning("dispatch: database unavailable, the slots stay due: %s", exc)
+            return []
+        except Exception as exc:  # the broker refused or went away: the slot stays due
+            log.warning("dispatch: could not send, the slot stays due: %s", _one_line(exc))
+            return []
+        for claim in claims:
+            log.info(
+                "%s: slot %s sent as %d message(s)",
+                claim.source,
+                f"{from_epoch(claim.slot):%H:%M:%S}",
+                claim.parts,
+                extra={"source": claim.source, "slot": claim.slot, "parts": claim.parts},
+            )
+            if claim.missed:
+                self._missed(claim, at)
+        return claims
+
+    def _missed(self, claim: Claim, at: int) -> None:
+        cause = (
+            f"{claim.missed} slot(s) before {from_epoch(claim.slot):%Y-%m-%d %H:%M:%S} UTC were "
+            "not dispatched (no dispatcher ran): covered by this one, not replayed"
+        )
+        log.warning("%s: %s", claim.source, cause)
+        attempt = Attempt(
+            source=claim.source,
+            started=at,
+            finished=at,
+            outcome="failed",
+            targets=len(self.config.targets(claim.source)),
+            failed=0,
+            kind="missed",
+            cause=cause,
+        )
+        try:
+            self.store.record_attempt(attempt)
+        except StoreError as exc:
+            log.error("%s: the missed slots were not recorded: %s", claim.source, exc)
+
+    def _send(self, source: str, slot: int) -> list[int]:
+        from dramatiq import Message
+
+        sent = to_epoch(self.clock())
+        parts = self.parts(source, slot, sent)
+        for part in parts:
+            message: Message[Any] = Message(
+                queue_name=self.queue,
+                actor_name=ACTOR,
+                args=(part.payload(),),
+                kwargs={},
+                options={},
+            )
+            self.broker.enqueue(message)
+        return [len(part.targets) for part in parts]
+
+    def parts(self, source: str, slot: int, sent: int) -> list[Part]:
+        """The slot's targets, in config order, in parts of `batch`; a worker plans each part.
+
+        The config's targets themselves travel (a collector's plan may rewrite them), so a
+        batch that is a multiple of the platform's request size keeps every request whole.
+        """
+        targets = self.config.targets(source)
+        every = self.every[source]
+        return [
+            Part(source, slot, number, every, sent, tuple(targets[start : start + self.batch]))
+            for number, start in enumerate(range(0, len(targets), self.batch))
+        ]
+
+
+def serve(
+    dispatcher: Dispatcher,
+    tick: float = DEFAULT_TICK,
+    stop: threading.Event | None = None,
+    broker_url: str = "",
+) -> None:
+    """Tick until SIGTERM/SIGINT (or `stop`); the tick in flight finishes first."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    stop = stop or threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    scheduler.add_job(dispatcher.tick, "interval", seconds=tick, next_run_time=now())
+    log.info(
+        "dispatcher started: %d source(s) (%s), queue %r, broker %s",
+        len(dispatcher.every),
+        ", ".join(f"{name} every {s}s" for name, s in sorted(dispatcher.every.items())) or "none",
+        dispatcher.queue,
+        mask(broker_url),
+    )
+    if not dispatcher.every:
+        log.warning("nothing to dispatch: the config names no runnable source")
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        dispatcher.broker.close()
+    log.info("dispatcher stopped")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]

@@ -1,0 +1,81 @@
+"""The distributed mode: slots, dispatched messages, workers seen; TimescaleDB when present.
+
+The snapshot table becomes a compressed hypertable only when the server offers the
+`timescaledb` extension; elsewhere (SQLite, plain PostgreSQL) that step is skipped.
+
+Revision ID: 0006
+Revises: 0003
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+# Chunks of a week of `ts` (integer seconds); compressed per series.
+CHUNK_SECONDS = 7 * 86400
+
+
+def upgrade() -> None:
+    op.create_table(
+        "slot",
+        sa.Column("source", sa.String(40), primary_key=True),
+        sa.Column("every", sa.Integer, nullable=False),
+        sa.Column("next_slot", sa.BigInteger, nullable=False),
+        sa.Column("updated", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "dispatch",
+        sa.Column("source", sa.String(40), primary_key=True),
+        sa.Column("slot", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("part", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("targets", sa.Integer, nullable=False),
+        sa.Column("sent", sa.BigInteger, nullable=False),
+        sa.Column("done", sa.BigInteger, nullable=True),
+        sa.Column("outcome", sa.String(10), nullable=False),
+        sa.Column("deliveries", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "worker",
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("started", sa.BigInteger, nullable=False),
+        sa.Column("seen", sa.BigInteger, nullable=False),
+        sa.Column("messages", sa.Integer, nullable=False),
+    )
+    if timescale_available():
+        _hypertable()
+
+
+def timescale_available() -> bool:
+    """Whether this server offers the timescaledb extension (never on SQLite)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    found = bind.execute(
+        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+    ).first()
+    return found is not None
+
+
+def _hypertable() -> None:
+    op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    op.execute(
+        "SELECT create_hypertable('snapshot', 'ts', "
+        f"chunk_time_interval => {CHUNK_SECONDS}, migrate_data => true, if_not_exists => true)"
+    )
+    op.execute(
+        "ALTER TABLE snapshot SET (timescaledb.compress, "
+        "timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'ts')"
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("worker")
+    op.drop_table("dispatch")
+    op.drop_table("slot")
