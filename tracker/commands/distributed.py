@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,10 +48,11 @@ def dispatch(
     from tracker.distributed import dispatch as dispatching
     from tracker.distributed.messages import make_broker
 
+    stop = _stop_on_signals()
     config, store, url, name = _setup(ctx, broker, queue, log_format)
     dispatcher = dispatching.Dispatcher(config, store, make_broker(url), name, batch=batch)
     try:
-        dispatching.serve(dispatcher, tick, broker_url=url)
+        dispatching.serve(dispatcher, tick, stop, broker_url=url)
     finally:
         store.close()
 
@@ -72,11 +76,20 @@ def worker(
     """
     from tracker.distributed import worker as working
 
+    stop = _stop_on_signals()
     config, store, url, name = _setup(ctx, broker, queue, log_format)
     try:
-        working.serve(config, store, url, name, threads=threads)
+        working.serve(config, store, url, name, threads=threads, stop=stop)
     finally:
         store.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT set the event, from the very start: a stop during start-up is clean too."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def _setup(
@@ -100,6 +113,9 @@ def _setup(
         )
     _reachable(url)
     log.setup(log_format or config.log_format)
+    # Their connection chatter is not the operator's business; their warnings are.
+    for noisy in ("pika", "dramatiq"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     store = context(ctx).store(config)
     store.upgrade()
     return config, store, url, name

@@ -12,7 +12,6 @@ takes a restart (`tracker run`'s reload is the embedded daemon's); jitter is not
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -146,14 +145,12 @@ def serve(
     stop: threading.Event | None = None,
     broker_url: str = "",
 ) -> None:
-    """Tick until SIGTERM/SIGINT (or `stop`); the tick in flight finishes first."""
+    """Tick until `stop` is set (the command sets it on SIGTERM/SIGINT); the tick in flight
+    finishes first."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
     stop = stop or threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     scheduler = BackgroundScheduler(
         timezone="UTC",
         executors={"default": ThreadPoolExecutor(1)},
@@ -174,8 +171,6 @@ def serve(
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         dispatcher.broker.close()
     log.info("dispatcher stopped")
 

@@ -7,7 +7,7 @@ is recorded as a round's is; then the message is acknowledged (Dramatiq acks aft
 returns). A part the database cannot take is not spooled here: the actor raises, Dramatiq
 retries it (MAX_RETRIES, with backoff) and then dead-letters it, recorded as a failed attempt
 of kind 'dead_letter' with the cause. A part that arrives after its slot is over (older than
-the source's interval) is dropped and recorded as a failed attempt of kind 'late'.
+the source's interval since it was sent) is dropped and recorded as a failed attempt of kind 'late'.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -112,11 +111,11 @@ class Collecting:
         """Collect one part; what became of it (an outcome, or 'late')."""
         part = Part.from_payload(payload)
         at = self.clock()
-        late = to_epoch(at) - part.slot
-        if late >= part.every:
+        age = to_epoch(at) - part.sent
+        if age >= part.every:
             cause = (
-                f"part {part.part} of the {from_epoch(part.slot):%H:%M:%S} slot arrived {late}s "
-                f"after its start (interval {part.every}s): dropped, not run late"
+                f"part {part.part} of the {from_epoch(part.slot):%H:%M:%S} slot arrived {age}s "
+                f"after it was sent (interval {part.every}s): dropped, not run late"
             )
             await asyncio.to_thread(self._record, part, "late", cause)
             self.messages += 1
@@ -230,7 +229,8 @@ def serve(
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
 ) -> None:
-    """Consume `queue` until SIGTERM/SIGINT (or `stop`); the parts in flight finish first."""
+    """Consume `queue` until `stop` is set (the command sets it on SIGTERM/SIGINT); the parts
+    in flight finish first."""
     import dramatiq
     from dramatiq.middleware import AsyncIO, Retries, default_middleware
 
@@ -246,12 +246,6 @@ def serve(
     broker = make_broker(broker_url, middleware)
     dramatiq.actor(actor_name=ACTOR, queue_name=queue, broker=broker)(collecting.collect)
     stop = stop or threading.Event()
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = (
-        {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-        if in_main
-        else {}
-    )
     worker = dramatiq.Worker(broker, queues={queue}, worker_threads=threads, worker_timeout=200)
     worker.start()
     log.info(
@@ -268,6 +262,4 @@ def serve(
     finally:
         worker.stop(timeout=STOP_TIMEOUT_MS)
         broker.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     log.info("worker %s stopped after %d message(s)", collecting.name, collecting.messages)

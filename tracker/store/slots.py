@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tracker.errors import StoreError
 from tracker.store.engine import Gateway
 
 # How long a worker's heartbeat counts as alive, for `tracker status`.
 WORKER_ALIVE_SECONDS = 60
+
+LOCK_TIMEOUT = "2s"
+IDLE_TIMEOUT = "30s"
 
 # send(source, slot_start) -> the number of targets of each message it sent.
 Sender = Callable[[str, int], Sequence[int]]
@@ -51,6 +55,13 @@ class Distribution:
     oldest: int | None  # when the oldest of them was sent
     dead: int  # messages whose retries were spent
     late: int  # messages dropped for arriving after their slot
+
+
+def _bounded(cursor: Any) -> None:
+    """No wait on a lock beyond LOCK_TIMEOUT, and a dispatcher frozen mid-send (stopped, not
+    dead) lets go of its slot after IDLE_TIMEOUT: another dispatcher then sends it."""
+    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_TIMEOUT}'")
 
 
 class Slots:
@@ -90,9 +101,20 @@ class Slots:
         return claims
 
     def _register(self, every: Mapping[str, int], at: int) -> None:
-        """A row per source, due now; a changed interval takes effect from the next slot."""
+        """A row per source, due now; a changed interval takes effect from the next slot.
+
+        Reads first and writes only what is new or changed: an upsert of every row would wait
+        on the rows another dispatcher has locked while it sends.
+        """
+        with self._db.cursor() as cursor:
+            cursor.execute("SELECT source, every FROM slot")
+            known = {str(source): int(seconds) for source, seconds in cursor.fetchall()}
+        changed = {s: n for s, n in every.items() if known.get(s) != n}
+        if not changed:
+            return
         with self._db.cursor(write=True) as cursor:
-            for source, seconds in sorted(every.items()):
+            _bounded(cursor)
+            for source, seconds in sorted(changed.items()):
                 cursor.execute(
                     "INSERT INTO slot (source, every, next_slot, updated) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (source) DO UPDATE SET every = EXCLUDED.every, "
@@ -103,6 +125,7 @@ class Slots:
 
     def _claim(self, source: str, seconds: int, at: int, send: Sender) -> Claim | None:
         with self._db.cursor(write=True) as cursor:
+            _bounded(cursor)
             cursor.execute(
                 "SELECT next_slot FROM slot WHERE source = %s AND next_slot <= %s "
                 "FOR UPDATE SKIP LOCKED",
