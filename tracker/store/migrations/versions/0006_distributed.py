@@ -18,8 +18,9 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# Chunks of a week of `ts` (integer seconds); compressed per series.
+# Chunks of a week of `ts` (integer seconds), compressed per series after 30 days.
 CHUNK_SECONDS = 7 * 86400
+COMPRESS_AFTER_SECONDS = 30 * 86400
 
 
 def upgrade() -> None:
@@ -72,6 +73,16 @@ def _hypertable() -> None:
     op.execute(
         "ALTER TABLE snapshot SET (timescaledb.compress, "
         "timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'ts')"
+    )
+    # `ts` is integer seconds: the policy needs to know what "now" is in that unit.
+    op.execute(
+        "CREATE OR REPLACE FUNCTION tracker_epoch_now() RETURNS bigint LANGUAGE SQL STABLE AS "
+        "$$ SELECT extract(epoch FROM now())::bigint $$"
+    )
+    op.execute("SELECT set_integer_now_func('snapshot', 'tracker_epoch_now', true)")
+    op.execute(
+        "SELECT add_compression_policy('snapshot', "
+        f"compress_after => {COMPRESS_AFTER_SECONDS}::bigint, if_not_exists => true)"
     )
 
 
