@@ -8,15 +8,17 @@ A Mastodon fake answers every account look-up (one request per target) after 50 
 configuration gets a fresh PostgreSQL schema, a fresh fake and a queue of its own on
 RabbitMQ (TRACKER_TEST_BROKER_URL, default amqp://guest:guest@127.0.0.1:5672/%2F).
 
-  workers    N `tracker worker --threads 1` processes, then one `tracker dispatch --batch 1`:
-             one slot, one message per target, one target at a time per worker, so the work
-             is I/O-bound and the ratio to 1 worker should approach N. Timed from the first
+  workers    N `tracker worker --threads 1` processes, then one `tracker dispatch --batch 1`
+             (the defaults of --threads and --batch): one slot, one message per target, one
+             target at a time per worker, so the work is I/O-bound and the ratio to 1 worker
+             should approach N. Timed from the first
              message sent to the last one done (polling the dispatch table every 20 ms).
   daemon     `tracker run --once` on the same targets (its own concurrency, 8 for Mastodon):
              the baseline of the cost per snapshot.
 
-Cost per snapshot is the CPU time (user + sys) of every tracker process of the configuration
-(dispatcher and workers, or the daemon), start-up included, divided by the snapshots stored.
+Cost per snapshot is CPU time (user + sys) divided by the snapshots stored: the workers' while
+collecting plus the dispatcher's whole life, against the daemon's whole `run --once` (one
+process start-up on each side).
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def _delete_queue(name: str) -> None:
         conn.close()
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + sys) a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -126,32 +134,39 @@ def wait_until(what: str, check: Any, deadline: float = 300.0, every: float = 0.
     return time.monotonic()
 
 
-def distributed(workers: int, targets: int, workdir: Path) -> dict[str, Any]:
+def distributed(
+    workers: int, targets: int, workdir: Path, threads: int = 1, batch: int = 1
+) -> dict[str, Any]:
     with setup(targets, workdir) as (fake, env, url):
         store = Database.open(url)
         store.upgrade()
-        cpu = children_cpu()
-        procs = [tracker(env, "worker", "--threads", "1") for _ in range(workers)]
+        procs = [tracker(env, "worker", "--threads", str(threads)) for _ in range(workers)]
         wait_until("the workers", lambda: scalar(store, "SELECT count(*) FROM worker") >= workers)
-        procs.append(tracker(env, "dispatch", "--batch", "1"))
+        ready = sum(process_cpu(proc.pid) for proc in procs)  # their start-up left out
+        procs.append(tracker(env, "dispatch", "--batch", str(batch)))
         first = wait_until(
             "the first message", lambda: scalar(store, "SELECT count(*) FROM dispatch")
         )
+        messages = -(-targets // batch)
         last = wait_until(
             "every message done",
             lambda: (
-                scalar(store, "SELECT count(*) FROM dispatch WHERE done IS NOT NULL") >= targets
+                scalar(store, "SELECT count(*) FROM dispatch WHERE done IS NOT NULL") >= messages
             ),
         )
+        # The workers' CPU while collecting, plus the dispatcher's whole life (one start-up,
+        # as the daemon's run --once has one).
+        cpu = sum(process_cpu(proc.pid) for proc in procs) - ready
         for proc in procs:
             proc.terminate()
         codes = [proc.wait(timeout=120) for proc in procs]
         snapshots = store.count()
         store.close()
-        cpu = children_cpu() - cpu
     seconds = last - first
     return {
         "workers": workers,
+        "threads": threads,
+        "batch": batch,
         "targets": targets,
         "seconds": round(seconds, 3),
         "targets_per_s": round(targets / seconds, 1),
@@ -193,18 +208,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=200)
     parser.add_argument("--workers", default="1,2,3", help="worker counts, comma-separated")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--batch", type=int, default=1, help="targets per message")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [distributed(n, args.targets, Path(tmp)) for n in counts]
+        runs = [distributed(n, args.targets, Path(tmp), args.threads, args.batch) for n in counts]
         base = daemon(args.targets, Path(tmp))
     one = runs[0]["targets_per_s"]
-    print(f"{args.targets} Mastodon targets, fake answers in {DELAY * 1000:.0f} ms")
+    print(
+        f"{args.targets} Mastodon targets, fake answers in {DELAY * 1000:.0f} ms; workers of "
+        f"{args.threads} thread(s), {args.batch} target(s) per message"
+    )
     print(f"{'configuration':<34}{'targets/s':>10}{'× 1 worker':>12}{'CPU ms/snapshot':>17}")
     for run in runs:
         print(
-            f"{run['workers']} worker(s), 1 thread each{'':<9}{run['targets_per_s']:>10.1f}"
+            f"{run['workers']} worker(s){'':<24}{run['targets_per_s']:>10.1f}"
             f"{run['targets_per_s'] / one:>12.2f}{run['cpu_ms_per_snapshot']:>17.2f}"
         )
     daemon_rate = base["snapshots"] / base["seconds_with_startup"]

@@ -182,6 +182,32 @@ def test_a_part_older_than_its_interval_is_dropped_and_recorded(
     assert [(r[5], r[6]) for r in _dispatch_rows(pg_store)] == [("late", 1)]
 
 
+def test_a_late_copy_of_a_collected_part_is_no_failure(
+    seeded: Seeded, tmp_path: Path, pg_store: Database
+) -> None:
+    import asyncio
+
+    config = _config(seeded, tmp_path)
+    slot = to_epoch(datetime.now(UTC)) // 60 * 60
+    payload = _part(config, "bluesky", slot).payload()
+    on_time = working.Collecting(config, pg_store, "test")
+
+    async def once() -> str:
+        try:
+            return await on_time.part(payload)
+        finally:
+            await on_time.close()
+
+    assert asyncio.run(once()) == "ok"
+    later = working.Collecting(
+        config, pg_store, "test", clock=lambda: from_epoch(slot) + timedelta(minutes=5)
+    )
+    assert asyncio.run(later.part(payload)) == "late"  # a redelivered copy, long after
+    assert [(r[5], r[6]) for r in _dispatch_rows(pg_store)] == [("ok", 2)]
+    assert [a.outcome for a in pg_store.attempts("bluesky")] == ["ok"]
+    assert len(seeded.bluesky.requests) == 1
+
+
 # -- through RabbitMQ ----------------------------------------------------------------------
 class _Worker:
     """`worker.serve` in a thread of this process."""
@@ -223,6 +249,8 @@ def test_dispatched_slots_are_collected_by_a_worker(
         ]
         rows = wait_for("every part done", lambda: all(r[4] for r in _dispatch_rows(pg_store)))
         assert rows
+        nexts = {s.source: s.next_run for s in pg_store.status()}
+        assert nexts["bluesky"] == from_epoch(slot + 60)
     finally:
         worker.close()
         broker.close()

@@ -86,7 +86,15 @@ class Dispatcher:
             )
             if claim.missed:
                 self._missed(claim, at)
+            self._next_run(claim)
         return claims
+
+    def _next_run(self, claim: Claim) -> None:
+        """What `tracker status` shows as the source's next run: its next slot."""
+        try:
+            self.store.set_next_run(claim.source, from_epoch(claim.slot + self.every[claim.source]))
+        except StoreError as exc:
+            log.warning("%s: next run not recorded: %s", claim.source, exc)
 
     def _missed(self, claim: Claim, at: int) -> None:
         cause = (

@@ -117,7 +117,7 @@ class Collecting:
                 f"part {part.part} of the {from_epoch(part.slot):%H:%M:%S} slot arrived {age}s "
                 f"after it was sent (interval {part.every}s): dropped, not run late"
             )
-            await asyncio.to_thread(self._record, part, "late", cause)
+            await asyncio.to_thread(self._record, part, "late", cause, "late", keep=True)
             self.messages += 1
             return "late"
         if part.source not in self.config.source_settings:
@@ -139,9 +139,22 @@ class Collecting:
         self.messages += 1
         return report.outcome
 
-    def _record(self, part: Part, outcome: str, cause: str, kind: str = "") -> None:
-        """A part that never ran: a failed attempt with its cause, and the message's fate."""
+    def _record(
+        self, part: Part, outcome: str, cause: str, kind: str = "", *, keep: bool = False
+    ) -> None:
+        """A part that never ran: the message's fate, and a failed attempt with its cause.
+
+        With `keep`, a copy of a message that already has its fate (collected, then delivered
+        again) changes nothing and is no failure.
+        """
         at = to_epoch(self.clock())
+        first = self.store.dispatch_done(
+            part.source, part.slot, part.part, len(part.targets), part.sent, outcome, at, keep=keep
+        )
+        if keep and not first:
+            done = f"part {part.part} of slot {part.slot}"
+            log.info("%s: a copy of %s came late; it was done already", part.source, done)
+            return
         log.warning("%s: %s", part.source, cause)
         self.store.record_attempt(
             Attempt(
@@ -154,9 +167,6 @@ class Collecting:
                 kind=kind or outcome,
                 cause=redact(cause)[:MAX_CAUSE],
             )
-        )
-        self.store.dispatch_done(
-            part.source, part.slot, part.part, len(part.targets), part.sent, outcome, at
         )
 
     def dead(self, payload: dict[str, Any], retries: int, exc: BaseException) -> None:

@@ -192,9 +192,18 @@ class Database(Store):
         return self._slots.due(every, at, send)
 
     def dispatch_done(
-        self, source: str, slot: int, part: int, targets: int, sent: int, outcome: str, at: int
-    ) -> None:
-        self._slots.done(source, slot, part, targets, sent, outcome, at)
+        self,
+        source: str,
+        slot: int,
+        part: int,
+        targets: int,
+        sent: int,
+        outcome: str,
+        at: int,
+        *,
+        keep: bool = False,
+    ) -> bool:
+        return self._slots.done(source, slot, part, targets, sent, outcome, at, keep=keep)
 
     def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:
         self._slots.seen(name, started, at, messages)

@@ -130,9 +130,19 @@ class Store(Protocol):
         ...
 
     def dispatch_done(
-        self, source: str, slot: int, part: int, targets: int, sent: int, outcome: str, at: int
-    ) -> None:
-        """Record what became of one message of a slot."""
+        self,
+        source: str,
+        slot: int,
+        part: int,
+        targets: int,
+        sent: int,
+        outcome: str,
+        at: int,
+        *,
+        keep: bool = False,
+    ) -> bool:
+        """Record what became of one message of a slot; True when it had no outcome yet
+        (with `keep`, an outcome already recorded stays)."""
         ...
 
     def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:

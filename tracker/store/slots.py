@@ -149,18 +149,38 @@ class Slots:
         return Claim(source, start, len(sizes), missed)
 
     def done(
-        self, source: str, slot: int, part: int, targets: int, sent: int, outcome: str, at: int
-    ) -> None:
-        """Record what became of one message (again, for a redelivered one)."""
+        self,
+        source: str,
+        slot: int,
+        part: int,
+        targets: int,
+        sent: int,
+        outcome: str,
+        at: int,
+        *,
+        keep: bool = False,
+    ) -> bool:
+        """Record what became of one message (again, for a redelivered one); True when it had
+        no outcome before. With `keep`, an outcome already recorded stays (a copy of a message
+        that was collected, dropped as late, must not turn the slot into a failure)."""
         self._postgres()
         with self._db.cursor(write=True) as cursor:
+            cursor.execute(
+                "SELECT done FROM dispatch WHERE source = %s AND slot = %s AND part = %s "
+                "FOR UPDATE",
+                (source, slot, part),
+            )
+            row = cursor.fetchone()
+            first = row is None or row[0] is None
             cursor.execute(
                 "INSERT INTO dispatch (source, slot, part, targets, sent, done, outcome, "
                 "deliveries) VALUES (%s, %s, %s, %s, %s, %s, %s, 1) "
                 "ON CONFLICT (source, slot, part) DO UPDATE SET done = EXCLUDED.done, "
-                "outcome = EXCLUDED.outcome, deliveries = dispatch.deliveries + 1",
-                (source, slot, part, targets, sent, at, outcome),
+                "outcome = CASE WHEN %s AND dispatch.done IS NOT NULL THEN dispatch.outcome "
+                "ELSE EXCLUDED.outcome END, deliveries = dispatch.deliveries + 1",
+                (source, slot, part, targets, sent, at, outcome, keep),
             )
+        return first
 
     def seen(self, name: str, started: int, at: int, messages: int) -> None:
         """A worker's heartbeat."""
