@@ -10,6 +10,7 @@
     lock.py        the one-daemon lock
     recent.py      each series' newest value, remembered by the daemon for the sudden check
     schema.py      whether a database is tracker's (not someone else's, not a newer schema)
+    slots.py       the distributed mode: slots claimed once, messages sent and done, workers
     models.py      the SQLModel tables;  migrations/: Alembic, applied by tracker.migrate
 
 Nothing here imports `tracker.collectors`: storage speaks `tracker.core`'s types.
