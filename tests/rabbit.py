@@ -107,9 +107,11 @@ class Process:
 
     def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
         self.args, self.env, self.log = args, env, log
+        self.starts = 0
         self.proc = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
+        self.starts += 1
         with self.log.open("ab") as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "tracker", *self.args],
@@ -138,3 +140,12 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_started(self, deadline: float = 120.0) -> None:
+        """Until its log says it started as many times as it was started (a loaded machine
+        can take many seconds to import and migrate)."""
+        wait_for(
+            f"{' '.join(self.args)} to start",
+            lambda: self.output().count(" started") >= self.starts,
+            deadline,
+        )

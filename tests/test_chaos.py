@@ -54,21 +54,29 @@ def test_kill_9_each_process_in_turn(
         fake.delay = DELAY
     config = seeded.write_config(tmp_path / "tracker.toml", interval=f"{INTERVAL}s")
     env = tracker_env(config, pg_url, TRACKER_BROKER_URL=broker_url, TRACKER_QUEUE=queue)
-    log = tmp_path / "processes.log"
-    dispatchers = [Process(env, log, "dispatch", "--tick", "0.5") for _ in range(2)]
-    workers = [Process(env, log, "worker", "--threads", "4") for _ in range(3)]
+    dispatchers = [
+        Process(env, tmp_path / f"dispatch-{i}.log", "dispatch", "--tick", "0.5") for i in range(2)
+    ]
+    workers = [
+        Process(env, tmp_path / f"worker-{i}.log", "worker", "--threads", "4") for i in range(3)
+    ]
     everyone = [*dispatchers, *workers]
     try:
+        for process in everyone:
+            process.wait_started()
         wait_for(
             "a first slot collected",
             lambda: _rows(pg_store, "SELECT 1 FROM dispatch WHERE outcome = 'ok'"),
         )
         # Each in turn, two at a time: a dispatcher and a worker in one round, then the next.
+        # A dispatcher is always up: the next kill waits until the restarted one runs again.
         for group in ((dispatchers[0], workers[0]), (dispatchers[1], workers[1]), (workers[2],)):
             _mid_round()
             for process in group:
                 process.kill()
                 process.restart()
+            for process in group:
+                process.wait_started()
         _mid_round()
         time.sleep(INTERVAL)  # one more whole slot with everyone back
         for process in dispatchers:
@@ -84,7 +92,7 @@ def test_kill_9_each_process_in_turn(
             if process.proc.poll() is None:
                 process.proc.kill()
                 process.proc.wait(timeout=30)
-    output = log.read_text(encoding="utf-8", errors="replace")
+    output = "".join(process.output() for process in everyone)
     assert "Traceback" not in output, output[-5000:]
 
     sent = _rows(pg_store, "SELECT source, slot, part, outcome, deliveries FROM dispatch")

@@ -116,6 +116,8 @@ def _setup(
     # Their connection chatter is not the operator's business; their warnings are.
     for noisy in ("pika", "dramatiq"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A tick still running when the next is due is skipped: by design (coalesced), not news.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)
     store = context(ctx).store(config)
     store.upgrade()
     return config, store, url, name
