@@ -117,7 +117,7 @@ def _setup(
     for noisy in ("pika", "dramatiq"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A tick still running when the next is due is skipped: by design (coalesced), not news.
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     store = context(ctx).store(config)
     store.upgrade()
     return config, store, url, name
