@@ -133,6 +133,12 @@ def test_sqlite_has_no_distributed_mode(tmp_path: Path) -> None:
         store.close()
 
 
+def test_status_of_a_database_before_migration_0006_is_quiet(pg_store: Database) -> None:
+    with pg_store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE slot"))
+    assert pg_store.distribution(SLOT).sources == 0
+
+
 # -- a worker's part -----------------------------------------------------------------------
 def _part(config: config_module.Config, source: str, slot: int, every: int = 60) -> Part:
     return Part(source, slot, 0, every, slot, tuple(config.targets(source)))

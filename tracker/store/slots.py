@@ -20,9 +20,6 @@ from tracker.store.engine import Gateway
 # How long a worker's heartbeat counts as alive, for `tracker status`.
 WORKER_ALIVE_SECONDS = 60
 
-LOCK_TIMEOUT = "2s"
-IDLE_TIMEOUT = "30s"
-
 # send(source, slot_start) -> the number of targets of each message it sent.
 Sender = Callable[[str, int], Sequence[int]]
 
@@ -58,10 +55,10 @@ class Distribution:
 
 
 def _bounded(cursor: Any) -> None:
-    """No wait on a lock beyond LOCK_TIMEOUT, and a dispatcher frozen mid-send (stopped, not
-    dead) lets go of its slot after IDLE_TIMEOUT: another dispatcher then sends it."""
-    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_TIMEOUT}'")
+    """No wait on a lock beyond 2 s, and a dispatcher frozen mid-send (stopped, not dead)
+    lets go of its slot after 30 s idle: another dispatcher then sends it."""
+    cursor.execute("SET LOCAL lock_timeout = '2s'")
+    cursor.execute("SET LOCAL idle_in_transaction_session_timeout = '30s'")
 
 
 class Slots:
@@ -195,9 +192,14 @@ class Slots:
 
     def distribution(self, at: int) -> Distribution:
         """Workers seen lately, messages waiting and the oldest's age, dead and late ones."""
+        empty = Distribution(0, [], 0, None, 0, 0)
         if self._db.is_sqlite:
-            return Distribution(0, [], 0, None, 0, 0)
+            return empty
         with self._db.cursor() as cursor:
+            # A database not yet migrated to 0006 never ran this mode: `status` says nothing.
+            cursor.execute("SELECT to_regclass('slot') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return empty
             cursor.execute("SELECT count(*) FROM slot")
             sources = int(cursor.fetchone()[0])
             cursor.execute(

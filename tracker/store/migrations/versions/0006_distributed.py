@@ -18,10 +18,6 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# Chunks of a week of `ts` (integer seconds), compressed per series after 30 days.
-CHUNK_SECONDS = 7 * 86400
-COMPRESS_AFTER_SECONDS = 30 * 86400
-
 
 def upgrade() -> None:
     op.create_table(
@@ -66,9 +62,10 @@ def timescale_available() -> bool:
 
 def _hypertable() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    # Chunks of a week of `ts` (integer seconds: 604800), compressed per series after 30 days.
     op.execute(
         "SELECT create_hypertable('snapshot', 'ts', "
-        f"chunk_time_interval => {CHUNK_SECONDS}, migrate_data => true, if_not_exists => true)"
+        "chunk_time_interval => 604800, migrate_data => true, if_not_exists => true)"
     )
     op.execute(
         "ALTER TABLE snapshot SET (timescaledb.compress, "
@@ -82,7 +79,7 @@ def _hypertable() -> None:
     op.execute("SELECT set_integer_now_func('snapshot', 'tracker_epoch_now', true)")
     op.execute(
         "SELECT add_compression_policy('snapshot', "
-        f"compress_after => {COMPRESS_AFTER_SECONDS}::bigint, if_not_exists => true)"
+        "compress_after => 2592000::bigint, if_not_exists => true)"
     )
 
 
