@@ -273,6 +273,41 @@ def test_dispatched_slots_are_collected_by_a_worker(
     assert len(seen.workers) == 1 and seen.workers[0].messages == len(rows)
 
 
+def test_a_dispatcher_dying_before_its_commit_costs_a_duplicate_not_a_point(
+    seeded: Seeded,
+    tmp_path: Path,
+    pg_store: Database,
+    broker_url: str,  # noqa: F811
+    queue: str,  # noqa: F811
+) -> None:
+    """Its messages went out, its transaction did not commit: another dispatcher sends the
+    slot again, and the second copy stores nothing."""
+    config = _config(seeded, tmp_path)
+    now = datetime.now(UTC).replace(microsecond=0)
+    broker = make_broker(broker_url)
+    dispatcher = Dispatcher(config, pg_store, broker, queue, clock=lambda: now)
+    dispatcher.every = {"bluesky": 60}
+
+    def send_then_die(source: str, slot: int) -> list[int]:
+        dispatcher._send(source, slot)
+        raise ConnectionError("killed before the commit")
+
+    with pytest.raises(ConnectionError):
+        pg_store.dispatch_due(dispatcher.every, to_epoch(now), send_then_die)
+    assert [(c.source, c.parts) for c in dispatcher.tick()] == [("bluesky", 1)]
+    worker = _Worker(config, pg_store, broker_url, queue)
+    try:
+        wait_for("both copies done", lambda: [r for r in _dispatch_rows(pg_store) if r[6] == 2])
+    finally:
+        worker.close()
+        broker.close()
+    assert len(seeded.bluesky.requests) == 2  # collected twice
+    slot = to_epoch(now) // 60 * 60
+    for info in pg_store.find_series(source="bluesky", metric="followers"):
+        assert [ts for ts, _ in pg_store.history(info.id)] == [slot]  # stored once
+    assert [(a.outcome, a.stored) for a in pg_store.attempts("bluesky")] == [("ok", 0), ("ok", 2)]
+
+
 class _RefusingStore:
     """The store, except that writes fail as if the database had gone away."""
 
