@@ -205,7 +205,7 @@ def history(result: History, fmt: str) -> None:
             ("\n" if number else "")
             + _heading(f"{r.subject} · {r.platform} {r.metric} · {name(r)}")
         )
-        header = ["when (UTC)", *(["day", "vs " + result.query.event[0]] if result.query.event
+        header = ["when (UTC)", *(["day", "phase"] if result.query.event
                                   else []), "value"]  # fmt: skip
         rows = []
         for p in s.points:
