@@ -201,3 +201,23 @@ def test_day_28_after_the_renewal_carries_no_rank_on_the_real_files(
     (series,) = gb.series
     assert series.points[0].phase == "event"  # the launch week is the launch's, not "before"
     assert series.series.labels["country"] == "United Kingdom"
+
+
+def test_an_import_line_accounts_for_every_row() -> None:
+    from dataclasses import dataclass, field
+
+    from tracker.commands.importing import counts_line
+
+    @dataclass
+    class Done:
+        read: int
+        stored: int
+        present: int
+        refused: dict[str, int] = field(default_factory=dict)
+
+    assert counts_line("c.tsv", Done(10, 7, 3)) == (
+        "c.tsv: 10 row(s) read: 7 stored, 3 already present, 0 refused"
+    )
+    line = counts_line("c.tsv", Done(12, 7, 2, {"same title twice in one list and week": 3}))
+    assert line.endswith("3 refused (same title twice in one list and week: 3)")
+    assert "unaccounted" in counts_line("c.tsv", Done(5, 1, 1))

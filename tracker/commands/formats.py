@@ -217,7 +217,7 @@ def history(result: History, fmt: str) -> None:
             if relative:
                 days = [_days(p), p.phase or ""]
             rows.append(["  " + span(p), *days, value])
-        _out(_plain(["  " + header[0], *header[1:]], rows))
+        _out(_plain(["  " + header[0], *header[1:]], rows, right=len(header) - 1))
         if not s.points:
             _out("  (no values in that time range)\n")
     if flagged:
@@ -279,9 +279,9 @@ def compare(rows: Sequence[VerdictRecord], fmt: str) -> None:
         if r.citation and r.citation not in notes:
             notes.append(r.citation)
         mark = f" [{notes.index(r.citation) + 1}]" if r.citation else ""
-        latest = "not measured yet"
+        latest = "; latest: not measured yet" if r.measured is None else ""
         if r.latest is not None:
-            latest = f"{human(r.latest[1])} on {from_epoch(r.latest[0]):%Y-%m-%d}"
+            latest = f"; latest: {human(r.latest[1])} on {from_epoch(r.latest[0]):%Y-%m-%d}"
             latest += f" ({_change(r.claimed, r.latest[1], r.sig)} against the {r.role})"
         measured = "" if r.measured is None else f" {r.measured:,}"
         _out(
@@ -289,7 +289,7 @@ def compare(rows: Sequence[VerdictRecord], fmt: str) -> None:
                 f"{r.role}: {r.subject} · {r.platform} {r.metric} · {r.figure} on {r.at}{mark}"
             )
         )
-        _out(_heading(f"  {r.verdict}{measured}; latest: {latest}"))
+        _out(_heading(f"  {r.verdict}{measured}{latest}"))
     for number, note in enumerate(notes, 1):
         _out(_heading(f"[{number}] {note}"))
 
