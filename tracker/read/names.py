@@ -83,13 +83,14 @@ def find(
 ) -> list[SeriesInfo]:
     """The series of `subject` (by name, handle, tag or platform id, any case), in natural
     order; an UnknownName with suggestions when there are none."""
-    check_platform(store, platform)
     wanted = dict(labels or {})
     found = store.find_series(subject, platform, metric, wanted or None)
     if not found and subject is not None:
         found = _by_other_names(store, subject, platform, metric, wanted)
     if found:
         return order(found)
+    # Only now: scanning the installed plugins' names costs more than a query that answers.
+    check_platform(store, platform)
     raise UnknownName(_nothing(store, subject, platform, metric, wanted))
 
 
