@@ -4,6 +4,8 @@ real Netflix Top 10 files."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -221,3 +223,36 @@ def test_an_import_line_accounts_for_every_row() -> None:
     line = counts_line("c.tsv", Done(12, 7, 2, {"same title twice in one list and week": 3}))
     assert line.endswith("3 refused (same title twice in one list and week: 3)")
     assert "unaccounted" in counts_line("c.tsv", Done(5, 1, 1))
+
+
+@real_data
+def test_the_commands_contracts_on_the_real_files(store: Store, database_url: str) -> None:
+    env = tracker_env(SHIPPED, database_url, COLUMNS="80")
+    done = tracker(env, "import", "netflix-top10", str(COUNTRIES))
+    assert done.returncode == 0, done.stderr
+    at = ("compare", "Heartstopper", "--at", "day0", "--at", "day+28", "--relative-to", "renewal")
+    as_csv = tracker(env, *at, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    header = as_csv.stdout.splitlines()[0].split(",")
+    assert header == [
+        "subject", "platform", "metric", "key", "label", "day", "status", "start", "end",
+        "value", "backfilled", "label.category", "label.country", "label.list", "label.season",
+    ]  # fmt: skip
+    # Each label its own column; country names whole; sorted by country name.
+    countries = [r["label.country"] for r in rows if r["day"] == "day0"]
+    assert countries == sorted(countries, key=str.casefold) and "Slovakia" in countries
+    gb = [r for r in rows if r["label.list"] == "GB"]
+    assert [(r["day"], r["status"], r["value"]) for r in gb] == [
+        ("day0", "value", "7"), ("day+28", NO_VALUE, ""),
+    ]  # fmt: skip
+    table = tracker(env, *at)
+    assert table.returncode == 0, table.stderr
+    assert all(len(line) <= 80 for line in table.stdout.splitlines()), table.stdout
+    assert "country=Slovakia" in table.stdout and "not in chart (2022-05-16..05-22)" in table.stdout
+    history = tracker(env, "history", "heartstopper", "--label", "list=SK", "--format", "csv")
+    assert history.returncode == 0, history.stderr
+    (first, *_) = list(csv.DictReader(io.StringIO(history.stdout)))
+    assert (first["label.country"], first["backfilled"], first["end"]) == (
+        "Slovakia", "false", "2022-05-02T00:00:00+00:00",
+    )  # fmt: skip
