@@ -256,3 +256,19 @@ def test_the_commands_contracts_on_the_real_files(store: Store, database_url: st
     assert (first["label.country"], first["backfilled"], first["end"]) == (
         "Slovakia", "false", "2022-05-02T00:00:00+00:00",
     )  # fmt: skip
+
+
+def test_lists_of_another_period_are_another_listing(store: Store) -> None:
+    seed_charts(store)
+    monthly = {"list": "paperback-monthly"}
+    store.write("nyt", [
+        Observation("chart_rank", "show|monthly", 3, datetime(2022, 4, 1, tzinfo=UTC), "Show",
+                    "SHOW", monthly, timedelta(days=30)),
+        Observation("chart_rank", "show|monthly", 5, datetime(2022, 6, 1, tzinfo=UTC), "Show",
+                    "SHOW", monthly, timedelta(days=30)),
+    ])  # fmt: skip
+    result = read.history(store, HistoryQuery("Show", metric="chart_rank"))
+    statuses = {s.series.labels["list"]: [p.status for p in s.points] for s in result.series}
+    # The weekly lists' weeks say nothing about the monthly list (nor about another source).
+    assert statuses["paperback-monthly"] == [VALUE, VALUE]
+    assert NOT_IN_CHART in statuses["GB"]

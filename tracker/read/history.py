@@ -41,7 +41,7 @@ def load(
     weeks = periods.coverage(loaded)
     out = []
     for s, found_points in loaded:
-        key = periods.listing(s)
+        key = periods.listing(s, found_points)
         if key is not None:
             found_points = periods.with_absences(found_points, weeks.get(key, set()))
         out.append((s, found_points))

@@ -4,7 +4,8 @@ value from its start to its end and no longer.
 A weekly chart lists every entry of its week: a chart series without a point in a week its
 listing is known to cover was "not in chart" that week — not a stale rank, not a gap. The
 listing is known to cover the weeks in which any chart series read for the same answer (same
-platform and metric, same kind of list: the global one or the per-country ones) has a point.
+platform and metric, periods of the same length, same kind of list: the global one or the
+per-country ones, which are published together) has a point.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tracker.store.timeseries import PointRow
 from tracker.timeutil import day_start, to_epoch
 
 CHART = "chart_rank"
-Listing = tuple[str, str, bool]
+Listing = tuple[str, str, int, bool]
 
 
 def points(rows: Iterable[PointRow]) -> list[PointRecord]:
@@ -40,20 +41,24 @@ def points(rows: Iterable[PointRow]) -> list[PointRecord]:
     ]
 
 
-def listing(series: SeriesInfo) -> Listing | None:
-    """Which listing a chart series belongs to; None for a series that is not a chart."""
-    if series.metric != CHART:
+def listing(series: SeriesInfo, found: Sequence[PointRecord]) -> Listing | None:
+    """Which listing a chart series belongs to: its platform and metric, the length of its
+    periods (a weekly list is not a monthly one), and whether it is a global list or one of
+    many published together (per country, per genre). None for what is not a chart."""
+    lengths = {p.end - p.start for p in found if p.end is not None}
+    if series.metric != CHART or len(lengths) != 1:
         return None
-    return series.source, series.metric, series.labels.get("list", "global") == "global"
+    (length,) = lengths
+    return series.source, series.metric, length, series.labels.get("list", "global") == "global"
 
 
 def coverage(loaded: Sequence[tuple[SeriesInfo, Sequence[PointRecord]]]) -> dict[Listing, set[int]]:
     """Per listing, the starts of the periods it is known to have been published for."""
     out: dict[Listing, set[int]] = {}
     for series, found in loaded:
-        key = listing(series)
+        key = listing(series, found)
         if key is not None:
-            out.setdefault(key, set()).update(p.start for p in found if p.end is not None)
+            out.setdefault(key, set()).update(p.start for p in found)
     return out
 
 
