@@ -44,7 +44,7 @@ def close(word: str, choices: Iterable[str]) -> list[str]:
     by_fold: dict[str, str] = {}
     for choice in choices:
         by_fold.setdefault(choice.casefold(), choice)
-    near = difflib.get_close_matches(word.casefold(), list(by_fold), n=3, cutoff=0.6)
+    near = difflib.get_close_matches(word.casefold(), list(by_fold), n=3, cutoff=0.8)
     return [by_fold[n] for n in near]
 
 
