@@ -26,12 +26,12 @@ def claims(
       tracker claims Heartstopper --format json
     """
     from tracker import read
-    from tracker.commands import formats
+    from tracker.commands import comparisons
 
     if fmt not in ("table", "json"):
         fail(f"--format: {fmt!r} is not one of table, json")
     config = context(ctx).config()
-    formats.claims(read.claims(config, context(ctx).read_store(config), campaign), fmt)
+    comparisons.claims(read.claims(config, context(ctx).read_store(config), campaign), fmt)
 
 
 def report(

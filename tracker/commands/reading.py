@@ -184,7 +184,7 @@ def compare(
       tracker compare Heartstopper --at day0 --at day+28 --relative-to renewal
     """
     from tracker import read
-    from tracker.commands import formats
+    from tracker.commands import comparisons
 
     days = [parse_day("--at", text) for text in at or []]
     given = given_subjects(subjects or [])
@@ -200,10 +200,10 @@ def compare(
             fail("no baseline or claim of the campaign for those subjects and filters", EXIT_FAILED)
         if not rows:
             fail(f"{config.path}: campaign: no baselines or claims to compare with", EXIT_FAILED)
-        formats.compare(rows, fmt)
+        comparisons.compare(rows, fmt)
         return
     chosen = given or read.subjects_of(config)
     table = read.values_at(store, chosen, days, on, platform, metric, strict=bool(given))
     if not table.rows:
         fail("no recorded series for the campaign's subjects with those filters", EXIT_FAILED)
-    formats.compare_at(table, fmt)
+    comparisons.compare_at(table, fmt)
