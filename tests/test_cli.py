@@ -370,7 +370,7 @@ class TestReadCommands:
         unknown = answers.results["unknown"]
         assert (unknown.returncode, unknown.stdout) == (1, "")
         assert unknown.stderr.startswith(
-            "error: no recorded series for 'Nobody' with --platform bluesky"
+            "error: no recorded series for 'Nobody' (platform bluesky)"
         )
         typo = answers.results["typo"]
         assert (typo.returncode, typo.stdout) == (1, "")

@@ -24,7 +24,14 @@ from tracker.commands.context import (
     fail,
     origin,
 )
-from tracker.errors import ConfigError, LockHeld, StoreError, TrackerError, UsageError
+from tracker.errors import (
+    ConfigError,
+    LockHeld,
+    StoreError,
+    TrackerError,
+    UnknownName,
+    UsageError,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -94,6 +101,10 @@ def main() -> None:
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_STORE)
+    except UnknownName as exc:  # the read model's: name the option the name came as
+        option = {"platform": "--platform: ", "metric": "--metric: "}.get(exc.field, "")
+        typer.echo(f"error: {option}{exc}", err=True)
+        sys.exit(EXIT_FAILED)
     except TrackerError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)

@@ -43,7 +43,12 @@ class UsageError(TrackerError):
 
 
 class UnknownName(TrackerError):
-    """A name the store holds nothing under: says what it holds that is spelled close."""
+    """A name the store holds nothing under: says what it holds that is spelled close.
+    `field` is what the name was given as: subject, platform or metric."""
+
+    def __init__(self, message: str, field: str = "subject") -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class StoreError(TrackerError):

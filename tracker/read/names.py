@@ -60,8 +60,9 @@ def check_platform(store: Store, platform: str | None) -> None:
     if store.find_series(source=platform):
         return
     raise UnknownName(
-        f"--platform: no platform named {platform!r}{_hint(platform, platforms())} "
-        f"(installed: {', '.join(platforms())})"
+        f"no platform named {platform!r}{_hint(platform, platforms())} "
+        f"(installed: {', '.join(platforms())})",
+        "platform",
     )
 
 
@@ -91,7 +92,8 @@ def find(
         return order(found)
     # Only now: scanning the installed plugins' names costs more than a query that answers.
     check_platform(store, platform)
-    raise UnknownName(_nothing(store, subject, platform, metric, wanted))
+    field, why = _nothing(store, subject, platform, metric, wanted)
+    raise UnknownName(why, field)
 
 
 def _by_other_names(
@@ -121,19 +123,20 @@ def _nothing(
     platform: str | None,
     metric: str | None,
     labels: dict[str, str],
-) -> str:
-    """Why nothing matched, naming the filter that emptied the answer and what is close."""
-    filters = [f"--platform {platform}"] if platform else []
-    filters += [f"--metric {metric}"] if metric else []
-    filters += [f"--label {k}={v}" for k, v in labels.items()]
-    where = f" with {' '.join(filters)}" if filters else ""
+) -> tuple[str, str]:
+    """(subject | metric, why nothing matched): the filter that emptied the answer, and what
+    is close."""
+    filters = [f"platform {platform}"] if platform else []
+    filters += [f"metric {metric}"] if metric else []
+    filters += [f"label {k}={v}" for k, v in labels.items()]
+    where = f" ({', '.join(filters)})" if filters else ""
     everything = store.find_series(None, platform)
     if metric and not any(s.metric == metric for s in everything):
         metrics = {s.metric for s in everything}
         on = f" on {platform}" if platform else ""
-        return f"--metric: no {metric!r} series{on}{_hint(metric, metrics)}"
+        return "metric", f"no {metric!r} series{on}{_hint(metric, metrics)}"
     if subject is None:
-        return f"no recorded series{where}"
+        return "subject", f"no recorded series{where}"
     names = {s.subject for s in everything} | {s.label for s in everything if s.label}
     hint = _hint(subject, names)
     if not hint and (platform or metric or labels):
@@ -146,4 +149,4 @@ def _nothing(
         subjects = sorted({s.subject for s in everything}, key=natural)
         more = f" and {len(subjects) - 8} more" if len(subjects) > 8 else ""
         hint = f" (stored subjects: {', '.join(subjects[:8])}{more}; see `tracker series`)"
-    return f"no recorded series for {subject!r}{where}{hint}"
+    return "subject", f"no recorded series for {subject!r}{where}{hint}"

@@ -150,7 +150,7 @@ def compare(
             near = names.close(subject, known)
             hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
             raise UnknownName(
-                f"SUBJECT: the campaign has no baseline or claim about {subject!r}{hint} "
+                f"the campaign has no baseline or claim about {subject!r}{hint} "
                 f"(it has: {', '.join(sorted(known))})"
             )
     if platform is not None and platform not in {r.source for _, r in refs}:
