@@ -272,3 +272,21 @@ def test_lists_of_another_period_are_another_listing(store: Store) -> None:
     # The weekly lists' weeks say nothing about the monthly list (nor about another source).
     assert statuses["paperback-monthly"] == [VALUE, VALUE]
     assert NOT_IN_CHART in statuses["GB"]
+
+
+@real_data
+def test_the_report_puts_the_launch_week_with_the_launch(store: Store, database_url: str) -> None:
+    from tracker import report
+
+    env = tracker_env(SHIPPED, database_url)
+    done = tracker(env, "import", "netflix-top10", str(GLOBAL_2022))
+    assert done.returncode == 0, done.stderr
+    config = config_module.load(SHIPPED)
+    assert config.campaign is not None
+    lo, hi = report._window(config.campaign)
+    charts, _ = report._charts(config, store, config.campaign, lo, hi)
+    hours = next(c for c in charts if c.metric == "hours_viewed")
+    # 14.55M hours in the week of 04-18 .. 04-24, which holds the launch (04-22): no line
+    # calls it the last measurement before the launch.
+    assert [(p.value, p.end - p.start) for p in hours.points][:1] == [(14_550_000, 7 * 86400)]
+    assert [line.kind for line in hours.lines] == []
