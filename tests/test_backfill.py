@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,13 +27,15 @@ from tests.fakes.netflix import FakeNetflix
 from tests.fakes.nyt import FakeNYT
 from tests.fakes.server import Reply
 from tests.fakes.wikipedia import FakeWikimedia
-from tracker import backfill, query
+from tracker import backfill, read
 from tracker import config as config_module
+from tracker.commands.formats import BACKFILL_NOTE
 from tracker.config import Config
+from tracker.errors import UsageError
 from tracker.http import make_client
+from tracker.read import NOT_IN_CHART
 from tracker.store import Store
 from tracker.store.models import BACKFILLED
-from tracker.views import BACKFILL_NOTE
 
 NYT_LIST = "young-adult-paperback-monthly"
 NYT_TITLE = "HEARTSTOPPER VOL. 1"
@@ -183,9 +186,9 @@ def test_netflix_is_one_round_flagged_backfilled(config: Config, store: Store) -
     assert (everything.values, everything.stored) == (6, 2)
     assert flags(store, "Heartstopper", "netflix", "chart_rank") == {BACKFILLED}
 
-    shown = query.history(store, query.HistoryQuery("Heartstopper", "netflix", "chart_rank"))
-    for series in shown.series:
-        assert shown.backfilled[series.id] == {ts for ts, _ in shown.points[series.id]}
+    shown = read.history(store, read.HistoryQuery("Heartstopper", "netflix", "chart_rank"))
+    values = [p for s in shown.series for p in s.points if p.value is not None]
+    assert len(values) == 4 and all(p.backfilled for p in values)
 
 
 def test_nyt_lists_by_date_spend_the_daily_budget(
@@ -210,16 +213,16 @@ def test_each_source_says_where_its_backfill_starts(config: Config) -> None:
     assert backfill.default_since(config, "nyt") == date(2022, 4, 22) - timedelta(weeks=4)
     config.campaign = None
     with pytest.raises(
-        query.UsageError,
+        UsageError,
         match=r"^--since: a backfill of nyt needs a start date \(no \[campaign\]\)",
     ):
         backfill.default_since(config, "nyt")
 
 
 def test_backfill_refuses_what_it_cannot_do(config: Config, store: Store) -> None:
-    with pytest.raises(query.UsageError, match="SOURCE: 'bluesky' keeps no history"):
+    with pytest.raises(UsageError, match="SOURCE: 'bluesky' keeps no history"):
         fill(config, store, "bluesky", None, date(2023, 1, 1))
-    with pytest.raises(query.UsageError, match="--since: 2023-01-01 is not before today"):
+    with pytest.raises(UsageError, match="--since: 2023-01-01 is not before today"):
         fill(config, store, "wikipedia", date(2023, 1, 1), date(2023, 1, 1))
 
 
@@ -255,7 +258,9 @@ def test_backfill_command_and_history_shows_the_flag(
     assert code == 0 and len(rows) == 4 and {r["backfilled"] for r in rows} == {"true"}, err
     code, out, err = done(table)
     assert out.splitlines()[-1] == BACKFILL_NOTE
-    assert all(line.endswith("*") for line in out.splitlines()[1:-1])
+    points = [line for line in out.splitlines() if re.match(r"^  \d{4}-", line)]
+    measured = [line for line in points if NOT_IN_CHART not in line]
+    assert len(measured) == 4 and all(line.endswith("*") for line in measured), out
 
     (code, out, err), (code2, out2, err2) = done(bad[0]), done(bad[1])
     assert (code, out) == (2, "") and err.startswith("error: --since: 'notadate' is neither")

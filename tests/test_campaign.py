@@ -10,6 +10,7 @@ command lists each credentialed source as skipped, with the variable to set, and
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -229,6 +230,17 @@ def tracker(
     )
 
 
+def compare_rows(text: str) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """`tracker compare`: (subject, "platform metric", role) -> (figure and date, verdict line)."""
+    lines = text.splitlines()
+    out = {}
+    for head, body in zip(lines, lines[1:], strict=False):
+        found = re.match(r"^(baseline|claim): (.+?) · (.+?) · (.+)$", head)
+        if found and body.startswith("  "):
+            out[(found[2], found[3], found[1])] = (found[4], body.strip())
+    return out
+
+
 def table_rows(text: str) -> list[list[str]]:
     """The body rows of a Rich table as lists of stripped cells."""
     return [
@@ -362,18 +374,18 @@ def test_run_once_with_credentials_fills_every_metric_the_article_names(
 def test_compare_sets_the_measured_followers_against_the_baselines(campaign: Round) -> None:
     result = campaign.compare
     assert result.returncode == 0, result.stderr
-    rows = table_rows(result.stdout)
     measured_on = datetime.fromtimestamp(campaign.before, UTC).date()
     on = {f"{measured_on:%Y-%m-%d}", f"{campaign.done:%Y-%m-%d}"}
-    by_row = {(r[0], r[1], r[2]): r[3:] for r in rows}
+    by_row = compare_rows(result.stdout)
     kit = by_row[("Kit Connor", "instagram followers", "baseline")]
     joe = by_row[("Joe Locke", "instagram followers", "baseline")]
     tiktok = by_row[("#heartstopper", "tiktok hashtag_views", "claim")]
     assert kit[0] == joe[0] == "100K on 2022-03-22 [1]"
-    assert kit[1].removeprefix("3.4M on ") in on
-    assert joe[1].removeprefix("2.5M on ") in on
-    assert kit[2:] == ["+3,300,000", "+3300.0%", "34.00×"]
-    assert joe[2:] == ["+2,400,000", "+2400.0%", "25.00×"]
+    kit_latest = re.fullmatch(r".*; latest: 3\.4M on (\S+) \((.*) against the baseline\)", kit[1])
+    joe_latest = re.fullmatch(r".*; latest: 2\.5M on (\S+) \((.*) against the baseline\)", joe[1])
+    assert kit_latest and joe_latest, (kit, joe)
+    assert {kit_latest[1], joe_latest[1]} <= on
+    assert (kit_latest[2], joe_latest[2]) == ("+3,300,000 (+3300.0%)", "+2,400,000 (+2400.0%)")
     # The claims: measured, and the figure agrees with the article's at its precision.
     for claim, figure in (
         (by_row[("Kit Connor", "instagram followers", "claim")], "3.4M"),
@@ -381,8 +393,9 @@ def test_compare_sets_the_measured_followers_against_the_baselines(campaign: Rou
         (tiktok, "4.4B"),
     ):
         assert claim[0] == f"{figure} on 2022-05-20 [1]"
-        assert claim[1].removeprefix(f"{figure} on ") in on
-        assert claim[2] == "within rounding"
+        latest = rf".*; latest: {re.escape(figure)} on (\S+) \((.*) against the claim\)"
+        found = re.fullmatch(latest, claim[1])
+        assert found and found[1] in on and found[2] in ("±0", "within rounding"), claim
     assert "[1] Netflix renewal announcement, 2022-05-20" in result.stdout
 
 

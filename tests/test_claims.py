@@ -19,7 +19,7 @@ from tests.conftest import (
     tracker_env,
 )
 from tracker import config as config_module
-from tracker import query
+from tracker import read
 from tracker.claims import (
     CONFIRMED,
     CONTRADICTED,
@@ -76,7 +76,7 @@ def weekly(ranks: list[int], first_monday: date, **labels: str) -> Series:
     return Series("netflix", "chart_rank", "x", "Show", labels or {"list": "global"}, points)
 
 
-def evidence(verdict: Verdict, what: str) -> list[tuple[date | None, int]]:
+def evidence(verdict: Verdict | read.VerdictRecord, what: str) -> list[tuple[date | None, int]]:
     return [(e.end, e.value) for e in verdict.evidence if e.what.startswith(what)]
 
 
@@ -181,16 +181,16 @@ def test_54_countries_confirmed_from_the_real_files(store: Store) -> None:
     config = config_module.load(SHIPPED)
     for path in (COUNTRIES, GLOBAL_2022):
         assert "new" in import_file(config, store, importers.get("netflix-top10"), path, False)
-    verdicts = {v.claim.name: v for v in query.claims(config, store, "Heartstopper")}
+    verdicts = {v.name: v for v in read.claims(config, store, "Heartstopper")}
     top10 = verdicts["netflix-top10-countries"]
-    assert (top10.status, top10.measured) == (CONFIRMED, 54)
+    assert (top10.verdict, top10.measured) == (CONFIRMED, 54)
     sundays = [date(2022, 4, 24) + timedelta(weeks=i) for i in range(5)]
     counts = list(zip(sundays, [12, 54, 22, 3, 2], strict=True))
     assert evidence(top10, "countries in the Top 10") == counts
     ranks = list(zip(sundays[:3], [7, 5, 6], strict=True))
     assert evidence(top10, "global rank, TV (English)") == ranks
     # Nothing else is confirmed without measurements behind it.
-    assert {name for name, v in verdicts.items() if v.status != NOT_MEASURABLE} == {
+    assert {name for name, v in verdicts.items() if v.verdict != NOT_MEASURABLE} == {
         "netflix-top10-countries"
     }
 
@@ -202,9 +202,9 @@ def test_claims_needing_credentials_name_the_setting(
                  "TIKTOK_RESEARCH_TOKEN", "YOUTUBE_API_KEY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     config = config_module.load(SHIPPED)
-    verdicts = {v.claim.name: v for v in query.claims(config, store)}
+    verdicts = {v.name: v for v in read.claims(config, store)}
     kit = verdicts["kit-connor-instagram"]
-    assert kit.status == NOT_MEASURABLE and kit.summary.startswith("needs credentials")
+    assert kit.verdict == NOT_MEASURABLE and kit.summary.startswith("needs credentials")
     assert kit.action.startswith("set INSTAGRAM_ACCESS_TOKEN")
     assert "TIKTOK_MS_TOKEN" in verdicts["heartstopper-tiktok-views"].action
     # A claim on a source with nothing collected yet says which command collects it.
@@ -213,7 +213,7 @@ def test_claims_needing_credentials_name_the_setting(
     assert top10.action.startswith("tracker backfill netflix --since 2022-03-23")
 
     youtube = claim("1.2M", source="youtube", name="yt", subject="Kit Connor")
-    ready = query.readiness(config, youtube, LAUNCH)
+    ready = read.readiness(config, youtube, LAUNCH)
     verdict = check(youtube, LAUNCH, [], ready)
     assert verdict.summary.startswith("needs credentials")
     assert verdict.action == "set YOUTUBE_API_KEY (or sources.youtube.api_key_file)"
@@ -284,7 +284,9 @@ def test_claims_command_table_and_json(tmp_path: Path) -> None:
     assert "week ending 2022-05-01" in table.stdout and "countries in the Top 10: 2" in table.stdout
     assert '"in the Top 10 of 2 countries" — A test article' in table.stdout
 
-    data = json.loads(cli("claims", "small", "--format", "json").stdout)
+    document = json.loads(cli("claims", "small", "--format", "json").stdout)
+    assert (document["schema"], document["kind"]) == ("tracker.read/1", "claims")
+    data = document["claims"]
     assert [(c["name"], c["verdict"], c["measured"]) for c in data] == [
         ("two-countries", CONFIRMED, 2),
         ("sales", NOT_MEASURABLE, None),

@@ -35,6 +35,7 @@ from tests.fakes.netflix import FakeNetflix
 from tests.fakes.wikipedia import FakeWikimedia
 from tracker import config as config_module
 from tracker import daemon, migrate
+from tracker.commands.formats import HISTORY_COLUMNS
 from tracker.store import Database
 from tracker.timeutil import day_start, to_epoch
 
@@ -211,7 +212,14 @@ READS: dict[str, tuple[str, ...]] = {
     "label": ("history", "Heartstopper", "--platform", "netflix", "--metric", "chart_rank",
               "--label", "list=GB", "--format", "json"),
     "unknown": ("history", "Nobody", "--platform", "bluesky"),
+    "typo": ("history", "kit conor"),
+    "platform-typo": ("history", "Heartstopper", "--platform", "netflx"),
+    "series": ("series", "--format", "json"),
+    "series-by-handle": ("series", "KIT.BSKY.SOCIAL", "--format", "csv"),
+    "series-table": ("series", "heartstopper", "--platform", "wikipedia"),
     "compare": ("compare", "Kit Connor"),
+    "compare-json": ("compare", "Kit Connor", "--format", "json"),
+    "compare-typo": ("compare", "Kit Conor"),
     "status": ("status",),
 }  # fmt: skip
 
@@ -228,15 +236,15 @@ class Answers:
         assert result.returncode == 0, result.stderr
         return list(csv.DictReader(io.StringIO(result.stdout)))
 
-    def json(self, name: str) -> list[dict[str, Any]]:
+    def json(self, name: str) -> dict[str, Any]:
         result = self.results[name]
         assert result.returncode == 0, result.stderr
         data = json.loads(result.stdout)
-        assert isinstance(data, list)
+        assert isinstance(data, dict) and data["schema"] == "tracker.read/1"
         return data
 
     def points(self, name: str) -> list[tuple[str, int]]:
-        return [(r["time"], r["value"]) for r in self.json(name)]
+        return [(p["start"], p["value"]) for s in self.json(name)["series"] for p in s["points"]]
 
     def day(self, k: int) -> str:
         return day_start(self.today - timedelta(days=k)).isoformat()
@@ -294,38 +302,43 @@ def answers(
 class TestReadCommands:
     def test_history_csv_shows_the_stored_values(self, answers: Answers) -> None:
         (row,) = answers.csv("csv")
-        assert {k: v for k, v in row.items() if k != "time"} == {
-            "source": "bluesky",
-            "metric": "followers",
-            "subject": "Kit Connor",
-            "series": "kit.bsky.social",
-            "value": "1800",
-        }
-        assert answers.at <= datetime.fromisoformat(row["time"]) <= datetime.now(UTC)
+        assert list(row) == list(HISTORY_COLUMNS)  # fixed: no label keys on this series
+        assert {k: v for k, v in row.items() if k != "start"} == {
+            "subject": "Kit Connor", "platform": "bluesky", "metric": "followers",
+            "key": row["key"], "label": "kit.bsky.social", "end": "", "day": "", "day_end": "",
+            "phase": "", "value": "1800", "status": "value", "backfilled": "false",
+            "sudden": "false",
+        }  # fmt: skip
+        assert row["key"].startswith("did:")
+        assert answers.at <= datetime.fromisoformat(row["start"]) <= datetime.now(UTC)
 
     def test_history_table(self, answers: Answers) -> None:
         result = answers.results["table"]
         assert result.returncode == 0, result.stderr
         lines = [re.split(r"\s{2,}", line.strip()) for line in result.stdout.splitlines()]
-        header, *rows = lines
-        assert header == ["time (UTC)", "source", "metric", "series", "value"]
-        ((when, *rest),) = rows
-        assert rest == ["bluesky", "followers", "kit.bsky.social", "1,800"]
+        heading, header, *rows = lines
+        assert heading == ["Kit Connor · bluesky followers · kit.bsky.social"]
+        assert header == ["when (UTC)", "value"]
+        ((when, value),) = rows
+        assert value == "1,800"
         assert answers.at.replace(second=0, tzinfo=None) <= datetime.fromisoformat(when)
 
     def test_history_json_with_since_and_until(self, answers: Answers) -> None:
-        records = answers.json("views-since")
-        assert {(r["source"], r["metric"], r["subject"], r["series"]) for r in records} == {
-            (
-                "wikipedia",
-                "pageviews",
-                "Heartstopper",
-                "Heartstopper_(TV_series) [project=en.wikipedia]",
-            )
-        }
+        document = answers.json("views-since")
+        assert document["kind"] == "history"
+        assert [
+            (s["platform"], s["metric"], s["subject"], s["label"], s["labels"])
+            for s in document["series"]
+        ] == [
+            ("wikipedia", "pageviews", "Heartstopper", "Heartstopper_(TV_series)",
+             {"project": "en.wikipedia"}),
+        ]  # fmt: skip
         day = answers.day
         assert answers.points("views-since") == [(day(3), 307), (day(2), 207), (day(1), 107)]
         assert answers.points("views-until") == [(day(3), 307), (day(2), 207)]  # exclusive
+        # A day's pageviews are a period: it ends where the next day starts.
+        ends = [p["end"] for p in document["series"][0]["points"]]
+        assert ends == [day(2), day(1), day(0)]
 
     def test_history_every_1w_keeps_the_last_value_of_each_monday_week(
         self, answers: Answers
@@ -338,38 +351,74 @@ class TestReadCommands:
             (day_start(monday).isoformat(), value) for monday, value in expected.items()
         ]
         assert len(expected) in (2, 3)
+        # Each bucket says its end as well as its start.
+        (series,) = answers.json("weekly")["series"]
+        assert [p["end"] for p in series["points"]] == [
+            day_start(monday + timedelta(days=7)).isoformat() for monday in expected
+        ]
 
     def test_history_of_a_hashtag_as_typed_and_by_label(self, answers: Answers) -> None:
-        assert [(r["series"], r["value"]) for r in answers.csv("hashtag")] == [
-            ("#heartstopper [instance=mastodon.social]", "5"),
-            ("#heartstopper [instance=mastodon.social]", "12"),
-            ("#heartstopper [instance=mastodon.social]", "30"),
+        rows = answers.csv("hashtag")
+        assert [(r["label"], r["label.instance"], r["value"]) for r in rows] == [
+            ("#heartstopper", "mastodon.social", "5"),
+            ("#heartstopper", "mastodon.social", "12"),
+            ("#heartstopper", "mastodon.social", "30"),
         ]
         assert answers.points("label") == [(MONDAY_25.isoformat(), 1)]
 
-    def test_history_of_an_unknown_subject_exits_1(self, answers: Answers) -> None:
-        result = answers.results["unknown"]
-        assert result.returncode == 1
-        assert result.stderr == "error: no recorded series for 'Nobody' with those filters\n"
+    def test_unknown_names_exit_1_saying_what_is_close(self, answers: Answers) -> None:
+        unknown = answers.results["unknown"]
+        assert (unknown.returncode, unknown.stdout) == (1, "")
+        assert unknown.stderr.startswith(
+            "error: no recorded series for 'Nobody' (platform bluesky)"
+        )
+        typo = answers.results["typo"]
+        assert (typo.returncode, typo.stdout) == (1, "")
+        assert "did you mean 'Kit Connor'" in typo.stderr
+        platform = answers.results["platform-typo"]
+        assert (platform.returncode, platform.stdout) == (1, "")
+        assert platform.stderr.startswith(
+            "error: --platform: no platform named 'netflx'; did you mean 'netflix'?"
+        )
+        compared = answers.results["compare-typo"]
+        assert (compared.returncode, compared.stdout) == (1, "")
+        assert "did you mean 'Kit Connor'?" in compared.stderr
 
-    def test_compare_shows_baseline_and_claim_against_the_measured_value(
-        self, answers: Answers
-    ) -> None:
+    def test_series_lists_what_is_stored(self, answers: Answers) -> None:
+        listed = answers.json("series")["series"]
+        assert {(s["subject"], s["platform"], s["metric"]) for s in listed} >= {
+            ("Kit Connor", "bluesky", "followers"),
+            ("Heartstopper", "wikipedia", "pageviews"),
+            ("Heartstopper", "netflix", "chart_rank"),
+        }
+        assert all(s["points"] >= 1 and s["first"] <= s["last"] for s in listed)
+        (kit,) = answers.csv("series-by-handle")  # a subject named by its handle, any case
+        assert (kit["subject"], kit["label"], kit["points"]) == (
+            "Kit Connor",
+            "kit.bsky.social",
+            "1",
+        )
+        table = answers.results["series-table"]
+        assert table.returncode == 0, table.stderr
+        assert table.stdout.splitlines()[0] == "Heartstopper · wikipedia pageviews"
+        assert "Heartstopper_(TV_series) [project=en.wikipedia]" in table.stdout
+
+    def test_compare_shows_the_verdict_and_the_latest_value(self, answers: Answers) -> None:
         result = answers.results["compare"]
         assert result.returncode == 0, result.stderr
-        measured = f"1.8K on {answers.at:%Y-%m-%d}"
-        assert table_rows(result.stdout) == [
-            [
-                "Kit Connor", "bluesky followers", "baseline", "1.2K on 2024-01-01 [1]",
-                measured, "+600", "+50.0%", "1.50×",
-            ],
-            [
-                "Kit Connor", "bluesky followers", "claim", "3.6K on 2024-06-01 [2]",
-                measured, "-1,800", "-50.0%", "0.50×",
-            ],
+        latest = f"1.8K on {answers.at:%Y-%m-%d}"
+        assert result.stdout.splitlines() == [
+            "baseline: Kit Connor · bluesky followers · 1,200 on 2024-01-01 [1]",
+            f"  not measurable yet; latest: {latest} (+600 (+50.0%) against the baseline)",
+            "claim: Kit Connor · bluesky followers · 3.6K on 2024-06-01 [2]",
+            f"  not measurable yet; latest: {latest} (-1,800 (-50.0%) against the claim)",
+            "[1] Test fixture baseline",
+            "[2] Test fixture claim",
+        ]
+        refs = answers.json("compare-json")["references"]
+        assert [(r["role"], r["verdict"], r["latest"]["value"]) for r in refs] == [
+            ("baseline", "not measurable yet", 1800), ("claim", "not measurable yet", 1800),
         ]  # fmt: skip
-        assert "[1] Test fixture baseline" in result.stdout
-        assert "[2] Test fixture claim" in result.stdout
 
     def test_status_after_a_good_round(self, answers: Answers) -> None:
         result = answers.results["status"]
@@ -410,8 +459,7 @@ def test_compare_before_any_value_says_not_measured(cli: Cli) -> None:
         store.close()
     result = cli("compare")
     assert result.returncode == 0, result.stderr
-    rows = table_rows(result.stdout)
-    assert [row[4:] for row in rows] == [["not measured yet", "—", "—", "—"]] * 2
+    assert result.stdout.count("not measurable yet; latest: not measured yet") == 2
 
 
 # -- bad configuration -----------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_a_new_platform_is_one_module_and_its_entry_points(
     # Claims: the claim calls the platform "chirper", one of the plugin's aliases.
     claims = cli("claims", "--format", "json")
     assert claims.returncode == 0, claims.stderr
-    (verdict,) = json.loads(claims.stdout)
+    (verdict,) = json.loads(claims.stdout)["claims"]
     claimed = today - timedelta(days=10)
     assert (verdict["name"], verdict["verdict"], verdict["measured"]) == (
         "kit-chirper", "confirmed", followers(claimed)
@@ -178,9 +178,10 @@ def test_a_new_platform_is_one_module_and_its_entry_points(
     # Compare: the baseline and the claim, each against the latest value collected.
     compared = cli("compare")
     assert compared.returncode == 0, compared.stderr
-    rows = [line for line in compared.stdout.splitlines() if "Kit Connor" in line]
-    assert len(rows) == 2 and all("not measured yet" not in row for row in rows), rows
-    assert "chirp followers" in rows[0] and "chirper followers" in rows[1]
+    lines = compared.stdout.splitlines()
+    rows = [(head, body) for head, body in zip(lines, lines[1:], strict=False) if "Kit" in head]
+    assert len(rows) == 2 and all("not measured yet" not in body for _, body in rows), rows
+    assert "chirp followers" in rows[0][0] and "chirper followers" in rows[1][0]
 
     # Report: a chart of the series, and the collector cited with its own description.
     out = tmp_path / "report"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -11,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tracker_env
-from tracker import query
 from tracker.baselines import Between, days_since, end_of_day, value_at
 from tracker.collectors.base import Observation
+from tracker.commands.reading import parse_day
 from tracker.errors import UsageError
 from tracker.store import Database
 from tracker.timeutil import to_epoch
@@ -56,13 +59,13 @@ MEASURED = [
     ("text", "day"), [("day+28", 28), ("day-30", -30), ("day0", 0), ("DAY 7", 7), ("day−3", -3)]
 )
 def test_parse_day(text: str, day: int) -> None:
-    assert query.parse_day("--at", text) == day
+    assert parse_day("--at", text) == day
 
 
 @pytest.mark.parametrize("text", ["day+x", "28", "day+", "week+1", ""])
 def test_parse_day_refuses_naming_the_option(text: str) -> None:
     with pytest.raises(UsageError, match=r"^--at: .* is not a day like day-30, day0 or day\+28"):
-        query.parse_day("--at", text)
+        parse_day("--at", text)
 
 
 def test_days_count_from_the_start_of_the_event_day() -> None:
@@ -125,11 +128,13 @@ def run_all(env: dict[str, str], *commands: tuple[str, ...]) -> list[tuple[int, 
     return results
 
 
-def table_rows(text: str) -> list[list[str]]:
+def cells(text: str) -> list[list[str]]:
+    """The value rows of `compare --at`: the lines under a series' name, split into cells."""
+    lines = text.splitlines()
     return [
-        [cell.strip() for cell in line.strip().strip("│").split("│")]
-        for line in text.splitlines()
-        if line.startswith("│")
+        re.split(r"\s{2,}", line.strip())
+        for before, line in zip(lines, lines[1:], strict=False)
+        if before.startswith("  ") and not before.startswith("    ") and line.startswith("    ")
     ]
 
 
@@ -164,27 +169,33 @@ def test_relative_history_and_compare_at(cli_env: dict[str, str]) -> None:
     for code, _, err in results[:6]:
         assert code == 0, err
     (_, launch, _), (_, renewal, _), (_, table, _) = results[:3]
-    assert [(r["day"], r["value"]) for r in json.loads(launch)] == [
-        (-30, 1000), (0, 1200), (28, 3000), (40, 3500),
+    document = json.loads(launch)
+    assert (document["schema"], document["kind"]) == ("tracker.read/1", "history")
+    (kit,) = document["series"]
+    assert [(p["day"], p["phase"], p["value"]) for p in kit["points"]] == [
+        (-30, "before", 1000), (0, "event", 1200), (28, "after", 3000), (40, "after", 3500),
     ]  # fmt: skip
-    assert [line.split(",")[1] for line in renewal.splitlines()] == ["day", "-58", "-28", "0", "12"]
-    header, *rows = [line.split() for line in table.splitlines()]
-    assert header[:4] == ["time", "(UTC)", "day", "source"]
-    assert [row[2] for row in rows] == ["-30", "0", "+28", "+40"]
+    rows = list(csv.DictReader(io.StringIO(renewal)))
+    assert [(r["day"], r["phase"]) for r in rows] == [
+        ("-58", "before"), ("-28", "before"), ("0", "event"), ("12", "after"),
+    ]  # fmt: skip
+    heading, header, *lines = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]
+    assert heading == ["Kit Connor · bluesky followers · kit.bsky.social"]
+    assert header == ["when (UTC)", "day", "phase", "value"]
+    assert [line[1:] for line in lines] == [
+        ["-30", "before", "1,000"], ["0", "event", "1,200"], ["+28", "after", "3,000"],
+        ["+40", "after", "3,500"],
+    ]  # fmt: skip
 
     compared = results[3][1]
-    assert table_rows(compared) == [
-        ["Kit Connor", "bluesky followers kit.bsky.social", "1,000 (2023-12-16)",
-         "1,200 (2024-01-15)", "3,000 (2024-02-12)", "+2,000", "+200.0%", "3.00×", "+34.2"],
-        ["Joe Locke", "bluesky followers joe.bsky.social", "500 (2023-12-16)",
-         "500 (2023-12-16)", "500 (2023-12-16)", "same measurement", "—", "—", "—"],
-        ["Alice Oseman", "bluesky followers alice.bsky.social", "no value", "no value",
-         "700 (2024-01-25)", "—", "—", "—", "—"],
+    assert cells(compared) == [
+        ["1,000 (2023-12-16)", "1,200 (2024-01-15)", "3,000 (2024-02-12)",
+         "+2,000 (+200.0%, 3.00×, +34.2/day)"],
+        ["500 (2023-12-16)", "500 (2023-12-16)", "500 (2023-12-16)", "same measurement"],
+        ["no value", "no value", "700 (2024-01-25)", "—"],
     ]  # fmt: skip
     assert "launch = 2024-01-15" in compared and "never interpolated" in compared
-    assert table_rows(results[4][1]) == [
-        ["Kit Connor", "bluesky followers kit.bsky.social", "3,500 (2024-02-24)"]
-    ]
+    assert cells(results[4][1]) == [["3,500 (2024-02-24)"]]
     assert results[5][2].strip() == "heavy: []"
 
     for (code, out, err), option in zip(

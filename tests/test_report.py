@@ -183,6 +183,15 @@ def test_report_writes_markdown_html_and_charts(tmp_path: Path) -> None:
         assert f"### {name} — {verdict}" in text
         assert f"<b>{name}</b>" in html
     assert "2.84K (2,840) on 2022-05-20" in text
+    # The baselines have a table of their own, with the verdict compare and claims give:
+    # 1,100 measured on 2022-03-23 against 1,200 written (exact), then the latest value.
+    baselines = text.split("## Baselines", 1)[1].split("## Charts", 1)[0]
+    row = (
+        r"^\| kit-bluesky-prelaunch \(Kit Connor, bluesky followers\).* \| 1,200 on 2022-03-22 "
+        r"\(day -31\) \| \*\*contradicted\*\* \| 1,100 \| 3.62K on 2022-06-02 \|$"
+    )
+    assert re.search(row, baselines, re.M), baselines
+    assert "<h2>Baselines</h2>" in html and "kit-bluesky-prelaunch" in html
     # Every source cited: the claims' and the baseline's citations, and each collector's.
     for cited in ("Claim article, 2022-05-20", "Baseline source, 2022-03-22",
                   "netflix: Netflix Top 10", "bluesky:",

@@ -59,7 +59,8 @@ def test_a_99_percent_drop_is_stored_and_flagged(
 
     shown = tracker("history", "Kit Connor", "--platform", "bluesky", "--format", "json")
     assert shown.returncode == 0, shown.stderr
-    assert [(r["value"], r["sudden"]) for r in json.loads(shown.stdout)] == [
+    (series,) = json.loads(shown.stdout)["series"]
+    assert [(p["value"], p["sudden"]) for p in series["points"]] == [
         (1800, False),
         (18, True),
         (1810, True),

@@ -1,6 +1,6 @@
 """Pure functions: each claim of the article against the series measured for it.
 
-The caller fetches the series (`tracker.query.claims`); nothing here does I/O. A claim is
+The caller fetches the series (`tracker.read.claims`); nothing here does I/O. A claim is
 computed from points, never typed in, and is only ever `confirmed` with measured evidence:
 
     countries_in_top10   distinct countries whose weekly Top 10 list (per-country series,

@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from tracker import __version__
-from tracker.commands import campaign, distributed, editing, importing, info, setup, webpage
+from tracker.commands import (
+    campaign,
+    distributed,
+    editing,
+    importing,
+    info,
+    reading,
+    setup,
+    webpage,
+)
 from tracker.commands.context import (
     EXIT_FAILED,
     EXIT_STORE,
@@ -24,7 +33,14 @@ from tracker.commands.context import (
     fail,
     origin,
 )
-from tracker.errors import ConfigError, LockHeld, StoreError, TrackerError, UsageError
+from tracker.errors import (
+    ConfigError,
+    LockHeld,
+    StoreError,
+    TrackerError,
+    UnknownName,
+    UsageError,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -94,6 +110,10 @@ def main() -> None:
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_STORE)
+    except UnknownName as exc:  # the read model's: name the option the name came as
+        option = {"platform": "--platform: ", "metric": "--metric: "}.get(exc.field, "")
+        typer.echo(f"error: {option}{exc}", err=True)
+        sys.exit(EXIT_FAILED)
     except TrackerError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
@@ -201,7 +221,7 @@ def status(ctx: typer.Context) -> None:
     """
     from datetime import timedelta
 
-    from tracker import query, views
+    from tracker import read, views
     from tracker.configfile import spool_dir
     from tracker.spool import Spool
     from tracker.timeutil import now, to_epoch
@@ -209,111 +229,13 @@ def status(ctx: typer.Context) -> None:
     store = context(ctx).query_store()
     views.status(store.status(), store.quotas())
     since = to_epoch(now() - timedelta(days=SUDDEN_DAYS))
-    views.swings(query.sudden_changes(store, since), SUDDEN_DAYS)
+    views.swings(read.sudden_changes(store, since), SUDDEN_DAYS)
     views.spool(Spool.for_store(spool_dir(context(ctx).config_path), store))
     distributed.show(store)
 
 
-# -- history / compare ------------------------------------------------------------------
-@app.command()
-def history(
-    ctx: typer.Context,
-    subject: Annotated[str, typer.Argument(help="Who or what, as the config names it.")],
-    platform: Annotated[str | None, typer.Option("--platform", help="A source's name.")] = None,
-    metric: Annotated[str | None, typer.Option("--metric", help="e.g. followers")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="30d, 2022-04-01 ...")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="A date or time.")] = None,
-    every: Annotated[
-        str | None, typer.Option("--every", help="Last value per 1h, 1d, 1w ...")
-    ] = None,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", help="KEY=VALUE, e.g. list=GB (repeatable)")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
-    relative_to: Annotated[
-        str | None,
-        typer.Option(
-            "--relative-to", help="launch or an event: add a 'day' column (days since it)."
-        ),
-    ] = None,
-) -> None:
-    """Show the recorded values of SUBJECT's series.
-
-    \b
-    Examples:
-      tracker history "Kit Connor" --platform bluesky --metric followers --since 30d
-      tracker history Heartstopper --platform netflix --label list=global --format csv
-      tracker history "#heartstopper" --every 1d --format json
-      tracker history "Kit Connor" --platform wikipedia --relative-to launch
-    """
-    from dataclasses import replace
-
-    from tracker import query, views
-
-    request = query.HistoryQuery.from_options(
-        subject, platform, metric, since, until, every, label or [], fmt
-    )
-    if relative_to is not None:
-        events = query.campaign_events(context(ctx).config_path)
-        request = replace(request, event=query.event("--relative-to", events, relative_to))
-    rows = query.history(context(ctx).query_store(), request)
-    if not rows.series:
-        fail(f"no recorded series for {subject!r} with those filters", EXIT_FAILED)
-    views.history(rows, fmt)
-
-
-@app.command()
-def compare(
-    ctx: typer.Context,
-    subjects: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="SUBJECT", help="Only these (default: the campaign's)."),
-    ] = None,
-    at: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--at", metavar="DAY", help="day-30, day0, day+28 ... (repeatable): values then."
-        ),
-    ] = None,
-    relative_to: Annotated[
-        str, typer.Option("--relative-to", help="The event day N counts from.")
-    ] = "launch",
-    platform: Annotated[str | None, typer.Option("--platform", help="A source's name.")] = None,
-    metric: Annotated[str | None, typer.Option("--metric", help="e.g. pageviews")] = None,
-) -> None:
-    """The latest value of each series against the campaign's baselines and claims; with
-    --at, each series' value at day N of the launch (or --relative-to EVENT), side by side,
-    with the change, %, multiple and growth per day from the first day to the last.
-
-    \b
-    Examples:
-      tracker compare
-      tracker compare "Kit Connor"
-      tracker compare "Kit Connor" "Joe Locke" --at day-30 --at day0 --at day+28
-      tracker compare Heartstopper --at day0 --at day+28 --relative-to renewal
-    """
-    from tracker import query, views
-
-    days = [query.parse_day("--at", text) for text in at or []]
-    config = context(ctx).config()
-    if config.campaign is None:
-        fail(f"{config.path}: campaign: no [campaign] section to compare against")
-    on = query.event("--relative-to", config.campaign.dates(), relative_to)
-    store = context(ctx).read_store(config)
-    if not days:
-        rows = query.compare(config, store, subjects or [], platform, metric)
-        if not rows and (subjects or platform or metric):
-            fail("no baseline or claim of the campaign for those subjects and filters", EXIT_FAILED)
-        if not rows:
-            fail(f"{config.path}: campaign: no baselines or claims to compare with", EXIT_FAILED)
-        views.compare(rows)
-        return
-    result = query.values_at(
-        store, subjects or query.subjects_of(config), days, on, platform, metric
-    )
-    if not result.rows:
-        fail("no recorded series for those subjects and filters", EXIT_FAILED)
-    views.compare_at(result)
+for read_command in (reading.series, reading.history, reading.compare):
+    app.command()(read_command)
 
 
 # -- db ---------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
     TrackerError                  anything tracker raises on purpose
     ├── ConfigError               a bad config file, key or value (exit 2)
     ├── UsageError                bad command-line input (exit 2)
+    ├── UnknownName               a subject, platform or metric nothing is stored under
+    │                             (exit 1); the message says what is spelled close to it
     ├── StoreError                the database refused or is unreachable
     │   ├── LockHeld              another daemon already runs against this database
     │   └── StoreRefused          the database is there but refused these values (a value out
@@ -38,6 +40,15 @@ class ConfigError(TrackerError):
 
 class UsageError(TrackerError):
     """Bad command-line input: names the option and what is wrong."""
+
+
+class UnknownName(TrackerError):
+    """A name the store holds nothing under: says what it holds that is spelled close.
+    `field` is what the name was given as: subject, platform or metric."""
+
+    def __init__(self, message: str, field: str = "subject") -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class StoreError(TrackerError):

@@ -1,13 +1,16 @@
 """The campaign report: Markdown and HTML side by side, a PNG chart per series, sources cited.
 
-Each claim appears with its verdict and evidence (`tracker.claims`); each series of the
-campaign's subjects gets a chart around the launch, with the baselines and claims of that
-series as horizontal lines and the launch (and other events) as vertical ones. A chart's
+Each claim and each baseline appears with its verdict and evidence (the read model's one
+verdict, as `tracker claims` and `tracker compare` show it); each series of the campaign's
+subjects gets a chart around the launch, with the baselines and claims of that series as
+horizontal lines and the launch (and other events) as vertical ones. A point over a period
+(a chart week, a day) is drawn as a span from its start to its end; the period that contains
+the launch is the launch's, never "before" it. A chart's
 per-country lists (chart_rank series labelled with a `country`) are drawn as one chart per
 source: countries in the Top 10 per week. Each source shown is cited with its collector's
 description.
 
-matplotlib (Agg backend) is imported here only, and only when a chart is drawn.
+Each chart is drawn by `tracker.charts`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.baselines import human
-from tracker.claims import Verdict
-from tracker.store.models import BACKFILLED
+from tracker.charts import Chart, Line, draw, when
+from tracker.read.records import NOT_IN_CHART, PointRecord, VerdictRecord
 from tracker.timeutil import day_start, from_epoch, now, to_epoch
 
 if TYPE_CHECKING:
@@ -33,27 +36,6 @@ if TYPE_CHECKING:
 BEFORE = timedelta(days=60)
 AFTER = timedelta(days=90)
 COUNTRIES = "countries in the Top 10"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    label: str
-    value: int
-    kind: str  # baseline | claim | measured (the last value before the launch)
-
-
-@dataclass(slots=True)
-class Chart:
-    title: str
-    name: str  # file name stem
-    subject: str
-    source: str
-    metric: str
-    points: list[tuple[int, int]]
-    backfilled: int = 0
-    lines: list[Line] = field(default_factory=list)
-    ranks: bool = False  # rank 1 at the top
-    running: list[tuple[int, int]] = field(default_factory=list)  # distinct countries so far
 
 
 @dataclass(slots=True)
@@ -75,24 +57,27 @@ def write(
     clock: Callable[[], datetime] = now,
 ) -> Written:
     """Gather, draw and write the report into `folder`; returns what was written."""
-    from tracker import query
+    from tracker import read
 
-    verdicts = query.claims(config, store, campaign.name)
+    verdicts = read.claims(config, store, campaign.name)
+    baselines = [r for r in read.compare(config, store) if r.role == "baseline"]
     lo, hi = _window(campaign)
     charts, empty = _charts(config, store, campaign, lo, hi)
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     pngs = [
-        _draw(chart, campaign, lo, hi, folder / "charts" / f"{chart.name}.png") for chart in charts
+        draw(chart, campaign, lo, hi, folder / "charts" / f"{chart.name}.png") for chart in charts
     ]
-    sources = _sources(config, verdicts, charts)
+    sources = _sources(config, [*verdicts, *baselines], charts)
     stem = slug(campaign.name)
     markdown = folder / f"{stem}.md"
     page = folder / f"{stem}.html"
     made = clock()
     markdown.write_text(
-        _markdown(campaign, verdicts, charts, empty, sources, made), encoding="utf-8"
+        _markdown(campaign, verdicts, baselines, charts, empty, sources, made), encoding="utf-8"
     )
-    page.write_text(_html(campaign, verdicts, charts, empty, sources, made), encoding="utf-8")
+    page.write_text(
+        _html(campaign, verdicts, baselines, charts, empty, sources, made), encoding="utf-8"
+    )
     return Written(markdown, page, pngs)
 
 
@@ -108,11 +93,13 @@ def _window(campaign: Campaign) -> tuple[int, int]:
 def _charts(
     config: Config, store: Store, campaign: Campaign, lo: int, hi: int
 ) -> tuple[list[Chart], list[str]]:
-    from tracker import query
+    from tracker import read
+    from tracker.read.history import load
 
     charts: list[Chart] = []
     empty: list[str] = []
-    for subject in query.subjects_of(config):
+    launch = to_epoch(day_start(campaign.launch))
+    for subject in read.subjects_of(config):
         found = store.find_series(subject)
         by_source: dict[str, list[SeriesInfo]] = {}
         for s in found:
@@ -120,22 +107,21 @@ def _charts(
                 by_source.setdefault(s.source, []).append(s)
         for source, countries in sorted(by_source.items()):
             charts.append(_countries(store, subject, source, countries, campaign, lo, hi))
-        for series in found:
-            if series in by_source.get(series.source, []):
-                continue
-            rows = store.points(series.id, lo, hi)
+        rest = [s for s in found if s not in by_source.get(s.source, [])]
+        for series, points in load(store, rest, lo, hi):
             name = _name(series)
-            if not rows:
+            measured = [p for p in points if p.value is not None]
+            if not measured:
                 empty.append(name)
                 continue
-            points = [(int(ts), int(v)) for ts, v, *_ in rows]
             lines = _lines(campaign, series)
-            launch = to_epoch(day_start(campaign.launch))
-            before = [p for p in points if p[0] < launch]
+            # Before the launch means over before the launch day: the launch week is not.
+            before = [p for p in measured if (p.end or p.start + 1) <= launch]
             if before and series.metric != "chart_rank":
-                ts, value = before[-1]
-                label = f"last measured before launch: {human(value)} ({from_epoch(ts).date()})"
-                lines.append(Line(label, value, "measured"))
+                last = before[-1]
+                assert last.value is not None
+                label = f"last measured before launch: {human(last.value)} ({when(last)})"
+                lines.append(Line(label, last.value, "measured"))
             chart = Chart(
                 name,
                 slug(f"{series.source}-{series.metric}-{series.id}"),
@@ -143,7 +129,7 @@ def _charts(
                 series.source,
                 series.metric,
                 points,
-                sum(1 for *_, flags in rows if (flags or 0) & BACKFILLED),
+                sum(p.backfilled for p in points),
                 lines,
                 ranks=series.metric == "chart_rank",
             )
@@ -179,12 +165,16 @@ def _countries(
     lo: int,
     hi: int,
 ) -> Chart:
+    from tracker.read.periods import points as records
+
     weeks: dict[int, set[str]] = {}
+    ends: dict[int, int] = {}
     backfilled = 0
     for s in series:
-        for ts, _, _, _, flags in store.points(s.id, lo, hi):
-            weeks.setdefault(int(ts), set()).add(s.labels.get("list", s.key))
-            backfilled += bool((flags or 0) & BACKFILLED)
+        for p in records(store.points(s.id, lo, hi)):
+            weeks.setdefault(p.start, set()).add(s.labels.get("list", s.key))
+            ends[p.start] = p.end or p.start + 7 * 86400
+            backfilled += p.backfilled
     seen: set[str] = set()
     running = []
     for ts in sorted(weeks):
@@ -203,84 +193,28 @@ def _countries(
         subject,
         source,
         "countries_in_top10",
-        [(ts, len(weeks[ts])) for ts in sorted(weeks)],
+        [PointRecord(ts, ends[ts], len(weeks[ts])) for ts in sorted(weeks)],
         backfilled,
         lines,
         running=running,
     )
 
 
-def _draw(chart: Chart, campaign: Campaign, lo: int, hi: int, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    def x(ts: int) -> float:
-        return float(mdates.date2num(from_epoch(ts)))
-
-    def day(d: date) -> float:
-        return x(to_epoch(day_start(d)))
-
-    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
-    try:
-        xs = [x(ts) for ts, _ in chart.points]
-        ys = [v for _, v in chart.points]
-        if chart.running:
-            ax.bar(xs, ys, width=6, align="edge", color="#9ecae1", label="countries that week")
-            rx = [x(ts) for ts, _ in chart.running] + [x(chart.running[-1][0] + 7 * 86400)]
-            ry = [v for _, v in chart.running] + [chart.running[-1][1]]
-            ax.step(rx, ry, where="post", color="#08519c", label="distinct countries so far")
-        else:
-            style = "o-" if len(xs) <= 60 else "-"
-            ax.plot(xs, ys, style, markersize=3, color="#08519c", label=chart.metric)
-        colours = {"baseline": "#2ca02c", "claim": "#ff7f0e", "measured": "#9467bd"}
-        for line in chart.lines:
-            colour = colours[line.kind]
-            ax.axhline(line.value, color=colour, linestyle="--", linewidth=1.2, label=line.label)
-        launch = f"launch {campaign.launch}"
-        ax.axvline(day(campaign.launch), color="#d62728", linewidth=1.5, label=launch)
-        for name, when in campaign.dates().items():
-            if name != "launch":
-                label = f"{name} {when}"
-                ax.axvline(day(when), color="#7f7f7f", linestyle=":", linewidth=1.2, label=label)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        if chart.ranks:
-            ax.set_ylim(max(10, max(ys)) + 0.5, 0.5)  # rank 1 at the top
-            ax.set_ylabel("rank (1 = top)")
-        else:
-            ax.set_ylabel(chart.metric.replace("_", " "))
-            ax.yaxis.set_major_formatter(lambda v, _pos: human(int(v)) if v >= 1000 else f"{v:g}")
-        ax.set_xlim(x(lo), x(hi))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-        ax.set_title(chart.title, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
-    return path
-
-
-def _sources(config: Config, verdicts: Sequence[Verdict], charts: Sequence[Chart]) -> list[str]:
+def _sources(
+    config: Config, verdicts: Sequence[VerdictRecord], charts: Sequence[Chart]
+) -> list[str]:
     """The claims' and baselines' citations, then each collector whose data is shown."""
+    from tracker import read
     from tracker.collectors import registry
 
     cited: list[str] = []
-    baselines = config.campaign.baselines if config.campaign else []
-    for citation in [v.claim.citation for v in verdicts] + [b.citation for b in baselines]:
+    for citation in [v.citation for v in verdicts]:
         if citation and citation not in cited:
             cited.append(citation)
-    from tracker import query
-
     installed = registry.available()
     used = {c.source for c in charts}
     for v in verdicts:
-        used.update(query.readers(v.claim.source))
+        used.update(read.readers(v.platform))
     for name in sorted(used):
         if name in installed:
             settings = config.source_settings[name]
@@ -288,7 +222,7 @@ def _sources(config: Config, verdicts: Sequence[Verdict], charts: Sequence[Chart
     return cited
 
 
-def _evidence(v: Verdict) -> list[str]:
+def _evidence(v: VerdictRecord) -> list[str]:
     lines = [v.summary] if v.summary else []
     lines += [
         f"{e.when}: {e.what}: {e.value:,}" + (" (backfilled)" if e.backfilled else "")
@@ -300,20 +234,26 @@ def _evidence(v: Verdict) -> list[str]:
 
 
 def _caption(chart: Chart) -> str:
-    first, last = from_epoch(chart.points[0][0]).date(), from_epoch(chart.points[-1][0]).date()
-    text = f"{len(chart.points)} point(s), {first} .. {last}"
+    shown = chart.values
+    first, last = when(shown[0]), when(shown[-1])
+    text = f"{len(shown)} point(s), {first} to {last}"
+    absent = len(chart.points) - len(shown)
+    if absent:
+        text += f"; {absent} week(s) {NOT_IN_CHART}"
     if chart.backfilled:
         text += f"; {chart.backfilled} backfilled from the source's history"
     return text
 
 
-def _claimed(v: Verdict, campaign: Campaign) -> str:
-    day = (v.claim.at - campaign.launch).days
-    return (
-        f"{v.claim.figure} on {v.claim.at} (day {day:+d})"
-        if day
-        else f"{v.claim.figure} on {v.claim.at} (day 0)"
-    )
+def _claimed(v: VerdictRecord, campaign: Campaign) -> str:
+    day = (v.at - campaign.launch).days
+    return f"{v.figure} on {v.at} (day {day:+d})" if day else f"{v.figure} on {v.at} (day 0)"
+
+
+def _latest(v: VerdictRecord) -> str:
+    if v.latest is None:
+        return "not measured yet"
+    return f"{human(v.latest[1])} on {from_epoch(v.latest[0]):%Y-%m-%d}"
 
 
 def _heading(campaign: Campaign, made: datetime) -> tuple[str, str]:
@@ -326,7 +266,8 @@ def _heading(campaign: Campaign, made: datetime) -> tuple[str, str]:
 
 def _markdown(
     campaign: Campaign,
-    verdicts: Sequence[Verdict],
+    verdicts: Sequence[VerdictRecord],
+    baselines: Sequence[VerdictRecord],
     charts: Sequence[Chart],
     empty: Sequence[str],
     sources: Sequence[str],
@@ -337,13 +278,23 @@ def _markdown(
     out += ["| claim | claimed | verdict | measured |", "|---|---|---|---|"]
     for v in verdicts:
         measured = "—" if v.measured is None else f"{v.measured:,}"
-        text = v.claim.text.replace("|", "\\|") or v.claim.name
-        out.append(
-            f"| {v.claim.name}: {text} | {_claimed(v, campaign)} | **{v.status}** | {measured} |"
-        )
+        text = v.text.replace("|", "\\|") or v.name
+        out.append(f"| {v.name}: {text} | {_claimed(v, campaign)} | **{v.verdict}** | {measured} |")
     for v in verdicts:
-        out += ["", f"### {v.claim.name} — {v.status}", ""]
+        out += ["", f"### {v.name} — {v.verdict}", ""]
         out += [f"- {line}" for line in _evidence(v)]
+    out += ["", "## Baselines", ""]
+    if not baselines:
+        out.append("The campaign has no baselines.")
+    else:
+        out += ["| baseline | figure | verdict | measured | latest |", "|---|---|---|---|---|"]
+    for v in baselines:
+        text = v.text.replace("|", "\\|")
+        who = f"{v.name} ({v.subject}, {v.platform} {v.metric})" + (f": {text}" if text else "")
+        measured = "—" if v.measured is None else f"{v.measured:,}"
+        out.append(
+            f"| {who} | {_claimed(v, campaign)} | **{v.verdict}** | {measured} | {_latest(v)} |"
+        )
     out += ["", "## Charts", ""]
     for chart in charts:
         out += [f"![{chart.title}](charts/{chart.name}.png)", "", f"*{_caption(chart)}*", ""]
@@ -372,7 +323,8 @@ ul.evidence { margin: 0; padding-left: 1.2em; font-size: 13px; }
 
 def _html(
     campaign: Campaign,
-    verdicts: Sequence[Verdict],
+    verdicts: Sequence[VerdictRecord],
+    baselines: Sequence[VerdictRecord],
     charts: Sequence[Chart],
     empty: Sequence[str],
     sources: Sequence[str],
@@ -393,12 +345,29 @@ def _html(
         measured = "—" if v.measured is None else f"{v.measured:,}"
         items = "".join(f"<li>{e(line)}</li>" for line in _evidence(v))
         out.append(
-            f"<tr><td><b>{e(v.claim.name)}</b><br>{e(v.claim.text)}</td>"
+            f"<tr><td><b>{e(v.name)}</b><br>{e(v.text)}</td>"
             f"<td>{e(_claimed(v, campaign))}</td>"
-            f'<td><span class="verdict {css.get(v.status, "unmeasured")}">{e(v.status)}</span></td>'
-            f'<td>{measured}</td><td><ul class="evidence">{items}</ul></td></tr>'
+            f'<td><span class="verdict {css.get(v.verdict, "unmeasured")}">{e(v.verdict)}</span>'
+            f'</td><td>{measured}</td><td><ul class="evidence">{items}</ul></td></tr>'
         )
-    out.append("</table><h2>Charts</h2>")
+    out.append("</table><h2>Baselines</h2>")
+    if not baselines:
+        out.append("<p>The campaign has no baselines.</p>")
+    else:
+        out.append(
+            "<table><tr><th>baseline</th><th>figure</th><th>verdict</th><th>measured</th>"
+            "<th>latest</th></tr>"
+        )
+        for v in baselines:
+            measured = "—" if v.measured is None else f"{v.measured:,}"
+            out.append(
+                f"<tr><td><b>{e(v.name)}</b> ({e(v.subject)}, {e(v.platform)} {e(v.metric)})"
+                f"<br>{e(v.text)}</td><td>{e(_claimed(v, campaign))}</td>"
+                f'<td><span class="verdict {css.get(v.verdict, "unmeasured")}">'
+                f"{e(v.verdict)}</span></td><td>{measured}</td><td>{e(_latest(v))}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("<h2>Charts</h2>")
     for chart in charts:
         out.append(
             f'<figure><img src="charts/{e(chart.name)}.png" alt="{e(chart.title)}">'

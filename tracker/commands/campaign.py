@@ -25,12 +25,13 @@ def claims(
       tracker claims
       tracker claims Heartstopper --format json
     """
-    from tracker import query, views
+    from tracker import read
+    from tracker.commands import comparisons
 
     if fmt not in ("table", "json"):
         fail(f"--format: {fmt!r} is not one of table, json")
     config = context(ctx).config()
-    views.claims(query.claims(config, context(ctx).read_store(config), campaign), fmt)
+    comparisons.claims(read.claims(config, context(ctx).read_store(config), campaign), fmt)
 
 
 def report(
@@ -47,11 +48,11 @@ def report(
     Example:
       tracker report Heartstopper --out reports/heartstopper
     """
-    from tracker import query
+    from tracker import read
     from tracker import report as reports
 
     config = context(ctx).config()
-    chosen = query.campaign(config, campaign)
+    chosen = read.chosen(config, campaign)
     folder = out or Path("reports") / reports.slug(chosen.name)
     try:
         written = reports.write(config, context(ctx).read_store(config), chosen, folder)

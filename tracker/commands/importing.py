@@ -7,8 +7,9 @@ the CLI starts: the other commands do not pay for scanning the entry points.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from typer.core import TyperGroup
@@ -74,11 +75,45 @@ def _command(name: str, cls: type[Importer] | None, broken: str = "") -> Any:
         config = context(ctx).config()
         store = context(ctx).store(config)
         store.upgrade()
-        typer.echo(import_file(config, store, importer, file, everything))
+        shown = import_file(config, store, importer, file, everything)
+        typer.echo(shown if isinstance(shown, str) else counts_line(file.name, shown))
 
     single = typer.Typer(rich_markup_mode=None, add_completion=False)
     single.command(name, help=f"{summary}\n\n\b\nExample:\n  {example}", short_help=short)(load)
     return typer.main.get_command(single)
+
+
+class Counts(Protocol):
+    """What an import says it did with a file's rows: every row is read, then stored,
+    already present, or refused for a reason (never dropped without a count)."""
+
+    @property
+    def read(self) -> int: ...
+
+    @property
+    def stored(self) -> int: ...
+
+    @property
+    def present(self) -> int: ...
+
+    @property
+    def refused(self) -> Mapping[str, int]: ...
+
+
+def counts_line(name: str, counts: Counts) -> str:
+    """'f.tsv: 10 row(s) read: 7 stored, 2 already present, 1 refused (weekly_rank 'x' ...: 1)'"""
+    refused = sum(counts.refused.values())
+    line = (
+        f"{name}: {counts.read:,} row(s) read: {counts.stored:,} stored, "
+        f"{counts.present:,} already present, {refused:,} refused"
+    )
+    if refused:
+        why = "; ".join(f"{reason}: {n:,}" for reason, n in sorted(counts.refused.items()))
+        line += f" ({why})"
+    unaccounted = counts.read - counts.stored - counts.present - refused
+    if unaccounted:
+        line += f"; {unaccounted:,} row(s) unaccounted for: a bug, please report it"
+    return line
 
 
 app = typer.Typer(
