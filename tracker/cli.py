@@ -20,6 +20,7 @@ from tracker.commands import (
     editing,
     importing,
     info,
+    serving,
     reading,
     setup,
     webpage,
@@ -254,7 +255,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 # Registered last so `tracker --help` lists them after the everyday commands.
-for command in (campaign.claims, campaign.report, campaign.backfill, info.sources):
+for command in (campaign.claims, campaign.report, campaign.backfill, info.sources, serving.serve):
     app.command()(command)
 app.command()(setup.init)
 app.command()(distributed.dispatch)

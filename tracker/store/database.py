@@ -20,6 +20,7 @@ from tracker.errors import StoreError
 from tracker.quota import Budget, Quota
 from tracker.store.budgets import Budgets
 from tracker.store.engine import Gateway, database_error, make_engine, redact
+from tracker.store.latest import LatestRow, latest_values
 from tracker.store.ledger import Ledger, SourceStatus
 from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
@@ -38,6 +39,7 @@ class Database(Store):
         self.engine = engine
         self.clock = clock
         gateway = Gateway(engine)
+        self._gateway = gateway
         self.is_sqlite = gateway.is_sqlite
         self._series = SeriesIndex(gateway, clock)
         self._timeseries = TimeSeries(gateway, self._series)
@@ -210,6 +212,10 @@ class Database(Store):
 
     def distribution(self, at: int) -> Distribution:
         return self._slots.distribution(at)
+
+    # -- every series at once --------------------------------------------------------------
+    def latest_values(self) -> list[LatestRow]:
+        return latest_values(self._gateway)
 
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from tracker.core import Observation, Sudden
 from tracker.quota import Budget, Quota
+from tracker.store.latest import LatestRow
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
 from tracker.store.series import SeriesInfo
@@ -151,4 +152,8 @@ class Store(Protocol):
 
     def distribution(self, at: int) -> Distribution:
         """Workers seen, messages waiting, dead and late ones (empty on SQLite)."""
+
+    # -- every series at once ------------------------------------------------------------
+    def latest_values(self) -> list[LatestRow]:
+        """(series_id, ts, value) of the newest point of every series, in one query."""
         ...

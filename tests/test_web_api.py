@@ -1,0 +1,234 @@
+"""`tracker serve` over a real socket: the JSON API, CSV, ETags, errors, CORS and /metrics,
+against a database that a real `tracker run --once` filled from the platform fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Seeded
+from tests.webserve import Served, fakes_seeded, serve, tracker
+from tracker import query
+from tracker.baselines import days_since
+from tracker.config import load
+from tracker.core import Observation
+from tracker.store import Database
+from tracker.timeutil import day_start, to_epoch
+from tracker.web.metrics import label_name
+from tracker.web.records import Records
+
+
+@dataclass
+class Site:
+    served: Served
+    seeded: Seeded
+    config: Path
+    database_url: str
+    workdir: Path
+
+    def get(self, path: str, **params: object) -> httpx.Response:
+        return httpx.get(self.served.url + path, params=params, timeout=60)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    workdir = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{workdir / 'tracker.db'}"
+    with fakes_seeded() as seeded:
+        config = seeded.write_config(workdir / "tracker.toml")
+        tracker(config, url, "run", "--once")
+        with serve(config, url, workdir) as served:
+            yield Site(served, seeded, config, url, workdir)
+
+
+def one_series(site: Site, **filters: str) -> dict[str, object]:
+    (item,) = site.get("/api/series", **filters).json()["items"]
+    assert isinstance(item, dict)
+    return item
+
+
+def test_series_lists_what_the_round_stored(site: Site) -> None:
+    answer = site.get("/api/series", subject="kit connor")
+    assert answer.status_code == 200
+    body = answer.json()
+    platforms = {(i["platform"], i["metric"]) for i in body["items"]}
+    assert ("bluesky", "followers") in platforms and ("wikipedia", "pageviews") in platforms
+    kit = one_series(site, subject="Kit Connor", platform="bluesky")
+    assert kit["latest"]["value"] == 1800  # type: ignore[index]
+    page = site.get("/api/series", limit=1, offset=1).json()
+    assert page["total"] > 2 and len(page["items"]) == 1 and page["offset"] == 1
+
+
+def test_points_range_resample_event_and_pages(site: Site) -> None:
+    views = one_series(site, subject="Heartstopper", platform="wikipedia")
+    path = f"/api/series/{views['id']}/points"
+    points = site.get(path).json()["points"]
+    today = site.seeded.today
+    expected = {(today - timedelta(days=k)).isoformat(): 100 * k + 7 for k in range(1, 11)}
+    assert {p["time"][:10]: p["value"] for p in points} == expected
+    # A range: the last three days (since is inclusive, until exclusive).
+    since = (today - timedelta(days=3)).isoformat()
+    ranged = site.get(path, since=since, until=today.isoformat()).json()["points"]
+    assert [p["value"] for p in ranged] == [307, 207, 107]
+    # Resampled by week: the last value of each Monday-aligned week.
+    weekly = site.get(path, every="1w").json()
+    assert weekly["every"] == 7 * 86400
+    assert [p["value"] for p in weekly["points"]] == [
+        v for _, v in query.bucket([(p["ts"], p["value"]) for p in points], 7 * 86400)
+    ]
+    # Relative to the campaign's launch (2024-01-15): day numbers counted from it.
+    relative = site.get(path, relative_to="LAUNCH").json()
+    assert relative["event"] == {"name": "launch", "date": "2024-01-15"}
+    assert [p["day"] for p in relative["points"]] == [
+        days_since(p["ts"], date(2024, 1, 15)) for p in points
+    ]
+    # Pages: three at a time, next_offset until the end.
+    seen, offset = [], 0
+    while offset is not None:
+        page = site.get(path, limit=3, offset=offset).json()
+        assert page["total"] == 10
+        seen += page["points"]
+        offset = page["next_offset"]
+    assert seen == points
+
+
+def test_points_csv_and_compare_csv(site: Site) -> None:
+    kit = one_series(site, subject="Kit Connor", platform="bluesky")
+    answer = site.get(f"/api/series/{kit['id']}/points.csv")
+    assert answer.headers["content-type"].startswith("text/csv")
+    header, row = answer.text.splitlines()
+    assert header == "time,value,day,period,backfilled,sudden"
+    assert row.split(",")[1] == "1800"
+    lines = site.get("/api/compare.csv").text.splitlines()
+    assert lines[0].startswith("name,role,subject")
+    assert any(line.startswith("kit-bluesky-prelaunch,baseline,Kit Connor") for line in lines)
+
+
+def test_etag_answers_304_while_nothing_changed(site: Site) -> None:
+    first = site.get("/api/compare")
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"].startswith("max-age=")
+    again = httpx.get(site.served.url + "/api/compare", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    other = httpx.get(site.served.url + "/api/compare", headers={"If-None-Match": '"x"'})
+    assert other.status_code == 200 and other.json() == first.json()
+
+
+def test_compare_and_claims_are_the_cli_records(site: Site) -> None:
+    compared = site.get("/api/compare", subject="Kit Connor").json()
+    baseline = next(c for c in compared if c["name"] == "kit-bluesky-prelaunch")
+    assert baseline["value"] == 1200 and baseline["measured"]["value"] == 1800
+    assert baseline["change"] == 600 and baseline["percent"] == pytest.approx(50.0)
+    config = load(str(site.config), database_url=site.database_url)
+    store = Database.open(site.database_url)
+    try:
+        verdicts = query.claims(config, store)
+    finally:
+        store.close()
+    claims = site.get("/api/claims").json()
+    assert [(c["name"], c["status"], c["measured"]) for c in claims] == [
+        (v.claim.name, v.status, v.measured) for v in verdicts
+    ]
+
+
+def test_status_health_and_events(site: Site) -> None:
+    status = site.get("/api/status").json()
+    assert status["campaign"] == "Test campaign"
+    assert status["events"] == [{"name": "launch", "date": "2024-01-15"}]
+    sources = {s["source"]: s for s in status["sources"]}
+    assert set(sources) == {"bluesky", "mastodon", "wikipedia", "netflix"}
+    assert all(s["up"] and s["failures_in_a_row"] == 0 for s in sources.values())
+
+
+def test_bad_requests_name_what_is_wrong(site: Site) -> None:
+    missing = site.get("/api/series/999999/points")
+    assert missing.status_code == 404 and "999999" in missing.json()["detail"]
+    kit = one_series(site, subject="Kit Connor", platform="bluesky")
+    bad = site.get(f"/api/series/{kit['id']}/points", every="soon")
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("every:")
+    event = site.get(f"/api/series/{kit['id']}/points", relative_to="premiere")
+    assert event.status_code == 400 and "launch" in event.json()["detail"]
+    days = site.get(f"/api/series/{kit['id']}/points", from_day=-3)
+    assert days.status_code == 400 and "relative_to" in days.json()["detail"]
+    label = site.get("/api/series", label="nolabel")
+    assert label.status_code == 400 and "KEY=VALUE" in label.json()["detail"]
+    assert httpx.post(site.served.url + "/api/series").status_code == 405  # read-only
+
+
+def test_cors_is_off_unless_configured(site: Site) -> None:
+    asked = {"Origin": "http://dashboard.test"}
+    plain = httpx.get(site.served.url + "/api/status", headers=asked)
+    assert "access-control-allow-origin" not in plain.headers
+
+
+def test_another_host_warns_and_cors_when_asked(site: Site) -> None:
+    with serve(
+        site.config, site.database_url, site.workdir, "--cors-origin", "http://dashboard.test",
+        host="0.0.0.0",
+    ) as other:  # fmt: skip
+        answer = httpx.get(other.url + "/api/status", headers={"Origin": "http://dashboard.test"})
+        assert answer.headers["access-control-allow-origin"] == "http://dashboard.test"
+        assert "serving on 0.0.0.0" in other.stderr()
+
+
+def test_no_secret_in_status() -> None:
+    store = Database.open("sqlite://")
+    try:
+        store.upgrade()
+        records = Records(store, None, "postgresql://tracker:hunter2secret@db:5432/tracker")
+        assert "hunter2secret" not in records.status().model_dump_json()
+        assert records.status().database.startswith("postgresql://tracker:***@db")
+    finally:
+        store.close()
+
+
+def metrics(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    text = httpx.get(url + "/metrics").text
+    return {
+        family.name: [(s.labels, s.value) for s in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
+
+
+def test_metrics_latest_values_health_and_labels(site: Site) -> None:
+    found = metrics(site.served.url)
+    values = found["tracker_series_value"]
+    kit = [v for labels, v in values if labels["subject"] == "Kit Connor"
+           and labels["platform"] == "bluesky" and labels["metric"] == "followers"]  # fmt: skip
+    assert kit == [1800.0]
+    gb = [labels for labels, _ in values if labels.get(label_name("list")) == "GB"]
+    assert gb and gb[0]["platform"] == "netflix"
+    assert {labels["source"]: v for labels, v in found["tracker_source_up"]} == {
+        "bluesky": 1.0, "mastodon": 1.0, "netflix": 1.0, "wikipedia": 1.0,
+    }  # fmt: skip
+    assert all(v == 0 for _, v in found["tracker_source_failures_in_a_row"])
+    assert {labels["source"] for labels, _ in found["tracker_round_duration_seconds"]} == {
+        "bluesky", "mastodon", "netflix", "wikipedia",
+    }  # fmt: skip
+    (total,) = found["tracker_series"]
+    assert total[1] == len(values) == len(found["tracker_series_observed_timestamp_seconds"])
+
+
+def test_metrics_cardinality_is_capped_and_counted(site: Site) -> None:
+    with serve(site.config, site.database_url, site.workdir, "--max-series", "3") as capped:
+        found = metrics(capped.url)
+    (total,) = found["tracker_series"]
+    assert len(found["tracker_series_value"]) == 3
+    assert sum(v for _, v in found["tracker_series_omitted"]) == total[1] - 3
+
+
+def test_latest_values_in_one_query(store: Database) -> None:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [Observation("followers", f"k{i}", 10 * i + d, t0 + timedelta(days=d), "S")
+            for i in range(5) for d in range(3)]  # fmt: skip
+    store.write("bluesky", rows)
+    ids = {s.key: s.id for s in store.find_series(source="bluesky")}
+    last = to_epoch(day_start(date(2024, 1, 3)))
+    assert sorted(store.latest_values()) == sorted((ids[f"k{i}"], last, 10 * i + 2)
+                                                   for i in range(5))  # fmt: skip

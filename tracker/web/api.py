@@ -1,0 +1,244 @@
+"""/api: the records as JSON (and CSV where a table makes sense), read-only.
+
+Every answer carries an ETag (a hash of its body) and Cache-Control; a poller that sends the
+ETag back as If-None-Match gets an empty 304 while nothing changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from tracker import query
+from tracker.errors import UsageError
+from tracker.timeutil import parse_duration
+from tracker.web.models import (
+    ComparisonRecord,
+    PointsPage,
+    SeriesPage,
+    StatusRecord,
+    VerdictRecord,
+)
+from tracker.web.records import MAX_LIMIT, Records
+
+CACHE_CONTROL = "max-age=5, must-revalidate"
+# The widest int a store holds, so a query bound past it is refused, not a 500.
+BIG = 2**62
+
+router = APIRouter(prefix="/api")
+
+
+def records(request: Request) -> Records:
+    found: Records = request.app.state.records
+    return found
+
+
+def cached(request: Request, body: bytes, media_type: str) -> Response:
+    """`body` with its ETag, or a 304 when the client already has it."""
+    tag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+    asked = request.headers.get("if-none-match", "")
+    if tag in [t.strip() for t in asked.split(",")] or asked.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def as_json(request: Request, value: BaseModel | Sequence[BaseModel]) -> Response:
+    if isinstance(value, BaseModel):
+        body = value.model_dump_json().encode()
+    else:
+        body = ("[" + ",".join(v.model_dump_json() for v in value) + "]").encode()
+    return cached(request, body, "application/json")
+
+
+def as_csv(request: Request, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return cached(request, out.getvalue().encode(), "text/csv; charset=utf-8")
+
+
+def _labels(items: Sequence[str] | None) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"label: {item!r} is not KEY=VALUE (e.g. list=GB)")
+        pairs[key] = value
+    return pairs
+
+
+def _every(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        step = int(parse_duration(text).total_seconds())
+    except ValueError as exc:
+        raise UsageError(f"every: {exc}") from None
+    return step
+
+
+Subject = Annotated[str | None, Query(max_length=200, description="Who or what (any case).")]
+Platform = Annotated[str | None, Query(max_length=40, description="A source's name.")]
+Metric = Annotated[str | None, Query(max_length=40, description="e.g. followers")]
+Offset = Annotated[int, Query(ge=0, le=BIG)]
+
+
+@router.get("/series", response_model=SeriesPage, summary="Series, with filters")
+def series(
+    request: Request,
+    subject: Subject = None,
+    platform: Platform = None,
+    metric: Metric = None,
+    label: Annotated[list[str] | None, Query(description="KEY=VALUE, repeatable")] = None,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    page = records(request).series(subject, platform, metric, _labels(label), offset, limit)
+    return as_json(request, page)
+
+
+def _points(
+    request: Request,
+    series_id: int,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+    relative_to: str | None,
+    from_day: int | None,
+    to_day: int | None,
+    offset: int,
+    limit: int,
+) -> PointsPage:
+    return records(request).points(
+        series_id,
+        query._moment("since", since),
+        query._moment("until", until),
+        _every(every),
+        relative_to,
+        from_day,
+        to_day,
+        offset,
+        limit,
+    )
+
+
+Since = Annotated[str | None, Query(max_length=40, description="30d, 2022-04-01 ...")]
+Until = Annotated[str | None, Query(max_length=40, description="A date or time (exclusive).")]
+Every = Annotated[str | None, Query(max_length=20, description="Last value per 1h, 1d, 1w ...")]
+RelativeTo = Annotated[
+    str | None, Query(max_length=100, description="launch or an event: add `day` to points")
+]
+Day = Annotated[int | None, Query(ge=-query.MAX_DAYS, le=query.MAX_DAYS)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+@router.get("/series/{series_id}/points", response_model=PointsPage, summary="Points of a series")
+def points(
+    request: Request,
+    series_id: int,
+    since: Since = None,
+    until: Until = None,
+    every: Every = None,
+    relative_to: RelativeTo = None,
+    from_day: Day = None,
+    to_day: Day = None,
+    offset: Offset = 0,
+    limit: Limit = 10_000,
+) -> Response:
+    page = _points(
+        request, series_id, since, until, every, relative_to, from_day, to_day, offset, limit
+    )
+    return as_json(request, page)
+
+
+@router.get(
+    "/series/{series_id}/points.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Points of a series as CSV",
+)
+def points_csv(
+    request: Request,
+    series_id: int,
+    since: Since = None,
+    until: Until = None,
+    every: Every = None,
+    relative_to: RelativeTo = None,
+    from_day: Day = None,
+    to_day: Day = None,
+    offset: Offset = 0,
+    limit: Limit = 10_000,
+) -> Response:
+    page = _points(
+        request, series_id, since, until, every, relative_to, from_day, to_day, offset, limit
+    )
+    header = ["time", "value", "day", "period", "backfilled", "sudden"]
+    rows = [
+        (p.time, p.value, p.day, p.period, int(p.backfilled), int(p.sudden)) for p in page.points
+    ]
+    return as_csv(request, header, rows)
+
+
+@router.get("/compare", response_model=list[ComparisonRecord], summary="Baselines and claims")
+def compare(
+    request: Request,
+    subject: Annotated[list[str] | None, Query(description="Only these (repeatable)")] = None,
+    platform: Platform = None,
+    metric: Metric = None,
+) -> Response:
+    return as_json(request, records(request).compare(subject or [], platform, metric))
+
+
+@router.get(
+    "/compare.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Baselines and claims as CSV",
+)
+def compare_csv(
+    request: Request,
+    subject: Annotated[list[str] | None, Query(description="Only these (repeatable)")] = None,
+    platform: Platform = None,
+    metric: Metric = None,
+) -> Response:
+    rows = records(request).compare(subject or [], platform, metric)
+    header = ["name", "role", "subject", "platform", "metric", "value", "at", "measured",
+              "measured_at", "change", "percent"]  # fmt: skip
+    return as_csv(
+        request,
+        header,
+        [
+            (
+                r.name,
+                r.role,
+                r.subject,
+                r.platform,
+                r.metric,
+                r.value,
+                r.at,
+                r.measured.value if r.measured else None,
+                r.measured.time if r.measured else None,
+                r.change,
+                None if r.percent is None else f"{r.percent:.1f}",
+            )  # fmt: skip
+            for r in rows
+        ],
+    )
+
+
+@router.get("/claims", response_model=list[VerdictRecord], summary="Claims and their verdicts")
+def claims(request: Request) -> Response:
+    return as_json(request, records(request).claims())
+
+
+@router.get("/status", response_model=StatusRecord, summary="Source health and budgets")
+def status(request: Request) -> Response:
+    return as_json(request, records(request).status())

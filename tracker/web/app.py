@@ -1,0 +1,65 @@
+"""The FastAPI app: the API, the pages and /metrics over one `Records`, read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from tracker import __version__
+from tracker.errors import ConfigError, StoreError, UsageError
+from tracker.web import api, pages
+from tracker.web.metrics import MAX_SERIES, StoreCollector
+from tracker.web.records import NotFound, Records
+
+
+def create_app(
+    records: Records,
+    cors_origins: Sequence[str] = (),
+    max_series: int = MAX_SERIES,
+) -> FastAPI:
+    """The app. CORS stays off unless origins are given; every route only reads."""
+    app = FastAPI(
+        title="tracker",
+        version=__version__,
+        description="Read-only: series, points, baselines, claims and source health.",
+    )
+    app.state.records = records
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["If-None-Match"],
+            expose_headers=["ETag"],
+        )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(records, max_series))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(UsageError)
+    def usage(_: Request, exc: UsageError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(ConfigError)
+    def config(_: Request, exc: ConfigError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(NotFound)
+    def missing(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(StoreError)
+    def store(_: Request, exc: StoreError) -> JSONResponse:
+        # The store's messages carry the URL with its password masked.
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,123 @@
+"""The shapes the web API answers with: pydantic models, so the OpenAPI schema states them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Latest(BaseModel):
+    ts: int
+    time: str
+    value: int
+
+
+class SeriesRecord(BaseModel):
+    id: int
+    subject: str
+    platform: str
+    metric: str
+    key: str
+    label: str
+    labels: dict[str, str]
+    latest: Latest | None = None
+
+
+class SeriesPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[SeriesRecord]
+
+
+class PointRecord(BaseModel):
+    ts: int
+    time: str
+    value: int
+    period: int | None = None
+    day: int | None = None  # days since the event asked for (relative_to)
+    backfilled: bool = False
+    sudden: bool = False
+
+
+class EventRecord(BaseModel):
+    name: str
+    date: str
+
+
+class PointsPage(BaseModel):
+    series: SeriesRecord
+    event: EventRecord | None = None
+    every: int | None = None
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None = None
+    points: list[PointRecord]
+
+
+class ComparisonRecord(BaseModel):
+    name: str
+    role: str  # baseline or claim
+    subject: str
+    platform: str
+    metric: str
+    value: int
+    at: str
+    citation: str
+    measured: Latest | None = None
+    series_label: str = ""
+    change: int | None = None
+    percent: float | None = None
+
+
+class EvidenceRecord(BaseModel):
+    what: str
+    start: str
+    end: str | None = None
+    value: int
+    backfilled: bool = False
+
+
+class VerdictRecord(BaseModel):
+    name: str
+    subject: str
+    platform: str
+    metric: str
+    claimed: int
+    figure: str
+    at: str
+    text: str
+    citation: str
+    status: str
+    measured: int | None = None
+    summary: str
+    action: str
+    evidence: list[EvidenceRecord]
+
+
+class SourceRecord(BaseModel):
+    source: str
+    up: bool
+    last_outcome: str
+    last_success: str | None = None
+    last_failure: str | None = None
+    last_cause: str
+    failures_in_a_row: int
+    next_run: str | None = None
+
+
+class BudgetRecord(BaseModel):
+    key: str
+    limit: int
+    used: int
+    left: int
+    window_end: str
+    parked_until: str | None = None
+
+
+class StatusRecord(BaseModel):
+    database: str  # the URL with its password masked
+    campaign: str | None = None
+    events: list[EventRecord]
+    sources: list[SourceRecord]
+    budgets: list[BudgetRecord]

@@ -1,0 +1,145 @@
+// The dashboard's charts: plotly.js (served from the installed plotly wheel) over /api.
+// Each page polls the API with the ETags it was given and redraws when a new round lands.
+"use strict";
+const tracker = (() => {
+  const poll = () => 1000 * Number(document.body.dataset.poll || 30);
+  const tags = new Map();  // url -> last ETag
+
+  async function getJSON(url) {
+    const response = await fetch(url, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    const tag = response.headers.get("ETag");
+    const changed = tags.has(url) && tags.get(url) !== tag;
+    tags.set(url, tag);
+    return { body: await response.json(), changed };
+  }
+
+  const plotTime = (iso) => iso.replace("T", " ").replace("Z", "");
+
+  function reloadOnChange(urls) {
+    urls.forEach((url) => getJSON(url).catch(() => {}));
+    setInterval(async () => {
+      for (const url of urls) {
+        try {
+          if ((await getJSON(url)).changed) { location.reload(); return; }
+        } catch (e) { /* the next poll tries again */ }
+      }
+    }, poll());
+  }
+
+  async function seriesTraces(chart) {
+    let changed = false;
+    const traces = [];
+    const spans = [];
+    for (const s of chart.series) {
+      const got = await getJSON(`/api/series/${s.id}/points?limit=100000`);
+      changed = changed || got.changed;
+      const points = got.body.points;
+      const extra = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(" ");
+      traces.push({
+        type: "scatter", mode: "lines+markers", meta: "series",
+        name: extra ? `${s.name} ${extra}` : s.name,
+        x: points.map((p) => plotTime(p.time)), y: points.map((p) => p.value),
+        marker: { size: 5 },
+      });
+      if (!spans.length) {
+        points.filter((p) => p.period).slice(-200).forEach((p) => spans.push({
+          type: "rect", xref: "x", yref: "paper", layer: "below", line: { width: 0 },
+          fillcolor: "rgba(120,144,156,0.08)", y0: 0, y1: 1,
+          x0: plotTime(p.time),
+          x1: plotTime(new Date((p.ts + p.period) * 1000).toISOString()),
+        }));
+      }
+    }
+    return { traces, spans, changed };
+  }
+
+  function referenceShapes(chart, events) {
+    const shapes = [];
+    const notes = [];
+    for (const b of chart.baselines) {
+      shapes.push({
+        type: "line", name: `baseline ${b.name}`, xref: "paper", x0: 0, x1: 1,
+        y0: b.value, y1: b.value, line: { color: "#e65100", dash: "dash", width: 2 },
+      });
+      notes.push({ xref: "paper", x: 0, y: b.value, xanchor: "left", yanchor: "bottom",
+        text: `baseline ${b.name}: ${b.value.toLocaleString()}`, showarrow: false,
+        font: { color: "#e65100", size: 11 } });
+    }
+    for (const e of events) {
+      shapes.push({
+        type: "line", name: `event ${e.name}`, yref: "paper", y0: 0, y1: 1,
+        x0: e.date, x1: e.date, line: { color: "#546e7a", dash: "dot", width: 1 },
+      });
+      notes.push({ yref: "paper", x: e.date, y: 1, yanchor: "bottom", text: e.name,
+        showarrow: false, font: { color: "#546e7a", size: 11 } });
+    }
+    return { shapes, notes };
+  }
+
+  async function drawChart(el, events) {
+    const chart = JSON.parse(el.dataset.chart);
+    const { traces, spans, changed } = await seriesTraces(chart);
+    if (chart.claims.length) {
+      traces.push({
+        type: "scatter", mode: "markers+text", meta: "claim", name: "claims",
+        x: chart.claims.map((c) => plotTime(c.at)), y: chart.claims.map((c) => c.value),
+        text: chart.claims.map((c) => c.name), textposition: "top center",
+        marker: { symbol: "star", size: 14, color: "#6a1b9a" },
+      });
+    }
+    const refs = referenceShapes(chart, events);
+    const layout = {
+      margin: { t: 30, r: 20, b: 40, l: 70 },
+      xaxis: { type: "date" },
+      yaxis: { title: chart.metric, autorange: chart.metric.endsWith("rank") ? "reversed" : true },
+      shapes: [...spans, ...refs.shapes], annotations: refs.notes, showlegend: true,
+      legend: { orientation: "h" },
+    };
+    await Plotly.react(el, traces, layout, { displaylogo: false, responsive: true });
+    el.dataset.drawn = String(traces.filter((t) => t.meta === "series")
+      .reduce((n, t) => n + t.x.length, 0));
+    return changed;
+  }
+
+  function subjectPage(events) {
+    const charts = [...document.querySelectorAll(".plot[data-chart]")];
+    charts.forEach((el) => drawChart(el, events).catch((e) => { el.textContent = String(e); }));
+    setInterval(() => charts.forEach((el) => drawChart(el, events).catch(() => {})), poll());
+  }
+
+  async function drawOverlay(series, event, fromDay, toDay) {
+    const el = document.getElementById("overlay");
+    const traces = [];
+    for (const s of series) {
+      const url = `/api/series/${s.id}/points?limit=100000&relative_to=` +
+        `${encodeURIComponent(event.name)}&from_day=${fromDay}&to_day=${toDay}&every=1d`;
+      const points = (await getJSON(url)).body.points;
+      traces.push({
+        type: "scatter", mode: "lines+markers", meta: "series",
+        name: `${s.subject} · ${s.platform} ${s.metric} ${s.label || s.key}`,
+        x: points.map((p) => p.day), y: points.map((p) => p.value), marker: { size: 5 },
+      });
+    }
+    const layout = {
+      margin: { t: 30, r: 20, b: 40, l: 70 },
+      xaxis: { title: `day since ${event.name}`, range: [fromDay, toDay], zeroline: false },
+      yaxis: { type: "log", title: "value (log)" },
+      shapes: [{ type: "line", name: `event ${event.name}`, yref: "paper", y0: 0, y1: 1,
+        x0: 0, x1: 0, line: { color: "#546e7a", dash: "dot" } }],
+      legend: { orientation: "h" },
+    };
+    await Plotly.react(el, traces, layout, { displaylogo: false, responsive: true });
+    el.dataset.drawn = String(traces.reduce((n, t) => n + t.x.length, 0));
+  }
+
+  function overlayPage(series, event, fromDay, toDay) {
+    const draw = () => drawOverlay(series, event, fromDay, toDay).catch((e) => {
+      document.getElementById("overlay").textContent = String(e);
+    });
+    draw();
+    setInterval(draw, poll());
+  }
+
+  return { reloadOnChange, subjectPage, overlayPage };
+})();
