@@ -7,7 +7,6 @@ The pages poll the API (with ETags) and redraw when a new round lands.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,7 +36,6 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["human"] = human
-_env.filters["json"] = lambda value: json.dumps(value)
 
 
 def _plotly_js() -> Path:
@@ -56,6 +54,11 @@ def _page(name: str, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
 @router.get("/static/plotly.min.js")
 def plotly_js() -> Response:
     return FileResponse(_plotly_js(), media_type="text/javascript")
@@ -72,7 +75,7 @@ def static(name: str) -> Response:
 def overview(request: Request) -> HTMLResponse:
     records = _records(request)
     comparisons = records.compare()
-    subjects = list(dict.fromkeys([c.subject for c in comparisons]))
+    subjects = records.subjects()
     return _page(
         "overview.html",
         campaign=records.campaign_name(),
@@ -165,6 +168,15 @@ def _charts(records: Records, found: list[SeriesRecord]) -> list[dict[str, Any]]
             }
         )
     return charts
+
+
+def _name(s: SeriesRecord, members: list[SeriesRecord]) -> str:
+    """A series' name in its chart: its label, and the labels that tell it from the others."""
+    differ = [k for k, v in s.labels.items() if any(o.labels.get(k) != v for o in members)]
+    parts = [f"{k}={s.labels[k]}" for k in differ]
+    if len({o.label or o.key for o in members}) > 1 or not parts:
+        parts.insert(0, s.label or s.key)
+    return " ".join(parts)
 
 
 def _daily_tables(records: Records, found: list[SeriesRecord]) -> list[dict[str, Any]]:

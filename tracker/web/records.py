@@ -216,6 +216,14 @@ class Records:
             return []
         return [_verdict(v) for v in query.claims(self.config, self.store)]
 
+    def subjects(self) -> list[str]:
+        """What the campaign and the targets are about (config order), else every subject."""
+        if self.config is not None:
+            named = query.subjects_of(self.config)
+            if named:
+                return named
+        return sorted({s.subject for s in self.all_series().values()}, key=str.casefold)
+
     def campaign_name(self) -> str | None:
         return self.config.campaign.name if self.config and self.config.campaign else None
 

@@ -35,10 +35,8 @@ const tracker = (() => {
       const got = await getJSON(`/api/series/${s.id}/points?limit=100000`);
       changed = changed || got.changed;
       const points = got.body.points;
-      const extra = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(" ");
       traces.push({
-        type: "scatter", mode: "lines+markers", meta: "series",
-        name: extra ? `${s.name} ${extra}` : s.name,
+        type: "scatter", mode: "lines+markers", meta: "series", name: s.name,
         x: points.map((p) => plotTime(p.time)), y: points.map((p) => p.value),
         marker: { size: 5 },
       });
@@ -52,6 +50,17 @@ const tracker = (() => {
       }
     }
     return { traces, spans, changed };
+  }
+
+  // Events more than this far from the data are left off: they would squash the chart.
+  const EVENT_REACH = 45 * 86400 * 1000;
+
+  function nearData(traces, events) {
+    const times = traces.flatMap((t) => t.x.map((x) => Date.parse(x.replace(" ", "T") + "Z")));
+    if (!times.length) return events;
+    const lo = Math.min(...times) - EVENT_REACH;
+    const hi = Math.max(...times) + EVENT_REACH;
+    return events.filter((e) => { const t = Date.parse(e.date); return t >= lo && t <= hi; });
   }
 
   function referenceShapes(chart, events) {
@@ -88,7 +97,7 @@ const tracker = (() => {
         marker: { symbol: "star", size: 14, color: "#6a1b9a" },
       });
     }
-    const refs = referenceShapes(chart, events);
+    const refs = referenceShapes(chart, nearData(traces.filter((t) => t.meta === "series"), events));
     const layout = {
       margin: { t: 30, r: 20, b: 40, l: 70 },
       xaxis: { type: "date" },
@@ -108,6 +117,15 @@ const tracker = (() => {
     setInterval(() => charts.forEach((el) => drawChart(el, events).catch(() => {})), poll());
   }
 
+  // One axis for several series: logarithmic when their values span over 100x.
+  function scale(traces, series) {
+    const values = traces.flatMap((t) => t.y).filter((v) => v > 0);
+    const wide = values.length && Math.max(...values) > 100 * Math.min(...values);
+    const ranks = series.length && series.every((s) => s.metric.endsWith("rank"));
+    return { type: wide ? "log" : "linear", title: wide ? "value (log)" : "value",
+      autorange: ranks ? "reversed" : true };
+  }
+
   async function drawOverlay(series, event, fromDay, toDay) {
     const el = document.getElementById("overlay");
     const traces = [];
@@ -124,7 +142,7 @@ const tracker = (() => {
     const layout = {
       margin: { t: 30, r: 20, b: 40, l: 70 },
       xaxis: { title: `day since ${event.name}`, range: [fromDay, toDay], zeroline: false },
-      yaxis: { type: "log", title: "value (log)" },
+      yaxis: scale(traces, series),
       shapes: [{ type: "line", name: `event ${event.name}`, yref: "paper", y0: 0, y1: 1,
         x0: 0, x1: 0, line: { color: "#546e7a", dash: "dot" } }],
       legend: { orientation: "h" },
