@@ -151,9 +151,7 @@ def _charts(records: Records, found: list[SeriesRecord]) -> list[dict[str, Any]]
                 "id": f"chart-{n}",
                 "title": f"{platform} · {metric}",
                 "metric": metric,
-                "series": [
-                    {"id": s.id, "name": s.label or s.key, "labels": s.labels} for s in drawn
-                ],  # fmt: skip
+                "series": [{"id": s.id, "name": _name(s, members)} for s in drawn],
                 "more": len(members) - len(drawn),
                 "baselines": [
                     {"name": r.name, "value": r.value, "at": r.at}

@@ -42,8 +42,8 @@ const tracker = (() => {
       });
       if (!spans.length) {
         points.filter((p) => p.period).slice(-200).forEach((p) => spans.push({
-          type: "rect", xref: "x", yref: "paper", layer: "below", line: { width: 0 },
-          fillcolor: "rgba(120,144,156,0.08)", y0: 0, y1: 1,
+          type: "rect", xref: "x", yref: "paper", layer: "below",
+          line: { width: 1, color: "#fff" }, fillcolor: "rgba(120,144,156,0.07)", y0: 0, y1: 1,
           x0: plotTime(p.time),
           x1: plotTime(new Date((p.ts + p.period) * 1000).toISOString()),
         }));
@@ -129,13 +129,15 @@ const tracker = (() => {
   async function drawOverlay(series, event, fromDay, toDay) {
     const el = document.getElementById("overlay");
     const traces = [];
+    const differ = (s) => Object.entries(s.labels)
+      .filter(([k, v]) => series.some((o) => o.labels[k] !== v)).map(([k, v]) => `${k}=${v}`);
     for (const s of series) {
       const url = `/api/series/${s.id}/points?limit=100000&relative_to=` +
         `${encodeURIComponent(event.name)}&from_day=${fromDay}&to_day=${toDay}&every=1d`;
       const points = (await getJSON(url)).body.points;
       traces.push({
         type: "scatter", mode: "lines+markers", meta: "series",
-        name: `${s.subject} · ${s.platform} ${s.metric} ${s.label || s.key}`,
+        name: [s.subject, "·", s.platform, s.metric, ...differ(s)].join(" "),
         x: points.map((p) => p.day), y: points.map((p) => p.value), marker: { size: 5 },
       });
     }
