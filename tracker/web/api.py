@@ -21,6 +21,7 @@ from tracker.timeutil import parse_duration
 from tracker.web.models import (
     ComparisonRecord,
     PointsPage,
+    Problem,
     SeriesPage,
     StatusRecord,
     VerdictRecord,
@@ -31,7 +32,14 @@ CACHE_CONTROL = "max-age=5, must-revalidate"
 # The widest int a store holds, so a query bound past it is refused, not a 500.
 BIG = 2**62
 
-router = APIRouter(prefix="/api")
+router = APIRouter(
+    prefix="/api",
+    responses={
+        400: {"model": Problem, "description": "A parameter is wrong; `detail` says which."},
+        404: {"model": Problem, "description": "No such series."},
+        503: {"model": Problem, "description": "The database could not answer."},
+    },
+)
 
 
 def records(request: Request) -> Records:
@@ -85,7 +93,9 @@ def _every(text: str | None) -> int | None:
     return step
 
 
-Subject = Annotated[str | None, Query(max_length=200, description="Who or what (any case).")]
+Subject = Annotated[
+    str | None, Query(min_length=1, max_length=200, description="Who or what (any case).")
+]
 Platform = Annotated[str | None, Query(max_length=40, description="A source's name.")]
 Metric = Annotated[str | None, Query(max_length=40, description="e.g. followers")]
 Offset = Annotated[int, Query(ge=0, le=BIG)]
@@ -190,7 +200,9 @@ def points_csv(
 @router.get("/compare", response_model=list[ComparisonRecord], summary="Baselines and claims")
 def compare(
     request: Request,
-    subject: Annotated[list[str] | None, Query(description="Only these (repeatable)")] = None,
+    subject: Annotated[
+        list[str] | None, Query(description="Only these (repeatable)", min_length=1)
+    ] = None,
     platform: Platform = None,
     metric: Metric = None,
 ) -> Response:
@@ -205,7 +217,9 @@ def compare(
 )
 def compare_csv(
     request: Request,
-    subject: Annotated[list[str] | None, Query(description="Only these (repeatable)")] = None,
+    subject: Annotated[
+        list[str] | None, Query(description="Only these (repeatable)", min_length=1)
+    ] = None,
     platform: Platform = None,
     metric: Metric = None,
 ) -> Response:

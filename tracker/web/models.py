@@ -5,6 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 
+class Problem(BaseModel):
+    """What was wrong with a request (400, 404) or why the store could not answer (503)."""
+
+    detail: str
+
+
 class Latest(BaseModel):
     ts: int
     time: str

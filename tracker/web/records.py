@@ -57,6 +57,13 @@ def _latest(pair: tuple[int, int] | None) -> Latest | None:
     return None if pair is None else Latest(ts=pair[0], time=iso(pair[0]) or "", value=pair[1])
 
 
+def text(option: str, value: str | None) -> str | None:
+    """A filter as given, or a UsageError: a NUL no database column can hold."""
+    if value is not None and "\x00" in value:
+        raise UsageError(f"{option}: must not contain a NUL character")
+    return value
+
+
 class Records:
     """Read-only records of one store and (optionally) the config that names the campaign."""
 
@@ -104,6 +111,10 @@ class Records:
         offset: int = 0,
         limit: int = 100,
     ) -> SeriesPage:
+        given = [("subject", subject), ("platform", platform), ("metric", metric)]
+        given += [("label", f"{k}={v}") for k, v in (labels or {}).items()]
+        for option, value in given:
+            text(option, value)
         found = self.store.find_series(subject or None, platform, metric, labels or None)
         found.sort(key=lambda s: (s.subject.casefold(), s.source, s.metric, s.key))
         page = found[offset : offset + limit]
@@ -190,6 +201,9 @@ class Records:
     ) -> list[ComparisonRecord]:
         if self.config is None or self.config.campaign is None:
             return []
+        for option, value in [("platform", platform), ("metric", metric),
+                              *(("subject", s) for s in subjects)]:  # fmt: skip
+            text(option, value)
         out = []
         for row in query.compare(self.config, self.store, subjects, platform, metric):
             ref, change = row.reference, row.change
