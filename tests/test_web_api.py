@@ -19,7 +19,7 @@ from tracker.baselines import days_since
 from tracker.config import load
 from tracker.core import Observation
 from tracker.store import Database
-from tracker.timeutil import day_start, to_epoch
+from tracker.timeutil import day_start, from_epoch, to_epoch
 from tracker.web.metrics import label_name
 from tracker.web.records import Records
 
@@ -71,7 +71,7 @@ def test_points_range_resample_event_and_pages(site: Site) -> None:
     points = site.get(path).json()["points"]
     today = site.seeded.today
     expected = {(today - timedelta(days=k)).isoformat(): 100 * k + 7 for k in range(1, 11)}
-    assert {p["time"][:10]: p["value"] for p in points} == expected
+    assert {from_epoch(p["ts"]).date().isoformat(): p["value"] for p in points} == expected
     # A range: the last three days (since is inclusive, until exclusive).
     since = (today - timedelta(days=3)).isoformat()
     ranged = site.get(path, since=since, until=today.isoformat()).json()["points"]
@@ -232,3 +232,13 @@ def test_latest_values_in_one_query(store: Database) -> None:
     last = to_epoch(day_start(date(2024, 1, 3)))
     assert sorted(store.latest_values()) == sorted((ids[f"k{i}"], last, 10 * i + 2)
                                                    for i in range(5))  # fmt: skip
+
+
+def test_buckets_keep_the_last_value_and_any_sudden_change() -> None:
+    from tracker.store.models import BACKFILLED, SUDDEN
+    from tracker.web.records import _buckets
+
+    day = 86400
+    rows = [(0, 1, None, SUDDEN), (100, 2, None, None), (day, 3, None, 0),
+            (day + 5, 4, None, BACKFILLED)]  # fmt: skip
+    assert _buckets(rows, day) == [(0, 2, None, SUDDEN), (day, 4, None, BACKFILLED)]

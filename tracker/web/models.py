@@ -36,8 +36,7 @@ class SeriesPage(BaseModel):
 
 
 class PointRecord(BaseModel):
-    ts: int
-    time: str
+    ts: int  # Unix seconds, UTC (the CSV gives ISO times)
     value: int
     period: int | None = None
     day: int | None = None  # days since the event asked for (relative_to)

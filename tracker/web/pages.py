@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tracker.baselines import human
 from tracker.web.models import SeriesRecord
-from tracker.web.records import NotFound, Records
+from tracker.web.records import NotFound, Records, iso
 
 HERE = Path(__file__).parent
 STATIC = {"dashboard.js": "text/javascript", "style.css": "text/css"}
@@ -190,6 +190,6 @@ def _daily_tables(records: Records, found: list[SeriesRecord]) -> list[dict[str,
         rows = []
         for before, after in zip([None, *points], points, strict=False):
             change = None if before is None else after.value - before.value
-            rows.append({"day": after.time[:10], "value": after.value, "change": change})
+            rows.append({"day": (iso(after.ts) or "")[:10], "value": after.value, "change": change})
         tables.append({"series": s, "rows": list(reversed(rows[-DAYS_SHOWN:]))})
     return tables

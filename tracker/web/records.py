@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracker import query
-from tracker.baselines import days_since, end_of_day
+from tracker.baselines import DAY, days_since, end_of_day
 from tracker.claims import Verdict
+from tracker.core import MONDAY, WEEK
 from tracker.errors import UsageError
 from tracker.store import SeriesInfo, Store, redact
 from tracker.store.ledger import COLLECTED
@@ -42,7 +44,14 @@ if TYPE_CHECKING:
 # New series appear when a round meets a new target: the id index is re-read at most this
 # often (and at once when an id asked for is not in it).
 SERIES_TTL = 30.0
+# The campaign's records (claims read every point of their series) are computed at most this
+# often: a page polled by many dashboards costs one computation per window, and is at most
+# this far behind a round (the JSON's Cache-Control max-age is the same).
+CAMPAIGN_TTL = 5.0
 MAX_LIMIT = 100_000
+
+
+T = TypeVar("T")
 
 
 class NotFound(LookupError):
@@ -74,6 +83,21 @@ class Records:
         self._lock = threading.Lock()
         self._series: dict[int, SeriesInfo] = {}
         self._loaded = 0.0
+        self._memo: dict[tuple[object, ...], tuple[float, Any]] = {}
+
+    def _cached(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, or its answer of less than CAMPAIGN_TTL seconds ago."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._memo.get(key)
+        if hit is not None and now - hit[0] < CAMPAIGN_TTL:
+            answer: T = hit[1]
+            return answer
+        value = compute()
+        with self._lock:
+            self._memo = {k: v for k, v in self._memo.items() if now - v[0] < CAMPAIGN_TTL}
+            self._memo[key] = (now, value)
+        return value
 
     # -- series ------------------------------------------------------------------------------
     def all_series(self, fresh: bool = False) -> dict[int, SeriesInfo]:
@@ -129,7 +153,7 @@ class Records:
     def event(self, name: str) -> tuple[str, date]:
         return query.event("relative_to", self.events(), name)
 
-    def points(
+    def point_rows(
         self,
         series_id: int,
         since: int | None = None,
@@ -140,9 +164,11 @@ class Records:
         to_day: int | None = None,
         offset: int = 0,
         limit: int = 10_000,
-    ) -> PointsPage:
+    ) -> PointRows:
         """One series' points: a range, resampled (last value per bucket), counted in days
-        from an event (and cut to days `from_day`..`to_day` of it), a page at a time."""
+        from an event (and cut to days `from_day`..`to_day` of it), a page at a time.
+
+        Rows, not models: a 10,000-point answer builds no object per point."""
         info = self.series_info(series_id)
         on = self.event(relative_to) if relative_to else None
         if (from_day is not None or to_day is not None) and on is None:
@@ -156,32 +182,16 @@ class Records:
                 until = hi if until is None else min(until, hi)
         if since is not None and until is not None and since >= until:
             raise UsageError("since must be before until")
-        rows = self.store.points(series_id, since, until)
-        flags = {int(ts): int(f or 0) for ts, _, _, _, f in rows}
-        pairs = [(int(ts), int(v), p) for ts, v, p, _, _ in rows]
-        if every:
-            bucketed = query.bucket([(ts, v) for ts, v, _ in pairs], every)
-            starts = {start for start, _ in bucketed}
-            # A bucket is backfilled/sudden when its last point is (as `tracker history`).
-            lasts = {ts - (ts - _origin(every)) % every: ts for ts, _, _ in pairs}
-            pairs = [(start, v, None) for start, v in bucketed]
-            flags = {s: flags.get(lasts.get(s, -1), 0) for s in starts}
-        total = len(pairs)
-        chunk = pairs[offset : offset + limit]
-        points = [
-            PointRecord(
-                ts=ts,
-                time=iso(ts) or "",
-                value=value,
-                period=period,
-                day=days_since(ts, on[1]) if on else None,
-                backfilled=bool(flags.get(ts, 0) & BACKFILLED),
-                sudden=bool(flags.get(ts, 0) & SUDDEN),
-            )
-            for ts, value, period in chunk
+        rows: list[tuple[int, int, int | None, int | None]] = [
+            (ts, value, period, flags)
+            for ts, value, period, _, flags in self.store.points(series_id, since, until)
         ]
+        if every:
+            rows = _buckets(rows, every)
+        total = len(rows)
+        chunk = rows[offset : offset + limit]
         after = offset + len(chunk)
-        return PointsPage(
+        page = PointsPage(
             series=self.record(info, with_latest=False),
             event=EventRecord(name=on[0], date=on[1].isoformat()) if on else None,
             every=every,
@@ -189,7 +199,23 @@ class Records:
             offset=offset,
             limit=limit,
             next_offset=after if after < total else None,
-            points=points,
+            points=[],
+        )
+        start = days_since(0, on[1]) if on else None  # day N of ts is (ts // DAY) + start
+        return PointRows(page, chunk, start)
+
+    def points(self, series_id: int, **options: Any) -> PointsPage:
+        """`point_rows` as a page of PointRecords."""
+        found = self.point_rows(series_id, **options)
+        return found.page.model_copy(
+            update={
+                "points": [
+                    PointRecord.model_construct(
+                        ts=ts, value=value, period=period, day=day, backfilled=late, sudden=swing
+                    )
+                    for ts, value, period, day, late, swing in found.points()
+                ]
+            }
         )
 
     # -- the campaign ------------------------------------------------------------------------
@@ -201,6 +227,13 @@ class Records:
     ) -> list[ComparisonRecord]:
         if self.config is None or self.config.campaign is None:
             return []
+        key = ("compare", tuple(subjects), platform, metric)
+        return self._cached(key, lambda: self._compare(subjects, platform, metric))
+
+    def _compare(
+        self, subjects: Sequence[str], platform: str | None, metric: str | None
+    ) -> list[ComparisonRecord]:
+        assert self.config is not None
         for option, value in [("platform", platform), ("metric", metric),
                               *(("subject", s) for s in subjects)]:  # fmt: skip
             text(option, value)
@@ -228,7 +261,10 @@ class Records:
     def claims(self) -> list[VerdictRecord]:
         if self.config is None or self.config.campaign is None:
             return []
-        return [_verdict(v) for v in query.claims(self.config, self.store)]
+        config = self.config
+        return self._cached(
+            ("claims",), lambda: [_verdict(v) for v in query.claims(config, self.store)]
+        )
 
     def subjects(self) -> list[str]:
         """What the campaign and the targets are about (config order), else every subject."""
@@ -243,6 +279,9 @@ class Records:
 
     # -- health ------------------------------------------------------------------------------
     def status(self) -> StatusRecord:
+        return self._cached(("status",), self._status)
+
+    def _status(self) -> StatusRecord:
         sources = [
             SourceRecord(
                 source=s.source,
@@ -277,10 +316,44 @@ class Records:
         )
 
 
-def _origin(step: int) -> int:
-    from tracker.core import MONDAY, WEEK
+@dataclass(frozen=True, slots=True)
+class PointRows:
+    """A page of points as rows: (ts, value, period, flags); `page.points` is left empty."""
 
-    return MONDAY if step % WEEK == 0 else 0
+    page: PointsPage
+    rows: list[tuple[int, int, int | None, int | None]]  # flags None: none set
+    day_zero: int | None  # what (ts // DAY) adds up to for day N of the event, if one
+
+    def points(self) -> Iterator[tuple[int, int, int | None, int | None, bool, bool]]:
+        """(ts, value, period, day, backfilled, sudden) of each row."""
+        zero = self.day_zero
+        for ts, value, period, flags in self.rows:
+            day = None if zero is None else ts // DAY + zero
+            bits = flags or 0
+            yield ts, value, period, day, bool(bits & BACKFILLED), bool(bits & SUDDEN)
+
+
+def _buckets(
+    rows: list[tuple[int, int, int | None, int | None]], step: int
+) -> list[tuple[int, int, int | None, int | None]]:
+    """The last value per `step`-second bucket, stamped with the bucket's start (as `tracker
+    history --every`): backfilled when its last point is, sudden when any point in it is."""
+    origin = MONDAY if step % WEEK == 0 else 0
+    out: list[tuple[int, int, int | None, int | None]] = []
+    swing = 0
+    for ts, value, _, given in rows:
+        flags = given or 0
+        start = ts - (ts - origin) % step
+        if out and out[-1][0] == start:
+            swing |= flags & SUDDEN
+        else:
+            swing = flags & SUDDEN
+        bucket = (start, value, None, (flags & ~SUDDEN) | swing)
+        if out and out[-1][0] == start:
+            out[-1] = bucket
+        else:
+            out.append(bucket)
+    return out
 
 
 def _verdict(v: Verdict) -> VerdictRecord:

@@ -14,7 +14,9 @@ const tracker = (() => {
     return { body: await response.json(), changed };
   }
 
-  const plotTime = (iso) => iso.replace("T", " ").replace("Z", "");
+  // Unix seconds (or an ISO time) as plotly's UTC date text.
+  const plotTime = (t) => (typeof t === "number" ? new Date(t * 1000).toISOString() : t)
+    .replace("T", " ").replace("Z", "");
 
   function reloadOnChange(urls) {
     urls.forEach((url) => getJSON(url).catch(() => {}));
@@ -37,15 +39,14 @@ const tracker = (() => {
       const points = got.body.points;
       traces.push({
         type: "scatter", mode: "lines+markers", meta: "series", name: s.name,
-        x: points.map((p) => plotTime(p.time)), y: points.map((p) => p.value),
+        x: points.map((p) => plotTime(p.ts)), y: points.map((p) => p.value),
         marker: { size: 5 },
       });
       if (!spans.length) {
         points.filter((p) => p.period).slice(-200).forEach((p) => spans.push({
           type: "rect", xref: "x", yref: "paper", layer: "below",
           line: { width: 1, color: "#fff" }, fillcolor: "rgba(120,144,156,0.07)", y0: 0, y1: 1,
-          x0: plotTime(p.time),
-          x1: plotTime(new Date((p.ts + p.period) * 1000).toISOString()),
+          x0: plotTime(p.ts), x1: plotTime(p.ts + p.period),
         }));
       }
     }

@@ -1,0 +1,223 @@
+"""`tracker serve` under measurement: the points endpoint against raw SQL, and the overview
+page's requests per second under a local load generator.
+
+    python -m benchmarks.web            # 10,000-point series out of 10 M rows (SQLite)
+    python -m benchmarks.web --quick    # 10,000-point series out of 100,000 rows
+
+1. Points: GET /api/series/{id}/points?limit=10000 over one keep-alive HTTP connection to a
+   running `tracker serve` (the real command, a subprocess), against the same rows read by
+   raw sqlite3 (`SELECT ts, value, period, sig, flags ... ORDER BY ts`), interleaved, on random
+   series; p50 and p99 of each, and the ratio (goal <= 2x).
+2. Overview: requests/s of `/` (claims, comparisons, source health: a campaign on the same
+   data) under Debian's `wrk` (or a Python keep-alive loop where wrk is absent), against
+   `/favicon.ico` on the same server in the same run: the framework's floor.
+
+Prints a table and writes benchmarks/results/web.json. Speeds are never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from benchmarks.data import Shape
+from benchmarks.sqlite_bench import history_db
+from benchmarks.timing import Measure, percentile
+
+HERE = Path(__file__).parent
+WORKDIR = HERE / ".work"
+RESULTS = HERE / "results" / "web.json"
+POINTS = "SELECT ts, value, period, sig, flags FROM snapshot WHERE series_id = ? ORDER BY ts"
+CONFIG = """contact = "bench@example.org"
+
+[campaign]
+name = "Benchmark"
+launch = 2026-02-01
+
+[[campaign.baselines]]
+name = "s1-before"
+subject = "s1"
+source = "bluesky"
+metric = "followers"
+value = 1000
+at = 2026-01-15
+
+[[campaign.claims]]
+name = "s2-claim"
+subject = "s2"
+source = "bluesky"
+metric = "followers"
+value = "1M"
+at = 2026-03-01
+"""
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def with_series(db: Path, shape: Shape) -> None:
+    """Name every series of the cached table (the store benchmark needs only snapshots)."""
+    conn = sqlite3.connect(db)
+    have = conn.execute("SELECT count(*) FROM series").fetchone()[0]
+    if have != shape.series:
+        conn.execute("DELETE FROM series")
+        conn.executemany(
+            "INSERT INTO series (id, source, metric, key, subject, label, labels, created) "
+            "VALUES (?, 'bluesky', 'followers', ?, ?, ?, '{}', 0)",
+            [
+                (i, f"did:bench:{i}", f"s{i}", f"s{i}.bsky.social")
+                for i in range(1, shape.series + 1)
+            ],  # fmt: skip
+        )
+        conn.commit()
+    conn.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(db: Path, workdir: Path) -> Iterator[str]:
+    """`tracker serve` on `db`, as a user starts it; stopped on leaving."""
+    config = workdir / "web-bench.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise SystemExit("tracker serve exited")
+            try:
+                httpx.get(url + "/api/status", timeout=5)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("tracker serve never answered") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def points(url: str, db: Path, shape: Shape, queries: int) -> list[Measure]:
+    """p50/p99 of the points endpoint against raw SQL on the same random series."""
+    rng = random.Random(shape.seed)
+    plan = [rng.randint(1, shape.series) for _ in range(queries + 10)]
+    raw = sqlite3.connect(db)
+    samples: dict[str, list[float]] = {"web": [], "raw": []}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for n, sid in enumerate(plan):
+            start = time.perf_counter()
+            answer = client.get(f"/api/series/{sid}/points", params={"limit": shape.times})
+            web = time.perf_counter() - start  # the whole body read; parsing it is the client's
+            body = answer.json()
+            start = time.perf_counter()
+            rows = raw.execute(POINTS, (sid,)).fetchall()
+            sql = time.perf_counter() - start
+            if n < 10:  # warm-up: both sides agree
+                got = [(p["ts"], p["value"]) for p in body["points"]]
+                if got != [(r[0], r[1]) for r in rows] or len(rows) != shape.times:
+                    raise AssertionError(f"series {sid}: the endpoint and SQL disagree")
+                continue
+            samples["web"].append(web)
+            samples["raw"].append(sql)
+    raw.close()
+    notes = {"queries": queries, "points": shape.times, "rows": shape.rows}
+    out = []
+    for q in (50, 99):
+        web, sql = percentile(samples["web"], q), percentile(samples["raw"], q)
+        out.append(
+            Measure(
+                f"points {shape.times} pts of {shape.rows:,} rows p{q}",
+                "ms",
+                web * 1e3,
+                sql * 1e3,
+                "<= 2x",
+                web / sql <= 2.0,
+                notes,
+            )  # fmt: skip
+        )
+    return out
+
+
+def requests_per_second(url: str, seconds: int) -> tuple[float, str]:
+    """Requests/s of GET `url`: wrk (2 threads, 8 connections) where installed."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run(
+            [wrk, "-t2", "-c8", f"-d{seconds}s", url], capture_output=True, text=True, check=True
+        ).stdout
+        match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        if match is None:
+            raise SystemExit(f"wrk printed no Requests/sec:\n{out}")
+        return float(match.group(1)), "wrk -t2 -c8"
+    done, end = 0, time.monotonic() + seconds
+    with httpx.Client(timeout=60) as client:
+        while time.monotonic() < end:
+            client.get(url).raise_for_status()
+            done += 1
+    return done / seconds, "python keep-alive loop, 1 connection"
+
+
+def overview(url: str, seconds: int) -> Measure:
+    page, tool = requests_per_second(url + "/", seconds)
+    floor, _ = requests_per_second(url + "/favicon.ico", seconds)
+    return Measure("overview page", "req/s", page, floor, "report", None,
+                   {"tool": tool, "seconds": seconds, "baseline": "/favicon.ico"})  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, fewer queries")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="cache of built tables")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the results")
+    args = parser.parse_args()
+    shape = Shape(10, 10_000) if args.quick else Shape(1_000, 10_000)
+    queries, seconds = (30, 3) if args.quick else (200, 10)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    log(f"building (or reusing) {shape.rows:,} rows in {args.workdir}")
+    db = history_db(args.workdir, shape)
+    with_series(db, shape)
+    with served(db, args.workdir) as url:
+        measures = points(url, db, shape, queries)
+        measures.append(overview(url, seconds))
+    print(f"{'measure':<42} {'unit':>6} {'serve':>10} {'baseline':>10} {'ratio':>7}  goal")
+    for m in measures:
+        print(f"{m.name:<42} {m.unit:>6} {m.store:>10.2f} {m.baseline:>10.2f} "
+              f"{m.ratio:>7.2f}  {m.goal}")  # fmt: skip
+    out = args.json or (None if args.quick else RESULTS)
+    if out is not None:
+        out.write_text(json.dumps([m.as_dict() for m in measures], indent=2) + "\n")
+        log(f"results written to {out}")
+
+
+if __name__ == "__main__":
+    main()
