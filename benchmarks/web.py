@@ -209,6 +209,9 @@ def main() -> None:
     with served(db, args.workdir) as url:
         measures = points(url, db, shape, queries)
         measures.append(overview(url, seconds))
+    load = [round(x, 1) for x in os.getloadavg()]
+    for m in measures:
+        m.notes["load_average_1_5_15"] = load  # a shared machine: read the ratios
     print(f"{'measure':<42} {'unit':>6} {'serve':>10} {'baseline':>10} {'ratio':>7}  goal")
     for m in measures:
         print(f"{m.name:<42} {m.unit:>6} {m.store:>10.2f} {m.baseline:>10.2f} "

@@ -3,6 +3,8 @@ against a database that a real `tracker run --once` filled from the platform fak
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -12,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Seeded
+from tests.conftest import Seeded, tracker_env
 from tests.webserve import Served, fakes_seeded, serve, tracker
 from tracker import query
 from tracker.baselines import days_since
@@ -242,3 +244,39 @@ def test_buckets_keep_the_last_value_and_any_sudden_change() -> None:
     rows = [(0, 1, None, SUDDEN), (100, 2, None, None), (day, 3, None, 0),
             (day + 5, 4, None, BACKFILLED)]  # fmt: skip
     assert _buckets(rows, day) == [(0, 2, None, SUDDEN), (day, 4, None, BACKFILLED)]
+
+
+def serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "tracker.toml"
+    config.write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", "serve", *args],
+        env=tracker_env(config, f"sqlite:///{tmp_path / 'absent.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_serve_refuses_bad_input_with_a_message(tmp_path: Path) -> None:
+    port = serve_cli(tmp_path, "--port", "70000")
+    assert port.returncode == 2 and port.stderr.startswith("error: --port: 70000")
+    missing = serve_cli(tmp_path)
+    assert missing.returncode == 1 and "no database at" in missing.stderr
+    assert "Traceback" not in port.stderr + missing.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "tracker.toml"]  # created nothing
+    shown = serve_cli(tmp_path, "--help")
+    assert shown.returncode == 0 and "tracker serve --port" in shown.stdout
+
+
+def test_serve_says_when_its_port_is_taken(site: Site) -> None:
+    port = site.served.url.rsplit(":", 1)[1]
+    taken = subprocess.run(
+        [sys.executable, "-m", "tracker", "serve", "--port", port],
+        env=tracker_env(site.config, site.database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode != 0 and "Traceback" not in taken.stderr
+    assert port in taken.stderr
