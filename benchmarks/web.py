@@ -8,7 +8,12 @@ page's requests per second under a local load generator.
    running `tracker serve` (the real command, a subprocess), against the same rows read by
    raw sqlite3 (`SELECT ts, value, period, sig, flags ... ORDER BY ts`), interleaved, on random
    series; p50 and p99 of each, and the ratio (goal <= 2x).
-2. Overview: requests/s of `/` (claims, comparisons, source health: a campaign on the same
+2. Against Prometheus: the real Netflix global Top 10 file (`tracker import netflix-top10
+   --all`, ~10,000 weekly series) loaded into both `tracker serve` and a Prometheus (Debian's,
+   its TSDB built by `promtool tsdb create-blocks-from openmetrics`); the points endpoint
+   against `query_range` (step one week, every sample) on the same series, both over a
+   keep-alive connection (skipped where prometheus, promtool or the file is absent).
+3. Overview: requests/s of `/` (claims, comparisons, source health: a campaign on the same
    data) under Debian's `wrk` (or a Python keep-alive loop where wrk is absent), against
    `/favicon.ico` on the same server in the same run: the framework's floor.
 
@@ -96,10 +101,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(db: Path, workdir: Path) -> Iterator[str]:
+def served(db: Path, workdir: Path, config: Path | None = None) -> Iterator[str]:
     """`tracker serve` on `db`, as a user starts it; stopped on leaving."""
-    config = workdir / "web-bench.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    if config is None:
+        config = workdir / "web-bench.toml"
+        config.write_text(CONFIG, encoding="utf-8")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
@@ -168,6 +174,133 @@ def points(url: str, db: Path, shape: Shape, queries: int) -> list[Measure]:
     return out
 
 
+NETFLIX = HERE.resolve().parents[1] / "shared" / "data" / "netflix-top10"
+NETFLIX_FILE = "all-weeks-global.2026-07-22.tsv"
+WEEK = 7 * 86400
+SEED_PROM = 20261129
+
+
+def netflix_db(workdir: Path) -> tuple[Path, Path]:
+    """The real global file imported whole into a SQLite store; with its config."""
+    db, config = workdir / "web-netflix.db", workdir / "web-netflix.toml"
+    config.write_text('contact = "bench@example.org"\n', encoding="utf-8")
+    if not db.exists():
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+        env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+        subprocess.run(
+            [sys.executable, "-m", "tracker", "import", "netflix-top10", "--all",
+             str(NETFLIX / NETFLIX_FILE)],
+            env=env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    return db, config
+
+
+def prometheus_tsdb(db: Path, workdir: Path) -> Path:
+    """Every stored value as `tracker_series_value{series="ID"}`, in a Prometheus TSDB."""
+    tsdb = workdir / "web-netflix-tsdb"
+    if tsdb.exists():
+        return tsdb
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT series_id, ts, value FROM snapshot ORDER BY series_id, ts")
+    text = workdir / "web-netflix.om"
+    with text.open("w", encoding="utf-8") as out:
+        out.write("# TYPE tracker_series_value gauge\n")
+        for sid, ts, value in rows:
+            out.write(f'tracker_series_value{{series="{sid}"}} {value} {ts}\n')
+        out.write("# EOF\n")
+    conn.close()
+    building = workdir / "web-netflix-tsdb.building"
+    shutil.rmtree(building, ignore_errors=True)
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(text), str(building)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    building.rename(tsdb)
+    return tsdb
+
+
+@contextmanager
+def prometheus(tsdb: Path, workdir: Path) -> Iterator[str]:
+    """A Prometheus on the TSDB (retention long enough to keep 2021's weeks), no scraping."""
+    config = workdir / "web-prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n", encoding="utf-8")
+    port = free_port()
+    process = subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
+         "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/-/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("prometheus did not start")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def against_prometheus(workdir: Path, queries: int) -> list[Measure]:
+    """The points endpoint against Prometheus's query_range on the same real series."""
+    if not (shutil.which("prometheus") and shutil.which("promtool")):
+        log("prometheus or promtool is not installed: the comparison is skipped")
+        return []
+    if not (NETFLIX / NETFLIX_FILE).exists():
+        log(f"no {NETFLIX / NETFLIX_FILE}: the Prometheus comparison is skipped")
+        return []
+    db, config = netflix_db(workdir)
+    conn = sqlite3.connect(db)
+    longest = conn.execute(
+        "SELECT series_id, min(ts), max(ts), count(*) FROM snapshot GROUP BY series_id "
+        "ORDER BY count(*) DESC, series_id LIMIT 40"
+    ).fetchall()
+    conn.close()
+    tsdb = prometheus_tsdb(db, workdir)
+    rng = random.Random(SEED_PROM)
+    plan = [rng.choice(longest) for _ in range(queries + 10)]
+    samples: dict[str, list[float]] = {"web": [], "prometheus": []}
+    with served(db, workdir, config) as url, prometheus(tsdb, workdir) as prom:
+        with httpx.Client(base_url=url, timeout=60) as web, httpx.Client(timeout=60) as pq:
+            for n, (sid, first, last, count) in enumerate(plan):
+                start = time.perf_counter()
+                mine = web.get(f"/api/series/{sid}/points")
+                took_web = time.perf_counter() - start
+                params = {"query": f'tracker_series_value{{series="{sid}"}}', "start": first,
+                          "end": last, "step": f"{WEEK}s"}  # fmt: skip
+                start = time.perf_counter()
+                theirs = pq.get(prom + "/api/v1/query_range", params=params)
+                took_prom = time.perf_counter() - start
+                if n < 10:  # warm-up: both answer every stored week of the series
+                    got = [(p["ts"], p["value"]) for p in mine.json()["points"]]
+                    (result,) = theirs.json()["data"]["result"]
+                    want = [(int(t), int(v)) for t, v in result["values"]]
+                    if got != want or len(got) != count:
+                        raise AssertionError(f"series {sid}: tracker and Prometheus disagree")
+                    continue
+                samples["web"].append(took_web)
+                samples["prometheus"].append(took_prom)
+    notes = {
+        "queries": queries,
+        "series": len(longest),
+        "points_per_answer": [min(c for *_, c in longest), max(c for *_, c in longest)],
+        "file": NETFLIX_FILE,
+    }
+    out = []
+    for q in (50, 99):
+        web_s, prom_s = percentile(samples["web"], q), percentile(samples["prometheus"], q)
+        out.append(Measure(f"points vs prometheus query_range p{q}", "ms", web_s * 1e3,
+                           prom_s * 1e3, "<= 1x", web_s <= prom_s, notes))  # fmt: skip
+    return out
+
+
 def requests_per_second(url: str, seconds: int) -> tuple[float, str]:
     """Requests/s of GET `url`: wrk (2 threads, 8 connections) where installed."""
     wrk = shutil.which("wrk")
@@ -198,6 +331,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100,000 rows, fewer queries")
     parser.add_argument("--workdir", type=Path, default=WORKDIR, help="cache of built tables")
+    parser.add_argument("--skip-prometheus", action="store_true", help="no Prometheus part")
     parser.add_argument("--json", type=Path, default=None, help="where to write the results")
     args = parser.parse_args()
     shape = Shape(10, 10_000) if args.quick else Shape(1_000, 10_000)
@@ -209,6 +343,8 @@ def main() -> None:
     with served(db, args.workdir) as url:
         measures = points(url, db, shape, queries)
         measures.append(overview(url, seconds))
+    if not args.skip_prometheus:
+        measures += against_prometheus(args.workdir, queries)
     load = [round(x, 1) for x in os.getloadavg()]
     for m in measures:
         m.notes["load_average_1_5_15"] = load  # a shared machine: read the ratios

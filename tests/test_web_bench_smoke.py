@@ -23,3 +23,19 @@ def test_points_and_overview_measure(tmp_path: Path) -> None:
         "overview page",
     ]
     assert all(m.store > 0 and m.baseline > 0 and math.isfinite(m.ratio) for m in measures)
+
+
+def test_against_prometheus_agrees_on_the_real_file(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    if not (shutil.which("prometheus") and shutil.which("promtool")):
+        pytest.skip("Debian's prometheus is not installed (.ci/run installs it)")
+    if not (web.NETFLIX / web.NETFLIX_FILE).exists():
+        pytest.skip(f"no {web.NETFLIX / web.NETFLIX_FILE}")
+    measures = web.against_prometheus(tmp_path, queries=2)  # the warm-up compares answers
+    assert [m.name for m in measures] == [
+        "points vs prometheus query_range p50",
+        "points vs prometheus query_range p99",
+    ]
