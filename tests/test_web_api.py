@@ -261,6 +261,10 @@ def serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_serve_refuses_bad_input_with_a_message(tmp_path: Path) -> None:
     port = serve_cli(tmp_path, "--port", "70000")
     assert port.returncode == 2 and port.stderr.startswith("error: --port: 70000")
+    host = serve_cli(tmp_path, "--host", "not a host")
+    assert host.returncode == 2 and host.stderr.startswith("error: --host: 'not a host'")
+    origin = serve_cli(tmp_path, "--cors-origin", "grafana")
+    assert origin.returncode == 2 and origin.stderr.startswith("error: --cors-origin: 'grafana'")
     missing = serve_cli(tmp_path)
     assert missing.returncode == 1 and "no database at" in missing.stderr
     assert "Traceback" not in port.stderr + missing.stderr

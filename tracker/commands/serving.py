@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from typing import Annotated
 
 import typer
@@ -11,6 +12,13 @@ import typer
 from tracker.commands.context import context, fail
 
 log = logging.getLogger("tracker.serve")
+
+
+# A host name or an IP address (IPv6 without brackets), and a browser origin.
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^[0-9A-Fa-f:.]+$")
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
 
 
 def loopback(host: str) -> bool:
@@ -54,6 +62,14 @@ def serve(
         fail(f"--port: {port} is not a port number (0..65535)")
     if max_series < 0:
         fail(f"--max-series: {max_series} must be 0 or more")
+    if not _HOST.match(host):
+        fail(f"--host: {host[:60]!r} is not a host name or an IP address (e.g. 127.0.0.1)")
+    for origin in cors_origin or []:
+        if origin != "*" and not _ORIGIN.match(origin):
+            fail(
+                f"--cors-origin: {origin[:80]!r} is not an origin like https://grafana.example.org"
+                " (scheme, host and port only) or *"
+            )
     config = context(ctx).config()
     store = context(ctx).read_store(config)
     logs.setup(config.log_format)
