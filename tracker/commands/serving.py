@@ -50,7 +50,7 @@ def serve(
     Examples:
       tracker serve                       # http://127.0.0.1:8000/
       tracker serve --port 9000 --cors-origin https://grafana.example.org
-      tracker serve --host 0.0.0.0        # in a container, behind a proxy
+      tracker serve --host 10.0.0.5       # a LAN address: logged as a warning
     """
     import uvicorn
 
