@@ -20,8 +20,8 @@ from tracker.commands import (
     editing,
     importing,
     info,
-    serving,
     reading,
+    serving,
     setup,
     webpage,
 )

@@ -15,11 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from tracker import query
 from tracker.baselines import DAY
 from tracker.errors import UsageError
 from tracker.store.models import BACKFILLED, SUDDEN
-from tracker.timeutil import parse_duration
+from tracker.timeutil import parse_duration, parse_moment, to_epoch
 from tracker.web.models import (
     ComparisonRecord,
     PointsPage,
@@ -31,6 +30,8 @@ from tracker.web.models import (
 from tracker.web.records import MAX_LIMIT, PointRows, Records, iso
 
 CACHE_CONTROL = "max-age=5, must-revalidate"
+# Day N is at most 100 years from its event (as `tracker compare --at`).
+MAX_DAYS = 36500
 # The widest int a store holds, so a query bound past it is refused, not a 500.
 BIG = 2**62
 
@@ -85,6 +86,15 @@ def _labels(items: Sequence[str] | None) -> dict[str, str]:
     return pairs
 
 
+def _moment(option: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return to_epoch(parse_moment(text))
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
 def _every(text: str | None) -> int | None:
     if not text:
         return None
@@ -131,8 +141,8 @@ def _points(
 ) -> PointRows:
     return records(request).point_rows(
         series_id,
-        query._moment("since", since),
-        query._moment("until", until),
+        _moment("since", since),
+        _moment("until", until),
         _every(every),
         relative_to,
         from_day,
@@ -178,7 +188,7 @@ Every = Annotated[str | None, Query(max_length=20, description="Last value per 1
 RelativeTo = Annotated[
     str | None, Query(max_length=100, description="launch or an event: add `day` to points")
 ]
-Day = Annotated[int | None, Query(ge=-query.MAX_DAYS, le=query.MAX_DAYS)]
+Day = Annotated[int | None, Query(ge=-MAX_DAYS, le=MAX_DAYS)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from tracker import __version__
-from tracker.errors import ConfigError, StoreError, UsageError
+from tracker.errors import ConfigError, StoreError, UnknownName, UsageError
 from tracker.web import api, pages
 from tracker.web.metrics import MAX_SERIES, StoreCollector
 from tracker.web.records import NotFound, Records
@@ -50,6 +50,10 @@ def create_app(
     @app.exception_handler(ConfigError)
     def config(_: Request, exc: ConfigError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(UnknownName)
+    def unknown(_: Request, exc: UnknownName) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(NotFound)
     def missing(_: Request, exc: NotFound) -> JSONResponse:

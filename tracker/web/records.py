@@ -1,8 +1,8 @@
 """The one way in to the data for the API, the pages and their charts.
 
-Today it calls the read functions the CLI uses (tracker.query, tracker.claims through it) and
-the store's own status, attempts and budgets; every route and page reads through a `Records`,
-so moving to another read model changes this module alone.
+It calls the read model the CLI uses (tracker.read: compare, claims, events, subjects) and
+the store's own status, points and budgets; every route and page reads through a `Records`,
+and turns its records into the API's shapes (tracker.web.models) here alone.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracker import query
+from tracker import read
 from tracker.baselines import DAY, days_since, end_of_day
-from tracker.claims import Verdict
 from tracker.core import MONDAY, WEEK
 from tracker.errors import UsageError
 from tracker.store import SeriesInfo, Store, redact
@@ -152,7 +151,7 @@ class Records:
         return self.config.campaign.dates() if self.config and self.config.campaign else {}
 
     def event(self, name: str) -> tuple[str, date]:
-        return query.event("relative_to", self.events(), name)
+        return read.event("relative_to", self.events(), name)
 
     def point_rows(
         self,
@@ -239,22 +238,25 @@ class Records:
                               *(("subject", s) for s in subjects)]:  # fmt: skip
             text(option, value)
         out = []
-        for row in query.compare(self.config, self.store, subjects, platform, metric):
-            ref, change = row.reference, row.change
+        for row in read.compare(self.config, self.store, subjects, platform, metric):
+            latest = row.latest
+            change = None if latest is None else latest[1] - row.claimed
             out.append(
                 ComparisonRecord(
-                    name=ref.name,
-                    role=ref.role,
-                    subject=ref.subject,
-                    platform=ref.source,
-                    metric=ref.metric,
-                    value=ref.value,
-                    at=iso(ref.at) or "",
-                    citation=ref.citation or "",
-                    measured=_latest(row.measured),
-                    series_label=row.series_label,
-                    change=change.delta if change else None,
-                    percent=None if change is None else change.percent,
+                    name=row.name,
+                    role=row.role,
+                    subject=row.subject,
+                    platform=row.platform,
+                    metric=row.metric,
+                    value=row.claimed,
+                    at=row.at.isoformat(),
+                    citation=row.citation,
+                    measured=_latest(latest),
+                    series_label=row.latest_series,
+                    change=change,
+                    percent=None
+                    if change is None or row.claimed == 0
+                    else 100.0 * change / row.claimed,
                 )
             )
         return out
@@ -264,13 +266,13 @@ class Records:
             return []
         config = self.config
         return self._cached(
-            ("claims",), lambda: [_verdict(v) for v in query.claims(config, self.store)]
+            ("claims",), lambda: [_verdict(v) for v in read.claims(config, self.store)]
         )
 
     def subjects(self) -> list[str]:
         """What the campaign and the targets are about (config order), else every subject."""
         if self.config is not None:
-            named = query.subjects_of(self.config)
+            named = read.subjects_of(self.config)
             if named:
                 return named
         return sorted({s.subject for s in self.all_series().values()}, key=str.casefold)
@@ -357,19 +359,18 @@ def _buckets(
     return out
 
 
-def _verdict(v: Verdict) -> VerdictRecord:
-    c = v.claim
+def _verdict(v: read.VerdictRecord) -> VerdictRecord:
     return VerdictRecord(
-        name=c.name,
-        subject=c.subject,
-        platform=c.source,
-        metric=c.metric,
-        claimed=c.value,
-        figure=c.figure,
-        at=c.at.isoformat(),
-        text=c.text,
-        citation=c.citation,
-        status=v.status,
+        name=v.name,
+        subject=v.subject,
+        platform=v.platform,
+        metric=v.metric,
+        claimed=v.claimed,
+        figure=v.figure,
+        at=v.at.isoformat(),
+        text=v.text,
+        citation=v.citation,
+        status=v.verdict,
         measured=v.measured,
         summary=v.summary,
         action=v.action,
