@@ -3,6 +3,8 @@ against a database that a real `tracker run --once` filled from the platform fak
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -145,6 +147,15 @@ def test_compare_and_claims_are_the_cli_records(site: Site) -> None:
     assert [(c["name"], c["status"], c["measured"]) for c in claims] == [
         (v.name, v.verdict, v.measured) for v in verdicts
     ]
+    # compare never contradicts claims: the same verdict on every claim, in JSON and CSV.
+    every = {c["name"]: c for c in site.get("/api/compare").json()}
+    assert [(c["name"], c["status"], c["measured"]) for c in claims] == [
+        (c["name"], every[c["name"]]["verdict"], every[c["name"]]["verdict_value"]) for c in claims
+    ]
+    rows = list(csv.DictReader(io.StringIO(site.get("/api/compare.csv").text)))
+    assert {r["name"]: r["verdict"] for r in rows} == {
+        name: c["verdict"] for name, c in every.items()
+    }
 
 
 def test_status_health_and_events(site: Site) -> None:

@@ -267,8 +267,8 @@ def compare_csv(
     metric: Metric = None,
 ) -> Response:
     rows = records(request).compare(subject or [], platform, metric)
-    header = ["name", "role", "subject", "platform", "metric", "value", "at", "measured",
-              "measured_at", "change", "percent"]  # fmt: skip
+    header = ["name", "role", "subject", "platform", "metric", "value", "at", "verdict",
+              "verdict_value", "measured", "measured_at", "change", "percent"]  # fmt: skip
     return as_csv(
         request,
         header,
@@ -281,6 +281,8 @@ def compare_csv(
                 r.metric,
                 r.value,
                 r.at,
+                r.verdict,
+                r.verdict_value,
                 r.measured.value if r.measured else None,
                 r.measured.time if r.measured else None,
                 r.change,

@@ -69,6 +69,11 @@ class ComparisonRecord(BaseModel):
     value: int
     at: str
     citation: str
+    # The one verdict `claims` gives (compare never contradicts claims), and the value it rests
+    # on: for a figure computed over the claim's window (countries in a chart) there is no
+    # single latest value, only this.
+    verdict: str = ""
+    verdict_value: int | None = None
     measured: Latest | None = None
     series_label: str = ""
     change: int | None = None

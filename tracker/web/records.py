@@ -251,6 +251,8 @@ class Records:
                     value=row.claimed,
                     at=row.at.isoformat(),
                     citation=row.citation,
+                    verdict=row.verdict,
+                    verdict_value=row.measured,
                     measured=_latest(latest),
                     series_label=row.latest_series,
                     change=change,
