@@ -180,7 +180,7 @@ def test_sales_claims_have_no_public_source() -> None:
 def test_54_countries_confirmed_from_the_real_files(store: Store) -> None:
     config = config_module.load(SHIPPED)
     for path in (COUNTRIES, GLOBAL_2022):
-        assert "new" in import_file(config, store, importers.get("netflix-top10"), path, False)
+        assert import_file(config, store, importers.get("netflix-top10"), path, False).stored
     verdicts = {v.name: v for v in read.claims(config, store, "Heartstopper")}
     top10 = verdicts["netflix-top10-countries"]
     assert (top10.verdict, top10.measured) == (CONFIRMED, 54)

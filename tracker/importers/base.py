@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from tracker.core import Parsed, Target
+from tracker.core import Observation, Parsed, Target
 from tracker.errors import BadPayload, UsageError
 
 if TYPE_CHECKING:
@@ -37,10 +39,75 @@ class Importer(ABC):
         BadPayload when the file is not of this kind; rows it cannot read are failures."""
 
 
+@dataclass(slots=True)
+class Tally:
+    """What became of a file's values: each one read is stored, already there, or refused
+    with its reason; rows that could not be read at all are counted apart."""
+
+    file: str
+    values: int = 0  # values the file's rows held (a row may hold several metrics)
+    stored: int = 0
+    present: int = 0  # already in the store, or repeated in the file with the same value
+    clashing: int = 0  # values refused: one series and time with different values
+    clashes: str = ""  # a few of them, for the message
+    malformed: int = 0  # rows refused: unreadable numbers, dates, field counts
+
+    @property
+    def refused(self) -> int:
+        return self.clashing
+
+    def line(self) -> str:
+        text = (
+            f"{self.file}: {self.values:,} value(s) read: {self.stored:,} stored, "
+            f"{self.present:,} already present, {self.refused:,} refused"
+        )
+        if self.clashing:
+            text += (
+                f" ({self.clashing} in clashes, one series and week with different values, "
+                f"as when two titles the file cannot tell apart share a name: {self.clashes})"
+            )
+        if self.malformed:
+            text += f"; {self.malformed:,} malformed row(s) refused"
+        return text
+
+
+def split_collisions(
+    observations: list[Observation],
+) -> tuple[list[Observation], int, list[list[Observation]]]:
+    """(kept, repeated, clashes) of one file's observations: one series at one time twice.
+
+    With the same value it is a repeated row: kept once, the repeats counted. With different
+    values the rows differ by something the file does not carry (two different films of one
+    title in one country's week): which one the series continues cannot be told, so every row
+    of such a clash is refused, never one silently kept in place of the other.
+    """
+    first: dict[tuple[str, str, datetime], int] = {}
+    again: dict[int, list[int]] = {}
+    for i, obs in enumerate(observations):
+        at = first.setdefault((obs.metric, obs.key, obs.at), i)
+        if at != i:
+            again.setdefault(at, []).append(i)
+    if not again:
+        return observations, 0, []
+    drop: set[int] = set()
+    repeated = 0
+    clashes: list[list[Observation]] = []
+    for at, more in again.items():
+        group = [observations[i] for i in (at, *more)]
+        if len({o.value for o in group}) == 1:
+            drop.update(more)
+            repeated += len(more)
+        else:
+            drop.update((at, *more))
+            clashes.append(group)
+    kept = [o for i, o in enumerate(observations) if i not in drop]
+    return kept, repeated, clashes
+
+
 def import_file(
     config: Config, store: Store, importer: Importer, path: Path, everything: bool
-) -> str:
-    """Read `path` with `importer`, store what the config tracks (or everything); one line."""
+) -> Tally:
+    """Read `path` with `importer`, store what the config tracks (or everything); the tally."""
     targets = [t for t in config.targets(importer.source) if t.kind == importer.kind]
     if not everything and not targets:
         raise UsageError(
@@ -55,6 +122,22 @@ def import_file(
         parsed = importer.read(body, None if everything else targets, path.name)
     except BadPayload as exc:
         raise UsageError(f"{path}: not a {importer.title} file: {exc.cause}") from None
-    stored = store.write(importer.source, parsed.observations, sudden=config.sudden)
-    skipped = f", {len(parsed.failures)} malformed row(s) skipped" if parsed.failures else ""
-    return f"{path.name}: {len(parsed.observations)} value(s) read, {stored} new{skipped}"
+    del body
+    tally = Tally(path.name, values=len(parsed.observations), malformed=len(parsed.failures))
+    kept, repeated, clashes = split_collisions(parsed.observations)
+    del parsed
+    if clashes:
+        tally.clashing = sum(len(c) for c in clashes)
+        tally.clashes = _clash_examples(clashes)
+    tally.stored = store.write(importer.source, kept, sudden=config.sudden)
+    tally.present = len(kept) - tally.stored + repeated
+    return tally
+
+
+def _clash_examples(clashes: list[list[Observation]], most: int = 3) -> str:
+    shown = [
+        f"{c[0].key} {c[0].metric} at {c[0].at:%Y-%m-%d}: " + " vs ".join(str(o.value) for o in c)
+        for c in clashes[:most]
+    ]
+    more = f", and {len(clashes) - most} more" if len(clashes) > most else ""
+    return "; ".join(shown) + more

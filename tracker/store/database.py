@@ -217,6 +217,12 @@ class Database(Store):
     def latest_values(self) -> list[LatestRow]:
         return latest_values(self._gateway)
 
+    # -- series by name ------------------------------------------------------------------
+    def series_named(
+        self, name: str, source: str | None = None, metric: str | None = None
+    ) -> list[SeriesInfo]:
+        return self._series.named(name, source, metric)
+
 
 if TYPE_CHECKING:
     # mypy refuses an abstract class here: Database must implement every member of Store.

@@ -32,9 +32,12 @@ class Series(SQLModel, table=True):
     # The platform's stable id (DID, account id, article, title|country|category ...).
     key: str = Field(max_length=MAX_KEY)
     # Who or what this is about, as the campaign names it ("Kit Connor", "Heartstopper").
-    subject: str = Field(max_length=MAX_SUBJECT, index=True)
+    subject: str = Field(max_length=MAX_SUBJECT)
     # The human handle, which may change while `key` stays.
     label: str = Field(default="", max_length=MAX_LABEL)
+    # `subject` and `label` casefolded and indexed: a name is found by one index look-up.
+    subject_key: str = Field(max_length=MAX_SUBJECT, index=True)
+    label_key: str = Field(default="", max_length=MAX_LABEL, index=True)
     # JSON object of extra labels: {"country": "GB", "chart": "TV (English)"}.
     labels: str = Field(default="{}")
     created: int = Field(sa_column=Column(BigInteger, nullable=False))

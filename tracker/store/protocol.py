@@ -59,7 +59,7 @@ class Store(Protocol):
         metric: str | None = None,
         labels: dict[str, str] | None = None,
     ) -> list[SeriesInfo]:
-        """Series matching every filter given; `subject` ignores case."""
+        """Series matching every filter given; `subject` ignores case (an index look-up)."""
         ...
 
     def history(
@@ -156,4 +156,12 @@ class Store(Protocol):
     # -- every series at once ------------------------------------------------------------
     def latest_values(self) -> list[LatestRow]:
         """(series_id, ts, value) of the newest point of every series, in one query."""
+        ...
+
+    # -- series by name ------------------------------------------------------------------
+    def series_named(
+        self, name: str, source: str | None = None, metric: str | None = None
+    ) -> list[SeriesInfo]:
+        """Series whose subject or handle is `name`, ignoring case (one index look-up), or
+        failing those, whose platform id is exactly `name`; filtered by source and metric."""
         ...

@@ -56,7 +56,8 @@ class SeriesIndex:
         if renamed:
             with self._db.cursor(write=True) as cursor:
                 cursor.executemany(
-                    self._db.sql("UPDATE series SET label = ? WHERE id = ?"), renamed
+                    self._db.sql("UPDATE series SET label = ?, label_key = ? WHERE id = ?"),
+                    [(label, label.casefold(), sid) for label, sid in renamed],
                 )
             self._load(source)
         return ids
@@ -108,6 +109,8 @@ class SeriesIndex:
                 o.key,
                 o.subject,
                 o.label,
+                o.subject.casefold(),
+                o.label.casefold(),
                 json.dumps(dict(o.labels), sort_keys=True, ensure_ascii=False),
                 created,
             )
@@ -117,8 +120,9 @@ class SeriesIndex:
         with self._db.cursor(write=True) as cursor:
             cursor.executemany(
                 self._db.sql(
-                    "INSERT INTO series (source, metric, key, subject, label, labels, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, metric, key) DO NOTHING"
+                    "INSERT INTO series (source, metric, key, subject, label, subject_key, "
+                    "label_key, labels, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (source, metric, key) DO NOTHING"
                 ),
                 rows,
             )
@@ -140,18 +144,42 @@ class SeriesIndex:
         metric: str | None = None,
         labels: dict[str, str] | None = None,
     ) -> list[SeriesInfo]:
-        """Series matching every filter given; `subject` ignores case."""
-        # Raw SQL: the read commands start faster without compiling an ORM query.
-        where, args = ["1 = 1"], []
-        for column, value in (("lower(subject)", subject), ("source", source), ("metric", metric)):
+        """Series matching every filter given; `subject` ignores case (an index look-up)."""
+        where, args = [], []
+        for column, value in (
+            ("subject_key", subject.casefold() if subject else None),
+            ("source", source),
+            ("metric", metric),
+        ):
             if value:
                 where.append(f"{column} = ?")
-                args.append(value.lower() if column.startswith("lower") else value)
+                args.append(value)
+        return self._select(where, args, labels)
+
+    def named(
+        self, name: str, source: str | None = None, metric: str | None = None
+    ) -> list[SeriesInfo]:
+        """Series whose subject or handle is `name` (ignoring case), both indexed; failing
+        those, whose platform id is exactly `name` (indexed when `source` is given)."""
+        where, args = [], []
+        for column, value in (("source", source), ("metric", metric)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        key = name.casefold()
+        found = self._select(["(subject_key = ? OR label_key = ?)", *where], [key, key, *args])
+        return found or self._select(["key = ?", *where], [name, *args])
+
+    def _select(
+        self, where: list[str], args: list[str], labels: dict[str, str] | None = None
+    ) -> list[SeriesInfo]:
+        # Raw SQL: the read commands start faster without compiling an ORM query.
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
                     "SELECT id, source, metric, key, subject, label, labels FROM series "
-                    f"WHERE {' AND '.join(where)} ORDER BY id"
+                    f"{clause}ORDER BY id"
                 ),
                 args,
             )

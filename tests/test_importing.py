@@ -1,0 +1,99 @@
+"""`tracker import`: every value read is stored, already present, or refused with its reason.
+
+Two different films of one title in one country's week (Latvia and Lithuania, "The Mummy",
+in the real countries file) share a series and a week: the file has no column to tell them
+apart. Both rows are refused and counted, never one silently kept in place of the other.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NETFLIX_COUNTRY_COLUMNS, SHARED, netflix_tsv, tracker_env
+from tracker import config as config_module
+from tracker.importers import registry as importers
+from tracker.importers.base import import_file
+from tracker.store import Database
+
+COUNTRIES = SHARED / "data" / "netflix-top10" / "all-weeks-countries.to-2022-11-13.tsv"
+real_data = pytest.mark.skipif(
+    not COUNTRIES.is_file(), reason=f"real Netflix Top 10 files not found at {COUNTRIES.parent}"
+)
+
+ROWS = (
+    ("Latvia", "LV", "2022-08-21", "Films", "5", "The Mummy", "N/A", "1"),
+    ("Latvia", "LV", "2022-08-21", "Films", "10", "The Mummy", "N/A", "1"),
+    ("Latvia", "LV", "2022-08-21", "Films", "1", "Purple Hearts", "N/A", "4"),
+    # The same row twice: one value, stored once, the repeat counted as already present.
+    ("Latvia", "LV", "2022-08-21", "Films", "2", "Day Shift", "N/A", "2"),
+    ("Latvia", "LV", "2022-08-21", "Films", "2", "Day Shift", "N/A", "2"),
+    ("Lithuania", "LT", "2022-08-21", "Films", "4", "The Mummy", "N/A", "1"),
+    ("Latvia", "LV", "2022-08-28", "Films", "x", "Purple Hearts", "N/A", "5"),
+)
+
+
+def _import(tmp_path: Path, database_url: str, file: Path) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "tracker.toml"
+    config.write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", "import", "netflix-top10", "--all", str(file)],
+        env=tracker_env(config, database_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_title_twice_in_one_country_week_is_refused_and_said(
+    tmp_path: Path, database_url: str
+) -> None:
+    file = tmp_path / "countries.tsv"
+    file.write_text(netflix_tsv(NETFLIX_COUNTRY_COLUMNS, ROWS), encoding="utf-8")
+    first = _import(tmp_path, database_url, file)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == (
+        "countries.tsv: 6 value(s) read: 3 stored, 1 already present, 2 refused (2 in clashes, "
+        "one series and week with different values, as when two titles the file cannot tell "
+        "apart share a name: The Mummy|N/A|LV|Films chart_rank at 2022-08-15: 5 vs 10); "
+        "1 malformed row(s) refused\n"
+    )
+    again = _import(tmp_path, database_url, file)
+    assert "0 stored, 4 already present, 2 refused" in again.stdout, again.stderr
+    store = Database.open(database_url)
+    try:
+        stored = {
+            (s.labels["list"], s.label): [v for _, v in store.history(s.id)]
+            for s in store.find_series(source="netflix")
+        }
+    finally:
+        store.close()
+    # Lithuania's one film of that title that week is kept; Latvia's two are not stored.
+    assert stored == {
+        ("LV", "Purple Hearts"): [1],
+        ("LV", "Day Shift"): [2],
+        ("LT", "The Mummy"): [4],
+    }
+
+
+@real_data
+def test_the_real_countries_file_keeps_or_counts_every_row(store: Database, tmp_path: Path) -> None:
+    (tmp_path / "tracker.toml").write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    config = config_module.load(tmp_path / "tracker.toml")
+    tally = import_file(config, store, importers.get("netflix-top10"), COUNTRIES, True)
+    rows = COUNTRIES.read_text(encoding="utf-8").count("\n") - 1
+    # Latvia's weeks ending 2022-08-21 and 08-28 and Lithuania's ending 08-28: two "The
+    # Mummy" films each, 6 rows in 3 clashes.
+    assert (tally.values, tally.clashing, tally.malformed) == (rows, 6, 0)
+    assert tally.stored + tally.present + tally.refused == tally.values
+    assert store.count() == tally.stored == rows - 6
+    assert [c.split(" chart_rank")[0] for c in tally.clashes.split("; ")] == [
+        "The Mummy|N/A|LV|Films",
+        "The Mummy|N/A|LV|Films",
+        "The Mummy|N/A|LT|Films",
+    ]
+    again = import_file(config, store, importers.get("netflix-top10"), COUNTRIES, True)
+    assert (again.stored, again.present, again.refused) == (0, rows - 6, 6)
