@@ -97,3 +97,29 @@ def test_the_real_countries_file_keeps_or_counts_every_row(store: Database, tmp_
     ]
     again = import_file(config, store, importers.get("netflix-top10"), COUNTRIES, True)
     assert (again.stored, again.present, again.refused) == (0, rows - 6, 6)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_first_import_into_postgresql_takes_the_copy_path(
+    store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's clashes are taken out before the write: they no longer fail the COPY and send
+    every import down the slow path (which also kept one of the clashing rows, silently)."""
+    from tracker.store.timeseries import PostgresCopy
+
+    slow: list[int] = []
+    fallback = PostgresCopy._fallback
+
+    def counted(self: PostgresCopy, cursor: object, rows: list[object]) -> int:
+        slow.append(len(rows))
+        return fallback(self, cursor, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PostgresCopy, "_fallback", counted)
+    file = tmp_path / "countries.tsv"
+    file.write_text(netflix_tsv(NETFLIX_COUNTRY_COLUMNS, ROWS), encoding="utf-8")
+    (tmp_path / "tracker.toml").write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    config = config_module.load(tmp_path / "tracker.toml")
+    first = import_file(config, store, importers.get("netflix-top10"), file, True)
+    assert (first.stored, slow) == (3, [])
+    again = import_file(config, store, importers.get("netflix-top10"), file, True)
+    assert (again.stored, again.present, slow) == (0, 4, [3])

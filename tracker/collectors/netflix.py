@@ -12,7 +12,7 @@ redirect page or `null` must never turn into stored values. The same parser read
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -93,12 +93,9 @@ class NetflixCollector(Collector):
 
 
 def parse_body(body: bytes, titles: Mapping[str, str] | None, source_name: str) -> Parsed:
-    """`parse_tsv` of a downloaded or imported file's bytes (UTF-8)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadPayload(f"not UTF-8 text at byte {exc.start}") from None
-    return parse_tsv(text, titles, source_name)
+    """`parse_tsv` of a downloaded or imported file's bytes (UTF-8), decoded a block at a
+    time: the whole file as one str would double an import's memory."""
+    return _parse(_decoded(body), body[:2000].decode("utf-8", "replace"), titles, source_name)
 
 
 def parse_file(path: str | Path) -> Parsed:
@@ -113,8 +110,14 @@ def parse_tsv(text: str, titles: Mapping[str, str] | None, source_name: str) -> 
     `titles=None` keeps every show, each under its own title as subject. Rows whose numbers
     are malformed are skipped and reported as `failures["row N"]` (N = line number).
     """
-    lines = text.split("\n")
-    columns = _header(lines[0], text, source_name)
+    return _parse(_lines(text), text, titles, source_name)
+
+
+def _parse(
+    lines: Iterator[str], text: str, titles: Mapping[str, str] | None, source_name: str
+) -> Parsed:
+    """`parse_tsv` of the file's lines; `text` is its start, for messages."""
+    columns = _header(next(lines, ""), text, source_name)
     countries = "country_iso2" in columns
     width = len(columns)
     c_week, c_cat, c_rank = columns["week"], columns["category"], columns["weekly_rank"]
@@ -125,7 +128,9 @@ def parse_tsv(text: str, titles: Mapping[str, str] | None, source_name: str) -> 
     parsed = Parsed()
     emit = parsed.observations.append
     weeks: dict[str, datetime] = {}
-    for number, line in enumerate(lines[1:], start=2):
+    series: dict[tuple[str, str, str, str, str], tuple[str, dict[str, str], str]] = {}
+    common: dict[str, str] = {}  # one copy of each country, category and season text
+    for number, line in enumerate(lines, start=2):
         line = line.rstrip("\r")
         if not line:
             continue
@@ -155,15 +160,54 @@ def parse_tsv(text: str, titles: Mapping[str, str] | None, source_name: str) -> 
             continue
         category, season = cells[c_cat], cells[c_season]
         chart = cells[c_iso] if countries else "global"
-        key = f"{show}|{season}|{chart}|{category}"
-        labels = {"list": chart, "category": category, "season": season}
-        if countries:
-            labels["country"] = cells[c_country]
+        country = cells[c_country] if countries else ""
+        # One key and one labels dict per series, shared by its rows: a countries file has
+        # ~2 rows a series, and per-row copies were most of an import's memory.
+        found = series.get((show, season, chart, category, country))
+        if found is None:
+            chart, category, season, country = (
+                common.setdefault(text, text) for text in (chart, category, season, country)
+            )
+            labels = {"list": chart, "category": category, "season": season}
+            if countries:
+                labels["country"] = country
+            found = series[(show, season, chart, category, country)] = (
+                f"{show}|{season}|{chart}|{category}",
+                labels,
+                show,
+            )
+        key, labels, show = found
         subject = show if titles is None else titles[show]
         for metric, value in (("chart_rank", rank), ("hours_viewed", hours), ("views", views)):
             if value is not None:
                 emit(Observation(metric, key, value, start, subject, show, labels, WEEK))
     return parsed
+
+
+def _lines(text: str, block: int = 1 << 20) -> Iterator[str]:
+    """The lines of `text`, split a block at a time: a list of every line of a large file at
+    once would double an import's memory."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + block)
+        end = len(text) if end < 0 else end
+        yield from text[start:end].split("\n")
+        start = end + 1
+
+
+def _decoded(body: bytes, block: int = 1 << 20) -> Iterator[str]:
+    """The lines of UTF-8 `body`, decoded a block at a time (a newline byte is never part of
+    another character, so a block cut after one decodes on its own)."""
+    start = 0
+    while start < len(body):
+        end = body.find(b"\n", start + block)
+        end = len(body) if end < 0 else end
+        try:
+            text = body[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadPayload(f"not UTF-8 text at byte {start + exc.start}") from None
+        yield from text.split("\n")
+        start = end + 1
 
 
 def _header(line: str, text: str, source_name: str) -> dict[str, int]:

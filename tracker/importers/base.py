@@ -39,6 +39,10 @@ class Importer(ABC):
         BadPayload when the file is not of this kind; rows it cannot read are failures."""
 
 
+# Observations stored per write.
+WRITE_SLICE = 20_000
+
+
 @dataclass(slots=True)
 class Tally:
     """What became of a file's values: each one read is stored, already there, or refused
@@ -129,8 +133,13 @@ def import_file(
     if clashes:
         tally.clashing = sum(len(c) for c in clashes)
         tally.clashes = _clash_examples(clashes)
-    tally.stored = store.write(importer.source, kept, sudden=config.sudden)
-    tally.present = len(kept) - tally.stored + repeated
+    accepted = len(kept)
+    # In slices, each let go of once written: the rows of one write are built at once, and
+    # what the store then holds (its series cache, SQLite's page cache) reuses the memory.
+    while kept:
+        tally.stored += store.write(importer.source, kept[:WRITE_SLICE], sudden=config.sudden)
+        del kept[:WRITE_SLICE]
+    tally.present = accepted - tally.stored + repeated
     return tally
 
 

@@ -8,7 +8,7 @@ and a set-based fallback that keeps writes idempotent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
@@ -74,22 +74,26 @@ class PostgresCopy:
             else:
                 cursor.execute("RELEASE SAVEPOINT bulk_copy")
                 return len(rows)
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS snapshot_in "
-                "(series_id integer, ts bigint, value bigint, period integer, sig smallint, "
-                "flags smallint) ON COMMIT DELETE ROWS"
-            )
-            with cursor.copy(
-                "COPY snapshot_in (series_id, ts, value, period, sig, flags) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                "INSERT INTO snapshot (series_id, ts, value, period, sig, flags) "
-                "SELECT DISTINCT ON (series_id, ts) series_id, ts, value, period, sig, flags "
-                "FROM snapshot_in ON CONFLICT (series_id, ts) DO NOTHING"
-            )
-            return int(cursor.rowcount)
+            return self._fallback(cursor, rows)
+
+    def _fallback(self, cursor: Any, rows: Sequence[Row]) -> int:
+        """The slow path: the rows into a scratch table, then one insert of those not there."""
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS snapshot_in "
+            "(series_id integer, ts bigint, value bigint, period integer, sig smallint, "
+            "flags smallint) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(
+            "COPY snapshot_in (series_id, ts, value, period, sig, flags) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            "INSERT INTO snapshot (series_id, ts, value, period, sig, flags) "
+            "SELECT DISTINCT ON (series_id, ts) series_id, ts, value, period, sig, flags "
+            "FROM snapshot_in ON CONFLICT (series_id, ts) DO NOTHING"
+        )
+        return int(cursor.rowcount)
 
 
 # The write strategy of each dialect and driver the store supports.
