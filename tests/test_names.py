@@ -80,3 +80,26 @@ def test_the_migration_fills_the_keys_of_series_stored_before_it(database_url: s
         assert [s.key for s in store.find_series("ÖLSEN")] == ["k1"]
     finally:
         store.close()
+
+
+def test_a_name_right_after_a_large_import_is_one_index_lookup(store: Database) -> None:
+    """PostgreSQL without statistics of a freshly filled table scanned the (source, metric)
+    index for a subject: the store refreshes them after creating many series at once."""
+    store.write(
+        "netflix",
+        [
+            Observation("chart_rank", f"show {i}|C{i % 90}", 1, T0, f"Show {i // 90}")
+            for i in range(20_000)
+        ],
+    )
+    query = (
+        "SELECT id FROM series WHERE subject_key = 'show 7' AND source = 'netflix' "
+        "AND metric = 'chart_rank' ORDER BY id"
+    )
+    with store.engine.connect() as conn:
+        explain = "EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN "
+        plan = " ".join(
+            str(r[-1] if store.is_sqlite else r[0]) for r in conn.execute(text(explain + query))
+        )
+    assert "ix_series_subject_key" in plan, plan
+    assert len(store.find_series("SHOW 7", "netflix", "chart_rank")) == 90

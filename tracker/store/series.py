@@ -16,6 +16,9 @@ from tracker.core import Observation
 from tracker.store.engine import Gateway
 from tracker.timeutil import to_epoch
 
+# Series created in one batch past which PostgreSQL's statistics are refreshed at once.
+ANALYZE_AFTER = 1_000
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesInfo:
@@ -126,6 +129,12 @@ class SeriesIndex:
                 ),
                 rows,
             )
+        if len(rows) >= ANALYZE_AFTER and not self._db.is_sqlite:
+            # Until autovacuum gets to it, PostgreSQL plans a name look-up on a table it has
+            # no statistics of by scanning the (source, metric) index: 250 ms instead of 1 ms
+            # at 63,000 series right after an import.
+            with self._db.cursor(write=True) as cursor:
+                cursor.execute("ANALYZE series")
 
     def _load(self, source: str) -> None:
         with self._db.cursor() as cursor:
