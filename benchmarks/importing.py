@@ -75,7 +75,7 @@ def _child(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        err = proc.stderr.read().decode() if proc.stderr else ""
+        err = proc.communicate()[1].decode()
         if proc.returncode:
             raise RuntimeError(f"{command[:4]} exited {proc.returncode}: {err}")
         out.seek(0)
@@ -107,7 +107,8 @@ def _drop(url: str) -> None:
 
 
 def measure(kind: str, file: Path, runs: int, place: Path) -> list[Measure]:
-    rows = sum(1 for _ in file.open(encoding="utf-8")) - 1
+    with file.open(encoding="utf-8") as lines:
+        rows = sum(1 for _ in lines) - 1
     config = place / "tracker.toml"
     config.write_text('contact = "bench@example.org"\n', encoding="utf-8")
     env = {**os.environ, "TRACKER_CONFIG": str(config)}

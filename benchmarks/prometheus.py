@@ -91,6 +91,7 @@ class Prometheus:
         config = work / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1h\n", encoding="utf-8")
         self.port = _free_port()
+        self.log = (work / "prometheus.log").open("w")
         self.proc = subprocess.Popen(
             [
                 "prometheus",
@@ -100,7 +101,7 @@ class Prometheus:
                 f"--web.listen-address=127.0.0.1:{self.port}",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(work / "prometheus.log").open("w"),
+            stderr=self.log,
         )
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         deadline = time.monotonic() + 60
@@ -128,6 +129,7 @@ class Prometheus:
         self.conn.close()
         self.proc.terminate()
         self.proc.wait(timeout=30)
+        self.log.close()
 
 
 def _tracker_store(url: str, observations: list[Observation]) -> tuple[Database, float]:

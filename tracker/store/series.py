@@ -39,6 +39,8 @@ class SeriesIndex:
         self._clock = clock
         # source -> metric -> key -> (id, label): nested, so a look-up builds no tuple.
         self._cache: dict[str, dict[str, dict[str, tuple[int, str]]]] = {}
+        # source -> the highest series id cached: what a refresh reads on from.
+        self._newest: dict[str, int] = {}
 
     def ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
         """The series id of each observation, creating series on first sight in one batch.
@@ -54,6 +56,9 @@ class SeriesIndex:
                 self._create(source, unknown)
                 self._load(source)
             found = self._lookup(source, observations)
+            if found is None:  # another writer's series committed after newer ids: read all
+                self._load(source, everything=True)
+                found = self._lookup(source, observations)
             assert found is not None, "series created but not found"
         ids, renamed = found
         if renamed:
@@ -62,7 +67,7 @@ class SeriesIndex:
                     self._db.sql("UPDATE series SET label = ?, label_key = ? WHERE id = ?"),
                     [(label, label.casefold(), sid) for label, sid in renamed],
                 )
-            self._load(source)
+            self._load(source, everything=True)
         return ids
 
     def _lookup(
@@ -136,15 +141,25 @@ class SeriesIndex:
             with self._db.cursor(write=True) as cursor:
                 cursor.execute("ANALYZE series")
 
-    def _load(self, source: str) -> None:
+    def _load(self, source: str, everything: bool = False) -> None:
+        """Cache the series of `source`: all of them the first time (or with `everything`),
+        then only those created since (ids grow), so an import of 50,000 series in slices
+        does not read them all back for every slice."""
+        newest = self._newest.get(source) if not everything else None
+        sql = "SELECT metric, key, id, label FROM series WHERE source = ?"
         with self._db.cursor() as cursor:
-            cursor.execute(
-                self._db.sql("SELECT metric, key, id, label FROM series WHERE source = ?"),
-                (source,),
-            )
-            metrics = self._cache.setdefault(source, {})
-            for metric, key, sid, label in cursor.fetchall():
-                metrics.setdefault(metric, {})[key] = (sid, label)
+            if newest is None:
+                cursor.execute(self._db.sql(sql), (source,))
+            else:
+                cursor.execute(self._db.sql(sql + " AND id > ?"), (source, newest))
+            rows = cursor.fetchall()
+        metrics = self._cache.setdefault(source, {})
+        for metric, key, sid, label in rows:
+            metrics.setdefault(metric, {})[key] = (sid, label)
+        if rows:
+            self._newest[source] = max(newest or 0, max(row[2] for row in rows))
+        elif newest is None:
+            self._newest[source] = 0
 
     def find(
         self,
