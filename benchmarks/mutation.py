@@ -124,7 +124,7 @@ TARGETS: dict[str, Target] = {
     "netflix": Target(
         "tracker/collectors/netflix.py",
         ("tests/collectors/test_netflix.py", "tests/collectors/test_netflix_parse.py"),
-        frozenset({"parse", "parse_tsv", "_header", "_count", "_week_start"}),
+        frozenset({"parse", "parse_tsv", "_parse", "_header", "_count", "_week_start"}),
         equivalent={
             ("parse", 'text = body.decode("UTF-8")'): "codec names are case-insensitive",
             **{
@@ -134,7 +134,7 @@ TARGETS: dict[str, Target] = {
                 for tail in ('rsplit("/", )[-1])', 'rsplit("/", 2)[-1])', 'rsplit("/", 1)[+1])')
             },
             **{
-                ("parse_tsv", line): (
+                ("_parse", line): (
                     "a column's fallback index is only read when the column is there: country "
                     "columns in a countries file, weekly_hours_viewed (required) in a global one"
                 )
@@ -149,12 +149,12 @@ TARGETS: dict[str, Target] = {
                 )
             },
             (
-                "parse_tsv",
+                "_parse",
                 'c_hours, c_views = columns.get("weekly_hours_viewed", -1), '
                 'columns.get("weekly_views", -2)',
             ): "any negative index means 'no views column'",
-            ("parse_tsv", "start = None"): "the week cache only saves parsing a date again",
-            ("parse_tsv", "start = weeks.get(None)"): "the week cache only saves parsing again",
+            ("_parse", "start = None"): "the week cache only saves parsing a date again",
+            ("_parse", "start = weeks.get(None)"): "the week cache only saves parsing again",
             ("_header", 'head = line.lstrip("XX\\ufeffXX").strip()'): (
                 "also strips leading X's, and no Top 10 column starts with X"
             ),
