@@ -20,7 +20,6 @@ from tracker.timeutil import to_epoch
 ANALYZE_AFTER = 1_000
 # ...and past which they are sent to PostgreSQL with COPY.
 COPY_AFTER = 100
-_COLUMNS = "source, metric, key, subject, label, subject_key, label_key, labels, created"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +131,8 @@ class SeriesIndex:
             if self._db.is_sqlite or len(rows) < COPY_AFTER:
                 cursor.executemany(
                     self._db.sql(
-                        f"INSERT INTO series ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "INSERT INTO series (source, metric, key, subject, label, subject_key, "
+                        "label_key, labels, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT (source, metric, key) DO NOTHING"
                     ),
                     rows,
@@ -145,11 +145,16 @@ class SeriesIndex:
                     "key text, subject text, label text, subject_key text, label_key text, "
                     "labels text, created bigint) ON COMMIT DELETE ROWS"
                 )
-                with cursor.copy(f"COPY series_in ({_COLUMNS}) FROM STDIN") as copy:
+                with cursor.copy(
+                    "COPY series_in (source, metric, key, subject, label, subject_key, "
+                    "label_key, labels, created) FROM STDIN"
+                ) as copy:
                     for row in rows:
                         copy.write_row(row)
                 cursor.execute(
-                    f"INSERT INTO series ({_COLUMNS}) SELECT {_COLUMNS} FROM series_in "
+                    "INSERT INTO series (source, metric, key, subject, label, subject_key, "
+                    "label_key, labels, created) SELECT source, metric, key, subject, label, "
+                    "subject_key, label_key, labels, created FROM series_in "
                     "ON CONFLICT (source, metric, key) DO NOTHING"
                 )
         if len(rows) >= ANALYZE_AFTER and not self._db.is_sqlite:
@@ -216,12 +221,12 @@ class SeriesIndex:
         self, where: list[str], args: list[str], labels: dict[str, str] | None = None
     ) -> list[SeriesInfo]:
         # Raw SQL: the read commands start faster without compiling an ORM query.
-        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        where = where or ["1 = 1"]
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
                     "SELECT id, source, metric, key, subject, label, labels FROM series "
-                    f"{clause}ORDER BY id"
+                    f"WHERE {' AND '.join(where)} ORDER BY id"
                 ),
                 args,
             )
