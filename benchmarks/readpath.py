@@ -149,6 +149,14 @@ def store_history(url: str) -> Callable[[str, int, int], str]:
     return run
 
 
+def _points(output: str) -> int:
+    """Points in one side's JSON: a list of rows, or the CLI's versioned document."""
+    data = json.loads(output)
+    if isinstance(data, dict):
+        return sum(len(series["points"]) for series in data["series"])
+    return len(data)
+
+
 def histories(url: str, shape: ReadShape, points: int, count: int) -> list[Measure]:
     """`tracker history` in-process, and the store's part of it, against raw SQL: p50, p99."""
     sides: dict[str, Callable[[str, int, int], str]] = {
@@ -162,7 +170,7 @@ def histories(url: str, shape: ReadShape, points: int, count: int) -> list[Measu
         since, until = window(rng.randrange(shape.points - points + 1), points)
         plan.append((subject(rng.randint(1, shape.tracked)), since, until))
     for name, since, until in plan[:5]:  # warm up, and check every side sees the same points
-        sizes = {side: len(json.loads(fetch(name, since, until))) for side, fetch in sides.items()}
+        sizes = {side: _points(fetch(name, since, until)) for side, fetch in sides.items()}
         if set(sizes.values()) != {points}:
             raise AssertionError(f"{name} {since}..{until}: points per side {sizes}")
     times: dict[str, list[float]] = {side: [] for side in sides}

@@ -550,12 +550,12 @@ def test_import_netflix_top10_twice_adds_nothing_the_second_time(db_cli: Cli) ->
     first = db_cli("import", "netflix-top10", str(global_file))
     assert (first.returncode, first.stdout) == (
         0,
-        "all-weeks-global.tsv: 4 value(s) read: 4 stored, 0 already present, 0 refused\n",
+        "all-weeks-global.tsv: 4 row(s) read: 4 stored, 0 already present, 0 refused\n",
     ), first.stderr
     again = db_cli("import", "netflix-top10", str(global_file))
     assert (again.returncode, again.stdout) == (
         0,
-        "all-weeks-global.tsv: 4 value(s) read: 0 stored, 4 already present, 0 refused\n",
+        "all-weeks-global.tsv: 4 row(s) read: 0 stored, 4 already present, 0 refused\n",
     ), again.stderr
 
     store = Database.open(db_cli.database_url)

@@ -214,8 +214,7 @@ def test_a_new_platform_is_one_module_and_its_entry_points(
     loaded = cli("import", "chirp-export", str(export))
     assert (loaded.returncode, loaded.stdout) == (
         0,
-        "export.csv: 1 value(s) read: 1 stored, 0 already present, 0 refused; "
-        "1 malformed row(s) refused\n",
+        "export.csv: 2 row(s) read: 1 stored, 0 already present, 1 refused (malformed row(s): 1)\n",
     ), loaded.stderr
     history_of = cli("history", "Kit Connor", "--platform", "chirp", "--format", "csv")
     assert "2019-06-01" in history_of.stdout and ",900," in history_of.stdout

@@ -47,7 +47,7 @@ def test_import_against_the_raw_loader(tmp_path: Path) -> None:
     file.write_text(netflix_tsv(NETFLIX_COUNTRY_COLUMNS, tuple(rows)), encoding="utf-8")
     speed, memory = importing.measure("sqlite", file, runs=1, place=tmp_path)
     assert speed.notes["rows"] == 10
-    assert speed.notes["tracker said"].startswith("countries.tsv: 10 value(s) read: 10 stored")
+    assert speed.notes["tracker said"].startswith("countries.tsv: 10 row(s) read: 10 stored")
     assert memory.unit == "MiB"
     _sane([speed, memory])
 

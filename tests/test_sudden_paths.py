@@ -165,7 +165,7 @@ def test_imported_values_are_flagged_like_collected_ones(
     path = tmp_path / "all-weeks-global.tsv"
     path.write_text(netflix_tsv(NETFLIX_GLOBAL_COLUMNS, rows), encoding="utf-8")
     tally = import_file(config, store, importers.get("netflix-top10"), path, everything=False)
-    assert "value(s) read" in tally.line()
+    assert (tally.read, tally.stored) == (6, 6)
     found = {
         s.metric: [(v, f) for _, v, _, _, f in store.points(s.id)]
         for s in store.find_series(source="netflix")

@@ -46,7 +46,7 @@ WRITE_SLICE = 20_000
 @dataclass(slots=True)
 class Tally:
     """What became of a file's values: each one read is stored, already there, or refused
-    with its reason; rows that could not be read at all are counted apart."""
+    with its reason (`tracker.commands.importing.counts_line` says it in one line)."""
 
     file: str
     values: int = 0  # values the file's rows held (a row may hold several metrics)
@@ -57,22 +57,18 @@ class Tally:
     malformed: int = 0  # rows refused: unreadable numbers, dates, field counts
 
     @property
-    def refused(self) -> int:
-        return self.clashing
+    def read(self) -> int:
+        return self.values + self.malformed
 
-    def line(self) -> str:
-        text = (
-            f"{self.file}: {self.values:,} value(s) read: {self.stored:,} stored, "
-            f"{self.present:,} already present, {self.refused:,} refused"
-        )
-        if self.clashing:
-            text += (
-                f" ({self.clashing} in clashes, one series and week with different values, "
-                f"as when two titles the file cannot tell apart share a name: {self.clashes})"
-            )
-        if self.malformed:
-            text += f"; {self.malformed:,} malformed row(s) refused"
-        return text
+    @property
+    def refused(self) -> dict[str, int]:
+        """Reason -> how many were refused for it."""
+        reasons = {
+            "one series and week twice with different values, two titles the file cannot "
+            f"tell apart ({self.clashes})": self.clashing,
+            "malformed row(s)": self.malformed,
+        }
+        return {why: n for why, n in reasons.items() if n}
 
 
 def split_collisions(
