@@ -7,7 +7,7 @@ Python (`str.casefold`), so "Ü" and "ü" match where SQLite's ASCII-only `lower
 The plain `subject` index is dropped: nothing looks a subject up by its exact case any more.
 
 Revision ID: 0004
-Revises: 0006 (chained after main's 0006_distributed)
+Revises: 0003
 Create Date: 2026-11-29
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from tracker.bounds import MAX_LABEL, MAX_SUBJECT
 
 revision = "0004"
-down_revision = "0006"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
