@@ -53,7 +53,13 @@ def emit(text: str) -> None:
 
 
 def emit_json(data: dict[str, Any]) -> None:
-    emit(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    """Indented for a person at a terminal; compact for a pipe or a file, where Python's C
+    encoder writes it ~4x faster (an indent sends json to its pure-Python encoder, which was
+    three quarters of `history --format json`'s time)."""
+    if sys.stdout.isatty():
+        emit(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    else:
+        emit(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def emit_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
