@@ -105,15 +105,25 @@ def _by_other_names(
 ) -> list[SeriesInfo]:
     tag = _tag(subject) if subject.lstrip().startswith("#") else None
     if tag is not None:
-        found = store.find_series(tag, platform, metric, labels or None)
-        if found:
-            return found
-    folded = subject.strip().casefold()
-    names = {folded} | ({tag.casefold()} if tag else set())
+        tagged = store.find_series(tag, platform, metric, labels or None)
+        if tagged:
+            return tagged
+    # Handle or platform id: index look-ups (subject_key, label_key, key) ...
+    names = list(dict.fromkeys(n for n in (subject.strip(), tag) if n))
+    found: dict[int, SeriesInfo] = {}
+    for name in names:
+        for info in store.series_named(name, platform, metric):
+            if all(info.labels.get(k) == v for k, v in labels.items()):
+                found.setdefault(info.id, info)
+    if found:
+        return list(found.values())
+    # ... and only when they find nothing, a platform id written in another case: a scan, on
+    # the way to "did you mean", which scans anyway.
+    folded = {name.casefold() for name in names}
     return [
         s
         for s in store.find_series(None, platform, metric, labels or None)
-        if s.key.casefold() in names or (s.label or "").casefold() in names
+        if s.key.casefold() in folded
     ]
 
 
