@@ -80,11 +80,12 @@ class Daemon:
         return wait_for(f"{fragment!r} in the daemon log", seen)
 
     def terminate(self) -> int:
-        """SIGTERM, then the exit code; the daemon must stop within a few seconds."""
+        """SIGTERM, then the exit code; an idle daemon stops without waiting out the grace
+        (the grace, not a stopwatch, is the bound: a loaded machine may take seconds)."""
         sent = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=10)
-        assert time.monotonic() - sent < 5, "the daemon took too long to stop"
+        code = self.proc.wait(timeout=daemon.STOP_GRACE_SECONDS + 15)
+        assert time.monotonic() - sent < daemon.STOP_GRACE_SECONDS, "waited out the grace"
         return code
 
     def close(self) -> None:

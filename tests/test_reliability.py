@@ -294,7 +294,7 @@ class Daemon:
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=15)
+        return self.proc.wait(timeout=daemon.STOP_GRACE_SECONDS + 15)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -396,7 +396,10 @@ def test_sigterm_lets_the_round_in_flight_write(seeded: Seeded, tmp_path: Path) 
         )
         sent = time.monotonic()
         assert running.terminate() == 0
-        assert time.monotonic() - sent < 5
+        # It stopped as the round ended, without waiting out the grace (a loaded machine may
+        # take seconds to get there, so the grace is the bound, not a stopwatch).
+        assert time.monotonic() - sent < daemon.STOP_GRACE_SECONDS
+        assert "still in flight" not in running.text()
         assert outcomes(store) == dict.fromkeys(SOURCES, ["ok"])
         assert store.count() == 27
         assert "stopping: 1 round(s) in flight" in running.text()
