@@ -15,6 +15,7 @@ import typer
 
 from tracker import __version__
 from tracker.commands import (
+    alerting,
     campaign,
     distributed,
     editing,
@@ -58,6 +59,7 @@ app.add_typer(importing.app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(webpage.app, name="web")
 app.add_typer(info.config_app, name="config")
+app.add_typer(alerting.app, name="alerts")
 
 
 def _version(value: bool) -> None:

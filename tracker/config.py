@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from tracker.alerts.rules import Rule, check_rules
 from tracker.bounds import (
     MAX_KEY,
     MAX_LABEL,
@@ -259,6 +260,7 @@ class Config(BaseSettings):
     charts: list[Chart] = []
     pages: list[Page] = []
     campaign: Campaign | None = None
+    alerts: list[Rule] = []
 
     @field_validator("change_factor")
     @classmethod
@@ -443,6 +445,7 @@ def load(path: str | Path | None = None, *, database_url: str | None = None) -> 
     _default_sources(config, where, installed)
     _check_targets(config, where)
     _check_kinds(config, where, installed, broken)
+    check_rules(config, where)
     return config
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from tracker import __version__
 from tracker import config as config_module
 from tracker import scheduler as scheduling
+from tracker.alerts.deliver import after_round
 from tracker.baselines import references
 from tracker.config import Config
 from tracker.errors import ConfigError, LockHeld, StoreError
@@ -55,7 +56,9 @@ async def run_once(config: Config, store: Store) -> list[SourceReport]:
     async with make_client(config.http, config.contact) as client:
         runner = Runner(config, store, client)
         introduce(runner, "one round")
-        return await runner.run_round()
+        reports = await runner.run_round()
+    await asyncio.to_thread(after_round, runner.config, store)
+    return reports
 
 
 def introduce(runner: Runner, mode: str = "daemon") -> None:
@@ -181,6 +184,7 @@ class _Service:
                 task.add_done_callback(self.in_flight.discard)
                 # Shielded: a stop lets the round finish its write instead of cutting it off.
                 await asyncio.shield(task)
+                await asyncio.to_thread(after_round, self.runner.config, self.store)
                 job = self.scheduler.get_job(name)
                 when = job.next_run_time if job else None
                 await asyncio.to_thread(

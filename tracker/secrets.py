@@ -53,6 +53,20 @@ _known = _Known()
 
 def secret(env: str, file: str | None = None) -> str | None:
     """The credential from environment variable `env`, else from `file`; None when neither."""
+    value = unmasked(env, file)
+    if value:
+        _known.add(value)
+    return value
+
+
+def remember(value: str) -> None:
+    """Mask `value` from now on: a part of a credential read with `unmasked` (a URL's token,
+    where masking the whole URL would mask every 'https://' too)."""
+    _known.add(value)
+
+
+def unmasked(env: str, file: str | None = None) -> str | None:
+    """Like `secret`, but the caller registers (`remember`) the parts that are secret."""
     value = os.environ.get(env, "").strip() if env else ""
     if not value and file:
         path = Path(file).expanduser()
@@ -67,10 +81,7 @@ def secret(env: str, file: str | None = None) -> str | None:
                 path,
                 stat.S_IMODE(mode),
             )
-    if not value:
-        return None
-    _known.add(value)
-    return value
+    return value or None
 
 
 def redact(text: str) -> str:

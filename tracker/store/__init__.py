@@ -7,6 +7,7 @@
     timeseries.py  snapshot rows: one bulk write strategy per dialect, history reads
     ledger.py      attempts, per-source status and next run, baselines
     budgets.py     quota budgets per credential
+    alerting.py    alert episodes, the outbox of due alerts, the delivery log
     lock.py        the one-daemon lock
     recent.py      each series' newest value, remembered by the daemon for the sudden check
     schema.py      whether a database is tracker's (not someone else's, not a newer schema)

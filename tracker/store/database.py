@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker.core import Observation, Sudden
 from tracker.errors import StoreError
 from tracker.quota import Budget, Quota
+from tracker.store.alerting import AlertBook, Delivery, Due, Episode, Outgoing
 from tracker.store.budgets import Budgets
 from tracker.store.engine import Gateway, database_error, make_engine, redact
 from tracker.store.latest import LatestRow, latest_values
@@ -47,6 +48,7 @@ class Database(Store):
         self._budgets = Budgets(gateway)
         self._lock = Lock(gateway, clock)
         self._slots = Slots(gateway)
+        self._alerts = AlertBook(gateway)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], datetime] = now) -> Database:
@@ -222,6 +224,41 @@ class Database(Store):
         self, name: str, source: str | None = None, metric: str | None = None
     ) -> list[SeriesInfo]:
         return self._series.named(name, source, metric)
+
+    # -- alerts --------------------------------------------------------------------------
+    def alert_states(self, rule: str | None = None) -> list[Episode]:
+        return self._alerts.states(rule)
+
+    def alert_save(self, states: Sequence[Episode], due: Sequence[Due], at: int) -> int:
+        return self._alerts.save(states, due, at)
+
+    def alert_claim(self, at: int, stale: int, limit: int = 100) -> list[Outgoing]:
+        return self._alerts.claim(at, stale, limit)
+
+    def alert_done(
+        self, row: Outgoing, outcome: str, detail: str, at: int, retry_at: int | None
+    ) -> None:
+        self._alerts.done(row, outcome, detail, at, retry_at)
+
+    def alert_sent_since(self, destination: str, since: int) -> int:
+        return self._alerts.sent_since(destination, since)
+
+    def alert_deliveries(self, rule: str | None = None, limit: int = 50) -> list[Delivery]:
+        return self._alerts.deliveries(rule, limit)
+
+    def alert_waiting(self) -> dict[str, int]:
+        return self._alerts.waiting()
+
+    def alert_newest(self, source: str, metric: str) -> int | None:
+        return self._alerts.newest(source, metric)
+
+    def alert_latest(
+        self, series_ids: Sequence[int], at_or_before: int | None = None
+    ) -> dict[int, PointRow]:
+        return self._alerts.latest(series_ids, at_or_before)
+
+    def alert_history(self, series_ids: Sequence[int]) -> dict[int, list[PointRow]]:
+        return self._alerts.history(series_ids)
 
 
 if TYPE_CHECKING:

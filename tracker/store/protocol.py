@@ -8,7 +8,7 @@ without their code changing. Times are integer UTC seconds (`ts`) or aware datet
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from tracker.core import Observation, Sudden
 from tracker.quota import Budget, Quota
+from tracker.store.alerting import Delivery, Due, Episode, Outgoing
 from tracker.store.latest import LatestRow
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
@@ -164,4 +165,48 @@ class Store(Protocol):
     ) -> list[SeriesInfo]:
         """Series whose subject or handle is `name`, ignoring case (one index look-up), or
         failing those, whose platform id is exactly `name`; filtered by source and metric."""
+        ...
+
+    # -- alerts: episodes, the outbox, the delivery log -----------------------------------
+    def alert_states(self, rule: str | None = None) -> list[Episode]:
+        """Where each (rule, series) stands."""
+        ...
+
+    def alert_save(self, states: Sequence[Episode], due: Sequence[Due], at: int) -> int:
+        """Episode changes and the alerts they make due, in one transaction; returns how many
+        alerts were queued (an episode already queued is not queued twice)."""
+        ...
+
+    def alert_claim(self, at: int, stale: int, limit: int = 100) -> list[Outgoing]:
+        """Due alerts, claimed for sending by this caller."""
+        ...
+
+    def alert_done(
+        self, row: Outgoing, outcome: str, detail: str, at: int, retry_at: int | None
+    ) -> None:
+        """One delivery attempt's outcome, in the outbox and the delivery log."""
+        ...
+
+    def alert_sent_since(self, destination: str, since: int) -> int: ...
+
+    def alert_deliveries(self, rule: str | None = None, limit: int = 50) -> list[Delivery]:
+        """The delivery log, newest first."""
+        ...
+
+    def alert_waiting(self) -> dict[str, int]:
+        """Alerts not sent yet, by rule."""
+        ...
+
+    def alert_newest(self, source: str, metric: str) -> int | None:
+        """The newest time any series of (source, metric) has a value."""
+        ...
+
+    def alert_latest(
+        self, series_ids: Sequence[int], at_or_before: int | None = None
+    ) -> dict[int, PointRow]:
+        """The newest row of each series (at or before a time), in one go."""
+        ...
+
+    def alert_history(self, series_ids: Sequence[int]) -> dict[int, list[PointRow]]:
+        """Every row of each series, oldest first, in one go (for short series)."""
         ...

@@ -4,7 +4,7 @@ The snapshot table becomes a compressed hypertable only when the server offers t
 `timescaledb` extension; elsewhere (SQLite, plain PostgreSQL) that step is skipped.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
