@@ -81,10 +81,10 @@ def with_series(db: Path, shape: Shape) -> None:
     if have != shape.series:
         conn.execute("DELETE FROM series")
         conn.executemany(
-            "INSERT INTO series (id, source, metric, key, subject, label, labels, created) "
-            "VALUES (?, 'bluesky', 'followers', ?, ?, ?, '{}', 0)",
+            "INSERT INTO series (id, source, metric, key, subject, subject_key, label, label_key,"
+            " labels, created) VALUES (?, 'bluesky', 'followers', ?, ?, ?, ?, ?, '{}', 0)",
             [
-                (i, f"did:bench:{i}", f"s{i}", f"s{i}.bsky.social")
+                (i, f"did:bench:{i}", f"s{i}", f"s{i}", f"s{i}.bsky.social", f"s{i}.bsky.social")
                 for i in range(1, shape.series + 1)
             ],  # fmt: skip
         )

@@ -122,7 +122,7 @@ def test_secrets_never_reach_output_logs_database_or_exports(
         # The credentials were echoed and then masked, not merely never sent.
         assert b"key=***" in runs["failing round"].stderr
         assert b"token Bearer *** is not valid" in runs["status"].stdout
-        assert b'"value": 2000000' in runs["history json"].stdout
+        assert b'"value":2000000' in runs["history json"].stdout  # compact: not a terminal
         assert len(youtube.requests) == 3 and all(r.param("key") == KEY for r in youtube.requests)
         assert x.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
         written = {f"{name} {stream}": getattr(r, stream) for name, r in runs.items()
