@@ -129,6 +129,25 @@ def test_a_subject_by_name_handle_tag_or_platform_id(store: Store) -> None:
         read.series(store, "Kit Connor", platform="bluesky", metric="folowers")
 
 
+def test_series_counts_points_in_grouped_statements_beyond_one_chunk(store: Store) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for i in range(3):
+        store.write("bluesky", [
+            Observation("followers", f"did:plc:{i}", 10 * i + d, start + timedelta(days=d),
+                        f"Subject {i}", f"s{i}.bsky.social")
+            for d in range(i + 1)
+        ])  # fmt: skip
+    ids = {s.key: s.id for s in store.find_series(source="bluesky")}
+    # 1,200 ids: three statements; ids with no points (or no series) are simply absent.
+    asked = [*range(10_000, 11_197), *ids.values()]
+    t0 = to_epoch(start)
+    assert store.extents(asked) == {
+        ids[f"did:plc:{i}"]: (i + 1, t0, t0 + i * 86_400) for i in range(3)
+    }
+    listed = {r.key: (r.points, r.first, r.last) for r in read.series(store, platform="bluesky")}
+    assert listed["did:plc:2"] == (3, t0, t0 + 2 * 86_400)
+
+
 def test_series_in_natural_order(store: Store) -> None:
     seed_charts(store)
     listed = read.series(store, "show", metric="chart_rank")

@@ -25,11 +25,12 @@ def series(
 ) -> list[SeriesRecord]:
     """Every stored series matching the filters, with its number of points and the start of
     its first and last; an UnknownName (with suggestions) when none matches."""
+    found = names.find(store, subject, platform, metric)
+    spans = store.extents([s.id for s in found])
     out = []
-    for s in names.find(store, subject, platform, metric):
-        rows = store.history(s.id)
-        first, last = (rows[0][0], rows[-1][0]) if rows else (None, None)
-        out.append(record(s, len(rows), first, last))
+    for s in found:
+        count, first, last = spans.get(s.id, (0, None, None))
+        out.append(record(s, count, first, last))
     return out
 
 

@@ -21,7 +21,7 @@ from tracker.quota import Budget, Quota
 from tracker.store.alerting import AlertBook, Delivery, Due, Episode, Outgoing
 from tracker.store.budgets import Budgets
 from tracker.store.engine import Gateway, database_error, make_engine, redact
-from tracker.store.latest import LatestRow, latest_values
+from tracker.store.latest import Extents, LatestRow, extents, latest_values
 from tracker.store.ledger import Ledger, SourceStatus
 from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
@@ -218,6 +218,9 @@ class Database(Store):
     # -- every series at once --------------------------------------------------------------
     def latest_values(self) -> list[LatestRow]:
         return latest_values(self._gateway)
+
+    def extents(self, series_ids: list[int]) -> Extents:
+        return extents(self._gateway, series_ids)
 
     # -- series by name ------------------------------------------------------------------
     def series_named(

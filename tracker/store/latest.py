@@ -1,4 +1,5 @@
-"""The newest value of every series at once: what a scrape of /metrics reads.
+"""Every series at once: the newest value of each (what a scrape of /metrics reads), and how
+many points each has from when to when (what `tracker series` lists).
 
 One statement, whatever the number of series: the (series_id, ts) primary key makes each
 series' MAX(ts) an index look-up, so a store of ~50,000 series answers in one pass.
@@ -10,6 +11,10 @@ from tracker.store.engine import Gateway
 
 # (series_id, ts, value)
 LatestRow = tuple[int, int, int]
+# series_id -> (points, first ts, last ts)
+Extents = dict[int, tuple[int, int, int]]
+# Ids per statement: well under SQLite's oldest limit of 999 bound parameters.
+_CHUNK = 500
 
 
 def latest_values(gateway: Gateway) -> list[LatestRow]:
@@ -21,3 +26,23 @@ def latest_values(gateway: Gateway) -> list[LatestRow]:
             "ON s.series_id = m.series_id AND s.ts = m.ts ORDER BY s.series_id"
         )
         return [(int(sid), int(ts), int(value)) for sid, ts, value in cursor.fetchall()]
+
+
+def extents(gateway: Gateway, series_ids: list[int]) -> Extents:
+    """series_id -> (points, first ts, last ts) of those series that have points: one grouped
+    statement per 500 ids, never a read of every point (54,000 series took 38 s that way)."""
+    out: Extents = {}
+    for at in range(0, len(series_ids), _CHUNK):
+        chunk = series_ids[at : at + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        with gateway.cursor() as cursor:
+            cursor.execute(
+                gateway.sql(
+                    "SELECT series_id, COUNT(*), MIN(ts), MAX(ts) FROM snapshot "
+                    f"WHERE series_id IN ({marks}) GROUP BY series_id"
+                ),
+                chunk,
+            )
+            for sid, count, first, last in cursor.fetchall():
+                out[int(sid)] = (int(count), int(first), int(last))
+    return out

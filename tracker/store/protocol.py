@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from tracker.core import Observation, Sudden
 from tracker.quota import Budget, Quota
 from tracker.store.alerting import Delivery, Due, Episode, Outgoing
-from tracker.store.latest import LatestRow
+from tracker.store.latest import Extents, LatestRow
 from tracker.store.ledger import SourceStatus
 from tracker.store.models import Attempt, Baseline
 from tracker.store.series import SeriesInfo
@@ -157,6 +157,10 @@ class Store(Protocol):
     # -- every series at once ------------------------------------------------------------
     def latest_values(self) -> list[LatestRow]:
         """(series_id, ts, value) of the newest point of every series, in one query."""
+        ...
+
+    def extents(self, series_ids: list[int]) -> Extents:
+        """series_id -> (points, first ts, last ts) for those of `series_ids` with points."""
         ...
 
     # -- series by name ------------------------------------------------------------------
