@@ -34,12 +34,12 @@ def extents(gateway: Gateway, series_ids: list[int]) -> Extents:
     out: Extents = {}
     for at in range(0, len(series_ids), _CHUNK):
         chunk = series_ids[at : at + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
+        placeholders = ", ".join("?" * len(chunk))
         with gateway.cursor() as cursor:
             cursor.execute(
                 gateway.sql(
                     "SELECT series_id, COUNT(*), MIN(ts), MAX(ts) FROM snapshot "
-                    f"WHERE series_id IN ({marks}) GROUP BY series_id"
+                    f"WHERE series_id IN ({placeholders}) GROUP BY series_id"
                 ),
                 chunk,
             )
