@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from tracker.baselines import DAY
@@ -127,18 +127,29 @@ def series(
     return as_json(request, page)
 
 
+Since = Annotated[str | None, Query(max_length=40, description="30d, 2022-04-01 ...")]
+Until = Annotated[str | None, Query(max_length=40, description="A date or time (exclusive).")]
+Every = Annotated[str | None, Query(max_length=20, description="Last value per 1h, 1d, 1w ...")]
+RelativeTo = Annotated[
+    str | None, Query(max_length=100, description="launch or an event: add `day` to points")
+]
+Day = Annotated[int | None, Query(ge=-MAX_DAYS, le=MAX_DAYS)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
 def _points(
     request: Request,
     series_id: int,
-    since: str | None,
-    until: str | None,
-    every: str | None,
-    relative_to: str | None,
-    from_day: int | None,
-    to_day: int | None,
-    offset: int,
-    limit: int,
+    since: Since = None,
+    until: Until = None,
+    every: Every = None,
+    relative_to: RelativeTo = None,
+    from_day: Day = None,
+    to_day: Day = None,
+    offset: Offset = 0,
+    limit: Limit = 10_000,
 ) -> PointRows:
+    """The points a request asks for: the query parameters the JSON and the CSV share."""
     return records(request).point_rows(
         series_id,
         _moment("since", since),
@@ -182,32 +193,8 @@ def points_json(found: PointRows) -> bytes:
     return (head[:-2] + body + "]}").encode()
 
 
-Since = Annotated[str | None, Query(max_length=40, description="30d, 2022-04-01 ...")]
-Until = Annotated[str | None, Query(max_length=40, description="A date or time (exclusive).")]
-Every = Annotated[str | None, Query(max_length=20, description="Last value per 1h, 1d, 1w ...")]
-RelativeTo = Annotated[
-    str | None, Query(max_length=100, description="launch or an event: add `day` to points")
-]
-Day = Annotated[int | None, Query(ge=-MAX_DAYS, le=MAX_DAYS)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-
-
 @router.get("/series/{series_id}/points", response_model=PointsPage, summary="Points of a series")
-def points(
-    request: Request,
-    series_id: int,
-    since: Since = None,
-    until: Until = None,
-    every: Every = None,
-    relative_to: RelativeTo = None,
-    from_day: Day = None,
-    to_day: Day = None,
-    offset: Offset = 0,
-    limit: Limit = 10_000,
-) -> Response:
-    found = _points(
-        request, series_id, since, until, every, relative_to, from_day, to_day, offset, limit
-    )
+def points(request: Request, found: Annotated[PointRows, Depends(_points)]) -> Response:
     return cached(request, points_json(found), "application/json")
 
 
@@ -217,21 +204,7 @@ def points(
     responses={200: {"content": {"text/csv": {}}}},
     summary="Points of a series as CSV",
 )
-def points_csv(
-    request: Request,
-    series_id: int,
-    since: Since = None,
-    until: Until = None,
-    every: Every = None,
-    relative_to: RelativeTo = None,
-    from_day: Day = None,
-    to_day: Day = None,
-    offset: Offset = 0,
-    limit: Limit = 10_000,
-) -> Response:
-    found = _points(
-        request, series_id, since, until, every, relative_to, from_day, to_day, offset, limit
-    )
+def points_csv(request: Request, found: Annotated[PointRows, Depends(_points)]) -> Response:
     header = ["time", "value", "day", "period", "backfilled", "sudden"]
     rows = [
         (iso(ts), value, day, period, int(late), int(swing))
