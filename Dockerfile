@@ -6,7 +6,11 @@ COPY pyproject.toml README.md requirements.lock ./
 COPY config ./config
 COPY tracker ./tracker
 RUN pip install --no-cache-dir -c requirements.lock .
-RUN useradd --system --home /app tracker
+# The spool (values kept while the database is away) lives in the user's data directory; it
+# exists in the image so the volume mounted there (docker-compose.yml) belongs to the user.
+RUN useradd --system --create-home --home-dir /home/tracker tracker \
+    && mkdir -p /home/tracker/.local/share/tracker \
+    && chown -R tracker /home/tracker
 USER tracker
 ENTRYPOINT ["tracker"]
 CMD ["run", "--log-format", "json"]

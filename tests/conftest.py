@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +24,32 @@ PG_ENV = "TRACKER_TEST_DATABASE_URL"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # Skips that say nothing about the environment, so they stay skips on CI too.
 CLOCK_SKIPS = ("the rounds crossed UTC midnight",)
+
+
+# -- the user's own directories stay untouched ---------------------------------------------
+_HOME_VARS = ("XDG_CONFIG_HOME", "XDG_DATA_HOME")
+_saved_home: dict[str, str | None] = {}
+_test_home: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the config and data directories (the default database and, with PostgreSQL, the
+    spool) at a directory of this test process, for it and the commands it starts."""
+    home = tempfile.mkdtemp(prefix="tracker-tests-")
+    _test_home.append(home)
+    for name in _HOME_VARS:
+        _saved_home[name] = os.environ.get(name)
+        os.environ[name] = os.path.join(home, name.lower())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _saved_home.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    while _test_home:
+        shutil.rmtree(_test_home.pop(), ignore_errors=True)
 
 
 # -- running in parallel (pytest-xdist) -----------------------------------------------------

@@ -664,14 +664,17 @@ def test_bad_foreign_and_unfinished_spool_files_are_never_stored_nor_deleted(
     assert [a.source for a in store.attempts()] == ["mastodon"]
 
 
-def test_the_spool_sits_beside_a_sqlite_file_else_in_the_working_directory(
+def test_the_spool_sits_beside_a_sqlite_file_else_in_the_data_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert spool_directory("spool", make_url(f"sqlite:///{tmp_path}/db/t.db")) == (
         tmp_path / "db" / "spool"
     )
-    assert spool_directory("spool", make_url("postgresql://u:pw@db/t")) == tmp_path / "spool"
+    assert spool_directory("spool", make_url("postgresql://u:pw@db/t")) == (
+        tmp_path / "data" / "tracker" / "spool"
+    )
     assert spool_directory("/var/spool/t", make_url("sqlite:///t.db")) == Path("/var/spool/t")
     assert database_identity(make_url("postgresql://u:pw@db/t")) == "postgresql://u:***@db/t"
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from tracker.configfile import user_data_dir
 from tracker.core import Observation, Sudden
 from tracker.errors import StoreError, StoreRefused
 from tracker.store import Store
@@ -70,7 +71,8 @@ def database_identity(url: URL) -> str:
 
 
 def spool_directory(setting: str, url: URL) -> Path:
-    """`setting` as a directory: a relative one sits beside a SQLite file, else in the cwd."""
+    """`setting` as a directory: a relative one sits beside a SQLite file, else (a server
+    database) in the user's data directory, so it does not depend on where tracker is run."""
     path = Path(setting).expanduser()
     if path.is_absolute():
         return path
@@ -78,7 +80,7 @@ def spool_directory(setting: str, url: URL) -> Path:
     if url.get_backend_name() == "sqlite" and name and name != ":memory:":
         if not name.startswith("file:"):
             return Path(name).resolve().parent / path
-    return Path.cwd() / path
+    return user_data_dir() / path
 
 
 @dataclass(slots=True)
