@@ -32,6 +32,7 @@ from tracker.claims import (
     agrees,
     check,
 )
+from tracker.core import parse_amount
 from tracker.importers import registry as importers
 from tracker.importers.base import import_file
 from tracker.store import Database, Store
@@ -52,7 +53,7 @@ WEEK = 7 * 86400
 
 
 def claim(value: int | str, metric: str = "followers", text: str = "", **kw: object) -> Claim:
-    amount, sig = config_module.parse_amount(value)
+    amount, sig = parse_amount(value)
     fields: dict[str, object] = {
         "name": "c", "subject": "Kit Connor", "source": "instagram", "metric": metric,
         "value": amount, "sig": sig, "at": date(2022, 5, 20), "text": text,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tracker.campaign import Reference
 from tracker.claims import (
     CONFIRMED,
     CONTRADICTED,
@@ -24,7 +25,6 @@ from tracker.claims import (
     agrees,
     check,
 )
-from tracker.config import Reference
 from tracker.store.models import BACKFILLED
 
 LAUNCH = date(2022, 4, 22)  # a Friday

@@ -10,6 +10,7 @@ import pytest
 
 from tracker import config
 from tracker.baselines import references
+from tracker.core import normalize_tag, parse_amount
 from tracker.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,13 +132,13 @@ def test_bad_environment_value_names_the_key(
     "text", ["#Heartstopper", "heartstopper", "HEARTSTOPPER", "＃ｈｅａｒｔｓｔｏｐｐｅｒ"]
 )
 def test_one_normal_form_per_tag(text: str) -> None:
-    assert config.normalize_tag(text) == "heartstopper"
+    assert normalize_tag(text) == "heartstopper"
 
 
 @pytest.mark.parametrize("text", ["", "#", "two words", "🎉", "x" * 500, "2022", "heart-stopper"])
 def test_bad_tags_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(ValueError, match=r"\w"):
-        config.normalize_tag(text)
+        normalize_tag(text)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,7 @@ def test_bad_tags_are_refused_with_a_reason(text: str) -> None:
     [("100K", 100_000, 3), ("3.4M", 3_400_000, 2), ("4.4B", 4_400_000_000, 2), (54, 54, None)],
 )
 def test_amounts_keep_their_precision(text: str | int, amount: int, sig: int | None) -> None:
-    assert config.parse_amount(text) == (amount, sig)
+    assert parse_amount(text) == (amount, sig)
 
 
 def test_pages_without_a_source_go_to_the_source_that_takes_pages(tmp_path: Path) -> None:

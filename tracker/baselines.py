@@ -11,7 +11,8 @@ from tracker.timeutil import day_start, from_epoch, to_epoch
 
 if TYPE_CHECKING:
     # Only for types: the read commands must not pay for loading pydantic-settings.
-    from tracker.config import Config, Reference
+    from tracker.campaign import Reference
+    from tracker.config import Config
 
 
 def references(config: Config) -> list[Baseline]:

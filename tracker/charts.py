@@ -19,7 +19,7 @@ from tracker.read.records import NOT_IN_CHART, PointRecord
 from tracker.timeutil import day_start, from_epoch, to_epoch
 
 if TYPE_CHECKING:
-    from tracker.config import Campaign
+    from tracker.campaign import Campaign
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from tracker.store.models import BACKFILLED
 from tracker.timeutil import day_start, from_epoch, to_epoch
 
 if TYPE_CHECKING:
-    from tracker.config import Reference
+    from tracker.campaign import Reference
 
 CONFIRMED = "confirmed"
 CONTRADICTED = "contradicted"

@@ -22,8 +22,9 @@ from typing import Any
 from tracker import tomltext
 from tracker.collectors import registry
 from tracker.collectors.base import Collector
-from tracker.config import load, normalize_tag
+from tracker.config import load
 from tracker.configfile import read_toml
+from tracker.core import normalize_tag
 from tracker.errors import ConfigError, UsageError
 from tracker.tomltext import Splice, Value
 

@@ -29,7 +29,8 @@ from tracker.read.records import NOT_IN_CHART, PointRecord, VerdictRecord
 from tracker.timeutil import day_start, from_epoch, now, to_epoch
 
 if TYPE_CHECKING:
-    from tracker.config import Campaign, Config
+    from tracker.campaign import Campaign
+    from tracker.config import Config
     from tracker.store import SeriesInfo, Store
 
 # Charts show this much before the first and after the last dated moment of the campaign.

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from tracker.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from tracker.config import Campaign, Config
+    from tracker.campaign import Campaign
+    from tracker.config import Config
 
 
 def events(config_file: str | None) -> dict[str, date]:
@@ -16,7 +17,7 @@ def events(config_file: str | None) -> dict[str, date]:
     not load the full config (its collectors and environment overrides) for this."""
     from pydantic import ValidationError
 
-    from tracker.config import Campaign
+    from tracker.campaign import Campaign
     from tracker.configfile import find_config, read_toml
 
     where = find_config(config_file)

@@ -13,7 +13,8 @@ from tracker.read.records import EvidenceRecord, VerdictRecord
 from tracker.store import SeriesInfo, Store
 
 if TYPE_CHECKING:
-    from tracker.config import Config, Reference
+    from tracker.campaign import Reference
+    from tracker.config import Config
 
 # Metrics a verdict derives from chart ranks, and the stored metric each is read from.
 DERIVED = {"countries_in_top10": None, "weeks_at_number_one": "chart_rank"}
