@@ -281,3 +281,46 @@ def _untextual(text: str) -> str:
     except UnicodeEncodeError:
         return "is not valid Unicode text"
     return ""
+
+
+def split_collisions(
+    observations: list[Observation],
+) -> tuple[list[Observation], int, list[list[Observation]]]:
+    """(kept, repeated, clashes) of one file's observations: one series at one time twice.
+
+    With the same value it is a repeated row: kept once, the repeats counted. With different
+    values the rows differ by something the file does not carry (two different films of one
+    title in one country's week): which one the series continues cannot be told, so every row
+    of such a clash is refused, never one silently kept in place of the other.
+    """
+    first: dict[tuple[str, str, datetime], int] = {}
+    again: dict[int, list[int]] = {}
+    for i, obs in enumerate(observations):
+        at = first.setdefault((obs.metric, obs.key, obs.at), i)
+        if at != i:
+            again.setdefault(at, []).append(i)
+    if not again:
+        return observations, 0, []
+    drop: set[int] = set()
+    repeated = 0
+    clashes: list[list[Observation]] = []
+    for at, more in again.items():
+        group = [observations[i] for i in (at, *more)]
+        if len({o.value for o in group}) == 1:
+            drop.update(more)
+            repeated += len(more)
+        else:
+            drop.update((at, *more))
+            clashes.append(group)
+    kept = [o for i, o in enumerate(observations) if i not in drop]
+    return kept, repeated, clashes
+
+
+def clash_examples(clashes: list[list[Observation]], most: int = 3) -> str:
+    """A few clashes, for a message: key metric at day: value vs value."""
+    shown = [
+        f"{c[0].key} {c[0].metric} at {c[0].at:%Y-%m-%d}: " + " vs ".join(str(o.value) for o in c)
+        for c in clashes[:most]
+    ]
+    more = f", and {len(clashes) - most} more" if len(clashes) > most else ""
+    return "; ".join(shown) + more

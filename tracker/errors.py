@@ -8,7 +8,9 @@
     ├── StoreError                the database refused or is unreachable
     │   ├── LockHeld              another daemon already runs against this database
     │   └── StoreRefused          the database is there but refused these values (a value out
-    │                             of range, too long): not spooled, the round's failure
+    │       │                     of range, too long): not spooled, the round's failure
+    │       └── Clashed           one series and time twice with different values in one
+    │                             write: those refused, the rest stored (`stored`)
     └── SourceError               a collection attempt failed; `cause` is one short line
         ├── TemporaryError        worth retrying: timeouts, 5xx, 429, connection errors
         │   └── RateLimited       429 / reset headers; `retry_after` in seconds
@@ -61,6 +63,17 @@ class LockHeld(StoreError):
 
 class StoreRefused(StoreError):
     """The database answered and refused the values: waiting (spooling) would not help."""
+
+
+class Clashed(StoreRefused):
+    """Values of one write that name one series at one time with different values: which
+    one the series holds cannot be told, so all of them are refused; the write's other
+    values were stored (`stored` of them new), and `refused` says how many were not."""
+
+    def __init__(self, message: str, stored: int, refused: int) -> None:
+        self.stored = stored
+        self.refused = refused
+        super().__init__(message)
 
 
 class SourceError(TrackerError):

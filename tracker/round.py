@@ -20,7 +20,7 @@ from tracker.allowance import Allowance
 from tracker.collectors import registry
 from tracker.collectors.base import Collector, Observation, Target
 from tracker.config import Config
-from tracker.errors import StoreError, StoreRefused
+from tracker.errors import Clashed, StoreError, StoreRefused
 from tracker.harvest import Gatherer, Harvest
 from tracker.http import retry_policy
 from tracker.lineup import lineup
@@ -161,6 +161,13 @@ class Runner:
             report.stored = await asyncio.to_thread(
                 self.store.write, name, gathered.observations, sudden=self.config.sudden
             )
+        except Clashed as exc:
+            # Some values named one series and time twice: refused and said, the rest stored.
+            report.failures, report.kind = gathered.failures, "store"
+            report.stored, report.note = exc.stored, " ".join(str(exc).split())
+            report.outcome = "partial"
+            self._record(report, self._attempt(report, started))
+            return report
         except StoreRefused as exc:
             # The database is there and said no: spooling would park the values for good.
             self._refused(report, gathered, started, " ".join(str(exc).split()))

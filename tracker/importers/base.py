@@ -10,11 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from tracker.core import Observation, Parsed, Target
+from tracker.core import Parsed, Target, clash_examples, split_collisions
 from tracker.errors import BadPayload, UsageError
 
 if TYPE_CHECKING:
@@ -71,39 +70,6 @@ class Tally:
         return {why: n for why, n in reasons.items() if n}
 
 
-def split_collisions(
-    observations: list[Observation],
-) -> tuple[list[Observation], int, list[list[Observation]]]:
-    """(kept, repeated, clashes) of one file's observations: one series at one time twice.
-
-    With the same value it is a repeated row: kept once, the repeats counted. With different
-    values the rows differ by something the file does not carry (two different films of one
-    title in one country's week): which one the series continues cannot be told, so every row
-    of such a clash is refused, never one silently kept in place of the other.
-    """
-    first: dict[tuple[str, str, datetime], int] = {}
-    again: dict[int, list[int]] = {}
-    for i, obs in enumerate(observations):
-        at = first.setdefault((obs.metric, obs.key, obs.at), i)
-        if at != i:
-            again.setdefault(at, []).append(i)
-    if not again:
-        return observations, 0, []
-    drop: set[int] = set()
-    repeated = 0
-    clashes: list[list[Observation]] = []
-    for at, more in again.items():
-        group = [observations[i] for i in (at, *more)]
-        if len({o.value for o in group}) == 1:
-            drop.update(more)
-            repeated += len(more)
-        else:
-            drop.update((at, *more))
-            clashes.append(group)
-    kept = [o for i, o in enumerate(observations) if i not in drop]
-    return kept, repeated, clashes
-
-
 def import_file(
     config: Config, store: Store, importer: Importer, path: Path, everything: bool
 ) -> Tally:
@@ -128,7 +94,7 @@ def import_file(
     del parsed
     if clashes:
         tally.clashing = sum(len(c) for c in clashes)
-        tally.clashes = _clash_examples(clashes)
+        tally.clashes = clash_examples(clashes)
     accepted = len(kept)
     # In slices, each let go of once written: the rows of one write are built at once, and
     # what the store then holds (its series cache, SQLite's page cache) reuses the memory.
@@ -137,12 +103,3 @@ def import_file(
         del kept[:WRITE_SLICE]
     tally.present = accepted - tally.stored + repeated
     return tally
-
-
-def _clash_examples(clashes: list[list[Observation]], most: int = 3) -> str:
-    shown = [
-        f"{c[0].key} {c[0].metric} at {c[0].at:%Y-%m-%d}: " + " vs ".join(str(o.value) for o in c)
-        for c in clashes[:most]
-    ]
-    more = f", and {len(clashes) - most} more" if len(clashes) > most else ""
-    return "; ".join(shown) + more

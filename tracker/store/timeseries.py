@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from tracker.core import Observation, Sudden
-from tracker.errors import StoreError
+from tracker.core import Observation, Sudden, clash_examples, split_collisions
+from tracker.errors import Clashed, StoreError
 from tracker.store.engine import Gateway
 from tracker.store.models import SUDDEN
 from tracker.store.recent import NOTHING, Recent
@@ -134,13 +134,24 @@ class TimeSeries:
         """Store observations; returns how many were new. Idempotent on (series, time).
 
         With `sudden`, a value beyond its factor from the series' previous value is flagged
-        SUDDEN (and stored all the same)."""
-        observations = list(observations)
+        SUDDEN (and stored all the same). One series at one time twice with different values
+        is refused, every value of it (neither COPY nor INSERT OR IGNORE may keep one of them
+        silently): the rest is stored, then Clashed says what was refused."""
+        observations, _, clashes = split_collisions(list(observations))
         ids = self._series.ids(source, observations)
         rows = _rows(ids, observations, flags)
         if sudden is not None and rows:
             rows = self._flag_sudden(rows, sudden)
-        return self.write_rows(rows)
+        new = self.write_rows(rows)
+        if clashes:
+            refused = sum(len(group) for group in clashes)
+            raise Clashed(
+                f"{refused} value(s) refused: one series and time twice with different values "
+                f"({clash_examples(clashes)}); {new} other value(s) stored",
+                stored=new,
+                refused=refused,
+            )
+        return new
 
     def _flag_sudden(self, rows: list[Row], sudden: Sudden) -> list[Row]:
         """`rows` with SUDDEN set on each value too far from the one before it in its series
