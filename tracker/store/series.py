@@ -221,6 +221,18 @@ class SeriesIndex:
         self, where: list[str], args: list[str], labels: dict[str, str] | None = None
     ) -> list[SeriesInfo]:
         # Raw SQL: the read commands start faster without compiling an ORM query.
+        where, args = list(where), list(args)
+        for name, value in (labels or {}).items():
+            # Filtered by the database too: only the matching rows are sent and decoded (a
+            # show's 57 series for its one country). Python's check below stays the rule.
+            if self._db.is_sqlite:
+                if '"' in name or "\\" in name:
+                    continue  # not a JSON path SQLite reads as a plain key: Python alone
+                where.append("json_extract(labels, ?) = ?")
+                args += [f'$."{name}"', value]
+            else:
+                where.append("(labels::jsonb ->> ?) = ?")
+                args += [name, value]
         where = where or ["1 = 1"]
         with self._db.cursor() as cursor:
             cursor.execute(
