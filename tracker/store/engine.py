@@ -197,6 +197,7 @@ class Gateway:
         except (SQLAlchemyError, self.driver_error) as exc:
             raise database_error(exc, self.engine.url) from None
         dbapi = pooled.driver_connection
+        assert dbapi is not None  # a checked-out connection has its driver's connection
         try:
             dbapi.autocommit = True
             cursor = dbapi.cursor()
