@@ -137,9 +137,12 @@ class TimeSeries:
         SUDDEN (and stored all the same). One series at one time twice with different values
         is refused, every value of it (neither COPY nor INSERT OR IGNORE may keep one of them
         silently): the rest is stored, then Clashed says what was refused."""
-        observations, _, clashes = split_collisions(list(observations))
-        ids = self._series.ids(source, observations)
-        rows = _rows(ids, observations, flags)
+        observations = list(observations)
+        rows = _rows(self._series.ids(source, observations), observations, flags)
+        clashes: list[list[Observation]] = []
+        if len({row[:2] for row in rows}) != len(rows):  # a series and time twice: look closer
+            observations, _, clashes = split_collisions(observations)
+            rows = _rows(self._series.ids(source, observations), observations, flags)
         if sudden is not None and rows:
             rows = self._flag_sudden(rows, sudden)
         new = self.write_rows(rows)
