@@ -260,9 +260,9 @@ def test_buckets_keep_the_last_value_and_any_sudden_change() -> None:
     from tracker.web.records import _buckets
 
     day = 86400
-    rows = [(0, 1, None, SUDDEN), (100, 2, None, None), (day, 3, None, 0),
-            (day + 5, 4, None, BACKFILLED)]  # fmt: skip
-    assert _buckets(rows, day) == [(0, 2, None, SUDDEN), (day, 4, None, BACKFILLED)]
+    rows = [(0, 1, day, None, SUDDEN), (100, 2, day, 3, None), (day, 3, None, None, 0),
+            (day + 5, 4, None, None, BACKFILLED)]  # fmt: skip
+    assert _buckets(rows, day) == [(0, 2, None, 3, SUDDEN), (day, 4, None, None, BACKFILLED)]
 
 
 def serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
