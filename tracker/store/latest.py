@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from tracker.store.engine import Gateway
 
-# (series_id, ts, value)
-LatestRow = tuple[int, int, int]
+# (series_id, ts, value, period): period in seconds where the value is of a period (a weekly
+# chart rank), else None
+LatestRow = tuple[int, int, int, int | None]
 # series_id -> (points, first ts, last ts)
 Extents = dict[int, tuple[int, int, int]]
 # Ids per statement: well under SQLite's oldest limit of 999 bound parameters.
@@ -18,14 +19,17 @@ _CHUNK = 500
 
 
 def latest_values(gateway: Gateway) -> list[LatestRow]:
-    """(series_id, ts, value) of the newest point of every series that has one."""
+    """(series_id, ts, value, period) of the newest point of every series that has one."""
     with gateway.cursor() as cursor:
         cursor.execute(
-            "SELECT s.series_id, s.ts, s.value FROM snapshot s "
+            "SELECT s.series_id, s.ts, s.value, s.period FROM snapshot s "
             "JOIN (SELECT series_id, MAX(ts) AS ts FROM snapshot GROUP BY series_id) m "
             "ON s.series_id = m.series_id AND s.ts = m.ts ORDER BY s.series_id"
         )
-        return [(int(sid), int(ts), int(value)) for sid, ts, value in cursor.fetchall()]
+        return [
+            (int(sid), int(ts), int(value), None if period is None else int(period))
+            for sid, ts, value, period in cursor.fetchall()
+        ]
 
 
 def extents(gateway: Gateway, series_ids: list[int]) -> Extents:

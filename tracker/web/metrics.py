@@ -6,6 +6,12 @@ state of its own.
 
 Exported, per series, as `tracker_series_value` and `tracker_series_observed_timestamp_seconds`
 with labels subject, platform, metric, key and the series' own labels (as `label_<name>`).
+A value of a period (a weekly chart rank, a day's page views: `period` set on the snapshot)
+is a statement about that period, published after it ends; it is exported as the series'
+current value only while it is current (`current`): of its chart's newest period, and ended
+less than two periods ago. A title that fell off a weekly chart, or a 2022 chart imported from
+a file, is not exported as today's rank; `tracker_series_ended{platform,metric}` counts them.
+
 Cardinality is bounded: at most `max_series` series (newest observation first, then by id) are
 exported per scrape; `tracker_series_omitted{platform,metric}` counts the rest, so a large
 import (~50,000 per-country chart series) costs a bounded scrape and says what it left out.
@@ -16,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -25,11 +31,50 @@ from prometheus_client.registry import Collector
 from tracker.store.ledger import COLLECTED
 
 if TYPE_CHECKING:
+    from tracker.store import SeriesInfo
+    from tracker.store.latest import LatestRow
     from tracker.web.records import Records
 
 MAX_SERIES = 2000
 _FIXED = ("subject", "platform", "metric", "key")
 _BAD = re.compile(r"[^a-zA-Z0-9_]")
+
+
+# A chart: one source's series of one metric, period length and set of label names (a
+# countries file's charts apart from the global one's).
+Chart = tuple[str, str, int, frozenset[str]]
+
+
+def current(
+    latest: list[LatestRow], known: dict[int, SeriesInfo], now: float
+) -> tuple[list[LatestRow], list[LatestRow]]:
+    """The newest values split into (current, ended).
+
+    A value with no period is current. A value of the period [ts, ts + period) is current
+    while both hold:
+    - its period is the newest its chart has: once the next week's chart lands, a title that
+      is not on it is no longer ranked (its last rank is history, not its rank now);
+    - the period ended less than two periods ago: a chart comes out after its period ends
+      (a week's chart days into the next week), and the next is collected up to a period
+      later; a chart whose source stopped reporting, or one imported from an old file, ends.
+    """
+    newest: dict[Chart, int] = {}
+    for sid, ts, _, period in latest:
+        info = known.get(sid)
+        if period and info is not None:
+            chart = (info.source, info.metric, period, frozenset(info.labels))
+            newest[chart] = max(newest.get(chart, ts), ts)
+    live, ended = [], []
+    for row in latest:
+        sid, ts, _, period = row
+        info = known.get(sid)
+        if period and info is not None:
+            chart = (info.source, info.metric, period, frozenset(info.labels))
+            if ts < newest[chart] or now >= ts + 3 * period:
+                ended.append(row)
+                continue
+        live.append(row)
+    return live, ended
 
 
 def label_name(name: str) -> str:
@@ -40,9 +85,15 @@ def label_name(name: str) -> str:
 class StoreCollector(Collector):
     """Reads the latest value per series, source health, budgets and round durations."""
 
-    def __init__(self, records: Records, max_series: int = MAX_SERIES) -> None:
+    def __init__(
+        self,
+        records: Records,
+        max_series: int = MAX_SERIES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.records = records
         self.max_series = max_series
+        self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
@@ -59,9 +110,10 @@ class StoreCollector(Collector):
         store = self.records.store
         latest = store.latest_values()
         known = self.records.all_series()
-        if any(sid not in known for sid, _, _ in latest):
+        if any(row[0] not in known for row in latest):
             known = self.records.all_series(fresh=True)
-        latest.sort(key=lambda row: (-row[1], row[0]))
+        shown, ended = current(latest, known, self.clock())
+        shown.sort(key=lambda row: (-row[1], row[0]))
         value = Metric("tracker_series_value", "The newest stored value of a series.", "gauge")
         seen = Metric(
             "tracker_series_observed_timestamp_seconds",
@@ -70,7 +122,7 @@ class StoreCollector(Collector):
         )
         omitted: Counter[tuple[str, str]] = Counter()
         exported = 0
-        for sid, ts, number in latest:
+        for sid, ts, number, _ in shown:
             info = known.get(sid)
             if info is None:
                 continue
@@ -94,6 +146,16 @@ class StoreCollector(Collector):
         for (platform, metric), count in sorted(omitted.items()):
             left.add_metric([platform, metric], count)
         yield left
+        over = GaugeMetricFamily(
+            "tracker_series_ended",
+            "Series whose newest value is of a period that is over (a title no longer on its "
+            "weekly chart, an old chart): not exported as a current value.",
+            labels=["platform", "metric"],
+        )
+        by_chart = Counter((known[r[0]].source, known[r[0]].metric) for r in ended)
+        for (platform, metric), count in sorted(by_chart.items()):
+            over.add_metric([platform, metric], count)
+        yield over
         total = GaugeMetricFamily("tracker_series", "Series with at least one stored value.")
         total.add_metric([], len(latest))
         yield total
