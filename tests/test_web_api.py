@@ -24,7 +24,7 @@ from tracker.config import load
 from tracker.core import MONDAY, WEEK, Observation
 from tracker.store import Database
 from tracker.timeutil import day_start, from_epoch, to_epoch
-from tracker.web.records import Records
+from tracker.web.records import SERIES_TTL, Records
 
 
 @dataclass
@@ -312,3 +312,16 @@ def test_serve_says_when_its_port_is_taken(site: Site) -> None:
     )
     assert taken.returncode != 0 and "Traceback" not in taken.stderr
     assert port in taken.stderr
+
+
+def test_indexed_says_when_a_look_up_reads_no_series(store: Database) -> None:
+    store.write(
+        "bluesky", [Observation("followers", "k", 1, datetime(2024, 1, 1, tzinfo=UTC), "S")]
+    )
+    (only,) = store.find_series()
+    records = Records(store, None, "sqlite://")
+    assert not records.indexed(only.id)  # nothing read yet: the route re-reads off the loop
+    assert records.point_rows(only.id).page.total == 1
+    assert records.indexed(only.id) and not records.indexed(only.id + 1)
+    records._loaded -= SERIES_TTL + 1  # the index is older than its 5 minutes
+    assert not records.indexed(only.id)

@@ -107,6 +107,12 @@ class Records:
                 self._loaded = time.monotonic()
             return self._series
 
+    def indexed(self, series_id: int) -> bool:
+        """Whether `series_id` is in the id index and the index is fresh: a look-up of it
+        reads no series from the store (a re-read of ~50,000 takes ~0.5 s)."""
+        with self._lock:
+            return series_id in self._series and time.monotonic() - self._loaded <= SERIES_TTL
+
     def series_info(self, series_id: int) -> SeriesInfo:
         found = self.all_series().get(series_id) or self.all_series(fresh=True).get(series_id)
         if found is None:
