@@ -325,3 +325,24 @@ def test_indexed_says_when_a_look_up_reads_no_series(store: Database) -> None:
     assert records.indexed(only.id) and not records.indexed(only.id + 1)
     records._loaded -= SERIES_TTL + 1  # the index is older than its 5 minutes
     assert not records.indexed(only.id)
+
+
+def test_points_query_is_checked_and_documented_as_one_model(site: Site) -> None:
+    sid = one_series(site, subject="Kit Connor", platform="bluesky")["id"]
+    for path in (f"/api/series/{sid}/points", f"/api/series/{sid}/points.csv"):
+        bad = site.get(path, limit=0)
+        assert bad.status_code == 422
+        (error,) = bad.json()["detail"]
+        assert error["loc"] == ["query", "limit"] and error["ctx"] == {"ge": 1}
+        long = site.get(path, since="x" * 41)
+        assert long.status_code == 422 and long.json()["detail"][0]["loc"] == ["query", "since"]
+        assert site.get(path, limit=1, unknown="ignored").status_code == 200
+    page = site.get(f"/api/series/{sid}/points", limit=1, offset=1, since="2000-01-01").json()
+    assert (page["limit"], page["offset"], page["total"]) == (1, 1, 1)
+    schema = site.get("/openapi.json").json()["paths"]
+    for path in ("/api/series/{series_id}/points", "/api/series/{series_id}/points.csv"):
+        params = {p["name"]: p for p in schema[path]["get"]["parameters"]}
+        assert list(params) == ["series_id", "since", "until", "every", "relative_to",
+                                "from_day", "to_day", "offset", "limit"]  # fmt: skip
+        assert params["limit"]["schema"]["maximum"] == 100_000
+        assert params["since"]["in"] == "query" and "422" in schema[path]["get"]["responses"]
