@@ -346,3 +346,42 @@ def test_points_query_is_checked_and_documented_as_one_model(site: Site) -> None
                                 "from_day", "to_day", "offset", "limit"]  # fmt: skip
         assert params["limit"]["schema"]["maximum"] == 100_000
         assert params["since"]["in"] == "query" and "422" in schema[path]["get"]["responses"]
+
+
+def test_points_wait_on_a_server_database_in_the_thread_pool(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a SQLite file's read of a default-sized page runs on the event loop: a server
+    database's read waits on the network, and a big page reads for long."""
+    import asyncio
+
+    from tracker.web import api
+    from tracker.web.app import create_app
+
+    hops: list[str] = []
+    real = api.run_in_threadpool
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(getattr(func, "__name__", "read"))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(api, "run_in_threadpool", counted)
+    store.write(
+        "bluesky", [Observation("followers", "k", 1, datetime(2024, 1, 1, tzinfo=UTC), "S")]
+    )
+    (only,) = store.find_series()
+    records = Records(store, None, str(store.url))
+    records.all_series()  # the index is fresh: only the database decides
+    local = store.url.get_backend_name() == "sqlite"
+    path = f"/api/series/{only.id}/points"
+
+    async def ask(limit: int) -> int:
+        transport = httpx.ASGITransport(app=create_app(records))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            total: int = (await client.get(path, params={"limit": limit})).json()["total"]
+            return total
+
+    assert asyncio.run(ask(10)) == 1
+    assert len(hops) == (0 if local else 1)
+    assert asyncio.run(ask(api.ON_LOOP + 1)) == 1
+    assert len(hops) == (1 if local else 2)

@@ -3,9 +3,11 @@
 Every answer carries an ETag (a checksum of its body) and Cache-Control; a poller that sends
 the ETag back as If-None-Match gets an empty 304 while nothing changed.
 
-The points route runs on the event loop: its work is one indexed range read and one string
-format (~1.5 ms per 1,000 points), and a hop to the thread pool and back cost more than a small
-series' whole answer (measured by benchmarks/web.py against Prometheus's query_range).
+On SQLite the points route runs on the event loop: its work is one indexed range read of a
+local file and one string format (~1.5 ms per 1,000 points), CPU under the GIL either way, and
+a hop to the thread pool and back cost more than a small series' whole answer (measured by
+benchmarks/web.py against Prometheus's query_range). On a server database the read waits on
+the network, so it runs in the thread pool and never stalls the other requests.
 """
 
 from __future__ import annotations
@@ -153,6 +155,9 @@ class PointsQuery(BaseModel):
     limit: int = Field(10_000, ge=1, le=MAX_LIMIT)
 
 
+# The most points a page read on the event loop may hold (the default page, ~8 ms on SQLite).
+ON_LOOP = 10_000
+
 POINTS_PARAMETERS = {
     "parameters": [
         {"name": name, "in": "query", "required": False, "schema": schema}
@@ -166,9 +171,10 @@ async def _points(request: Request, series_id: int) -> PointRows:
     """The points a request asks for (its query as `PointsQuery`; a bad one is a 422 naming
     the parameter, as FastAPI's own).
 
-    On the event loop (see the module's docstring), like the JSON route; in the thread pool
-    when the series index must be re-read first (a new or unknown id, or its 5 min are up),
-    so that re-read never stalls the other requests."""
+    On the event loop for a SQLite file (see the module's docstring); in the thread pool for
+    a server database, or when the series index must be re-read first (a new or unknown id,
+    or its 5 min are up), so that re-read never stalls the other requests; and for a page of
+    more than ON_LOOP points (up to MAX_LIMIT: ~150 ms of reading)."""
     try:
         query = PointsQuery.model_validate(request.query_params)
     except ValidationError as exc:
@@ -188,7 +194,9 @@ async def _points(request: Request, series_id: int) -> PointRows:
         query.offset,
         query.limit,
     )
-    return read() if found.indexed(series_id) else await run_in_threadpool(read)
+    if found.local and query.limit <= ON_LOOP and found.indexed(series_id):
+        return read()
+    return await run_in_threadpool(read)
 
 
 # The JSON of a point's two flags, by its flag bits.

@@ -79,6 +79,9 @@ class Records:
     def __init__(self, store: Store, config: Config | None, database_url: str) -> None:
         self.store = store
         self.config = config
+        # A SQLite file is read in this process, its waits are CPU (see api.py's docstring);
+        # a server database's are the network's.
+        self.local = store.url.get_backend_name() == "sqlite"
         self._database = redact(database_url)
         self._lock = threading.Lock()
         self._series: dict[int, SeriesInfo] = {}
@@ -109,9 +112,14 @@ class Records:
 
     def indexed(self, series_id: int) -> bool:
         """Whether `series_id` is in the id index and the index is fresh: a look-up of it
-        reads no series from the store (a re-read of ~50,000 takes ~0.5 s)."""
-        with self._lock:
+        reads no series from the store (a re-read of ~50,000 takes ~0.5 s). False, without
+        waiting, while another request holds the index (re-reading it)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
             return series_id in self._series and time.monotonic() - self._loaded <= SERIES_TTL
+        finally:
+            self._lock.release()
 
     def series_info(self, series_id: int) -> SeriesInfo:
         found = self.all_series().get(series_id) or self.all_series(fresh=True).get(series_id)
