@@ -56,6 +56,7 @@ def seed_charts(store: Store) -> None:
     store.write("netflix", chart("Show", "FR", {date(2022, 4, 18) + k * WEEK: 3 for k in range(4)}))
     store.write("netflix", chart("Show", "GB", {date(2022, 5, 16): 9}, season="Season 10"))
     store.write("netflix", chart("Show", "GB", {date(2022, 5, 16): 2}, season="Season 2"))
+    store.write("netflix", chart("Other", "DE", {date(2022, 5, 2): 1, date(2022, 5, 9): 1}))
 
 
 def test_a_period_holds_only_within_itself_and_absence_is_not_in_chart(store: Store) -> None:
@@ -66,7 +67,7 @@ def test_a_period_holds_only_within_itself_and_absence_is_not_in_chart(store: St
         for r in day28.rows
     }
     # GB season 1: the launch week's rank 8 at day 0, rank 4 the next week; then GB's listing
-    # (known from FR's weeks and GB's season 2) lacks it: not in chart, never a stale 4.
+    # (known from FR's weeks, and Other's in DE: a series not asked for) lacks it: not in chart, never a stale 4.
     assert by_list[("GB", "Season 1")] == [VALUE, VALUE, NOT_IN_CHART, NO_VALUE]
     gb = next(r for r in day28.rows if r.series.labels["season"] == "Season 1" and
               r.series.labels["list"] == "GB")  # fmt: skip
@@ -271,10 +272,16 @@ def test_the_commands_contracts_on_the_real_files(store: Store, database_url: st
     assert "country=Slovakia" in table.stdout and "not in chart (2022-05-16..05-22)" in table.stdout
     history = tracker(env, "history", "heartstopper", "--label", "list=SK", "--format", "csv")
     assert history.returncode == 0, history.stderr
-    (first, *_) = list(csv.DictReader(io.StringIO(history.stdout)))
-    assert (first["label.country"], first["backfilled"], first["end"]) == (
+    (first, second, *_) = list(csv.DictReader(io.StringIO(history.stdout)))
+    # The launch week: Slovakia's list (the per-country lists of that week, in the store for
+    # other countries) was published without it: not in chart. Then its first week in it.
+    assert (first["label.country"], first["status"], first["value"], first["end"]) == (
+        "Slovakia", NOT_IN_CHART, "", "2022-04-25T00:00:00+00:00",
+    )  # fmt: skip
+    assert (second["label.country"], second["backfilled"], second["end"]) == (
         "Slovakia", "false", "2022-05-02T00:00:00+00:00",
     )  # fmt: skip
+    assert second["status"] == "value" and int(second["value"]) > 0
 
 
 def test_lists_of_another_period_are_another_listing(store: Store) -> None:

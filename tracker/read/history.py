@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.read import names, periods
-from tracker.read.records import History, HistoryQuery, PointRecord, SeriesPoints, SeriesRecord
+from tracker.read.records import (
+    History,
+    HistoryQuery,
+    PointRecord,
+    Row,
+    SeriesPoints,
+    SeriesRecord,
+)
 from tracker.store import SeriesInfo, Store
 
 
@@ -34,19 +41,38 @@ def series(
     return out
 
 
+def rows(
+    store: Store, found: Sequence[SeriesInfo], since: int | None = None, until: int | None = None
+) -> list[tuple[SeriesInfo, list[Row]]]:
+    """Each series with its rows in [since, until), oldest first; a chart series with a "not
+    in chart" row for each week in that range its listing was published without it."""
+    loaded = [(s, store.points(s.id, since, until)) for s in found]
+    keys: dict[int, periods.Listing] = {}
+    for s, stored in loaded:
+        if s.metric != periods.CHART:
+            continue
+        # A chart without a point in the range tells its period's length by its others.
+        key = periods.listing(s, stored or store.points(s.id))
+        if key is not None:
+            keys[s.id] = key
+    if not keys:
+        return [(s, list(stored)) for s, stored in loaded]
+    weeks = periods.coverage(store, keys.values(), since, until)
+    out = []
+    for s, stored in loaded:
+        key = keys.get(s.id)
+        found_rows: list[Row] = list(stored)
+        if key is not None:
+            found_rows = periods.with_absences(found_rows, weeks[key], key[2])
+        out.append((s, found_rows))
+    return out
+
+
 def load(
     store: Store, found: Sequence[SeriesInfo], since: int | None = None, until: int | None = None
 ) -> list[tuple[SeriesInfo, list[PointRecord]]]:
-    """Each series with its points in [since, until), charts with their weeks not in chart."""
-    loaded = [(s, periods.points(store.points(s.id, since, until))) for s in found]
-    weeks = periods.coverage(loaded)
-    out = []
-    for s, found_points in loaded:
-        key = periods.listing(s, found_points)
-        if key is not None:
-            found_points = periods.with_absences(found_points, weeks.get(key, set()))
-        out.append((s, found_points))
-    return out
+    """`rows` as point records."""
+    return [(s, periods.points(found_rows)) for s, found_rows in rows(store, found, since, until)]
 
 
 def history(store: Store, q: HistoryQuery) -> History:
@@ -54,14 +80,12 @@ def history(store: Store, q: HistoryQuery) -> History:
     resampled buckets span [start, end); relative to an event, each point says its days from it
     and whether it is before, the event's, or after."""
     found = names.find(store, q.subject, q.platform, q.metric, q.labels)
+    first = None if q.event is None else periods.event_start(q.event[1])
     out = []
-    for s, points in load(store, found, q.since, q.until):
+    for s, found_rows in rows(store, found, q.since, q.until):
         if q.every:
-            points = periods.resample(points, q.every)
-        if q.event is not None:
-            day = q.event[1]
-            points = [periods.relative(p, day) for p in points]
-        out.append(SeriesPoints(record(s), tuple(points)))
+            found_rows = periods.resample(found_rows, q.every)
+        out.append(SeriesPoints(record(s), tuple(found_rows), first))
     return History(q, tuple(out))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tracker.core import DAY
+from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import from_epoch
 
 # The version of every JSON document the read commands write (see the README).
@@ -94,6 +96,43 @@ class PointRecord:
         return out
 
 
+# A point as a row: (start, value, period, sig, flags), as the store returns it; value None
+# for a chart period without the series, period None for an instant.
+Row = tuple[int, int | None, int | None, int | None, int | None]
+
+
+def place(start: int, end: int | None, first: int) -> tuple[int, int, str]:
+    """(days from the event's day to the start, to the last day, phase) of a point against
+    the event's day starting at `first`: a period that contains the day is the event's, never
+    before it."""
+    last_second = end - 1 if end is not None else start
+    if last_second < first:
+        phase = BEFORE
+    elif start >= first + DAY:
+        phase = AFTER
+    else:
+        phase = EVENT
+    return (start - first) // DAY, (last_second - first) // DAY, phase
+
+
+def record(row: Row, first: int | None = None) -> PointRecord:
+    """One row as a point record; with `first` (the first second of an event's day), placed
+    against the event."""
+    ts, value, period, sig, flags = row
+    start = int(ts)
+    end = start + int(period) if period else None
+    bits = flags or 0
+    status = VALUE if value is not None else NOT_IN_CHART
+    number = int(value) if value is not None else None
+    day = day_end = phase = None
+    if first is not None:
+        day, day_end, phase = place(start, end, first)
+    return PointRecord(
+        start, end, number, status, bool(bits & BACKFILLED), bool(bits & SUDDEN),
+        day, day_end, phase, sig,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryQuery:
     """What `history` is asked for; the CLI builds it from the options."""
@@ -110,8 +149,18 @@ class HistoryQuery:
 
 @dataclass(frozen=True, slots=True)
 class SeriesPoints:
+    """One series and its points, kept as rows (start, value, period, sig, flags) — the
+    store's, value None for "not in chart" — so that a 10,000-point answer builds no object
+    per point unless a face asks for `points`."""
+
     series: SeriesRecord
-    points: tuple[PointRecord, ...]
+    rows: tuple[Row, ...]
+    first: int | None = None  # the first second of the event's day, counted from (--relative-to)
+
+    @property
+    def points(self) -> tuple[PointRecord, ...]:
+        first = self.first
+        return tuple(record(row, first) for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return self.series.to_dict() | {"points": [p.to_dict() for p in self.points]}

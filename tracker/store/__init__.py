@@ -5,6 +5,7 @@
     engine.py      URLs, SQLite pragmas, raw cursors and sessions (Gateway), error messages
     series.py      series ids, created on first sight; SeriesInfo
     timeseries.py  snapshot rows: one bulk write strategy per dialect, history reads
+    listings.py    the periods a chart's listing was published for (its series' weeks)
     ledger.py      attempts, per-source status and next run, baselines
     budgets.py     quota budgets per credential
     alerting.py    alert episodes, the outbox of due alerts, the delivery log

@@ -23,6 +23,7 @@ from tracker.store.budgets import Budgets
 from tracker.store.engine import Gateway, database_error, make_engine, redact
 from tracker.store.latest import Extents, LatestRow, extents, latest_values
 from tracker.store.ledger import Ledger, SourceStatus
+from tracker.store.listings import period_starts
 from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
 from tracker.store.protocol import Store
@@ -262,6 +263,16 @@ class Database(Store):
 
     def alert_history(self, series_ids: Sequence[int]) -> dict[int, list[PointRow]]:
         return self._alerts.history(series_ids)
+
+    # -- a chart's listing -----------------------------------------------------------------
+    def period_starts(
+        self,
+        series_ids: Sequence[int],
+        period: int,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[int]:
+        return period_starts(self._gateway, series_ids, period, since, until)
 
 
 if TYPE_CHECKING:

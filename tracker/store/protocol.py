@@ -214,3 +214,16 @@ class Store(Protocol):
     def alert_history(self, series_ids: Sequence[int]) -> dict[int, list[PointRow]]:
         """Every row of each series, oldest first, in one go (for short series)."""
         ...
+
+    # -- a chart's listing ---------------------------------------------------------------
+    def period_starts(
+        self,
+        series_ids: Sequence[int],
+        period: int,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[int]:
+        """The distinct starts in [since, until) of the `period`-second periods any of
+        `series_ids` has a point for, oldest first: the weeks a chart's listing (the series
+        given) is known to have been published."""
+        ...
