@@ -177,26 +177,26 @@ def series(found: Sequence[SeriesRecord], fmt: str) -> None:
 # -- history --------------------------------------------------------------------------------
 def history(result: History, fmt: str) -> None:
     """JSON: the History document. CSV: one row per point, fixed columns. Table: one block
-    per series (its full name on a line of its own), then its points."""
+    per series (its full name on a line of its own), then its points.
+
+    JSON and CSV are written from the points' rows as they come (`tracker.read.documents`),
+    a chunk at a time; an indented JSON for a terminal goes through the records."""
+    from tracker.read import documents
+
     if fmt == "json":
-        emit_json(result.to_dict())
+        if sys.stdout.isatty():
+            emit_json(result.to_dict())
+            return
+        write = sys.stdout.write
+        for chunk in documents.history_json(result):
+            write(chunk)
+        write("\n")
         return
     if fmt == "csv":
         keys = label_keys(s.series for s in result.series)
-        columns = [*HISTORY_COLUMNS, *(f"label.{k}" for k in keys)]
-        emit_csv(
-            columns,
-            (
-                {
-                    **identity(s.series, keys),
-                    **p.to_dict(),
-                    "start": iso(p.start),
-                    "end": iso(p.end),
-                }
-                for s in result.series
-                for p in s.points
-            ),
-        )
+        writer = csv.writer(sys.stdout)
+        writer.writerow([*HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
+        writer.writerows(documents.history_cells(result, keys))
         return
     relative = result.query.event is not None
     flagged = swung = False
@@ -218,7 +218,7 @@ def history(result: History, fmt: str) -> None:
                 days = [_days(p), p.phase or ""]
             rows.append(["  " + span(p), *days, value])
         emit(_plain(["  " + header[0], *header[1:]], rows, right=len(header) - 1))
-        if not s.points:
+        if not s.rows:
             emit("  (no values in that time range)\n")
     if flagged:
         emit(BACKFILL_NOTE + "\n")

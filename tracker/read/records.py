@@ -172,6 +172,11 @@ class History:
     series: tuple[SeriesPoints, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        return self.to_dict_head() | {"series": [s.to_dict() for s in self.series]}
+
+    def to_dict_head(self) -> dict[str, Any]:
+        """The document without its series (written apart, a point at a time, by
+        `tracker.read.documents`)."""
         q = self.query
         event = None if q.event is None else {"name": q.event[0], "date": q.event[1].isoformat()}
         return {
@@ -187,7 +192,6 @@ class History:
                 "labels": dict(q.labels),
                 "relative_to": event,
             },
-            "series": [s.to_dict() for s in self.series],
         }
 
 

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StoreError
@@ -38,10 +38,10 @@ def revisions() -> tuple[set[str], str]:
 def check(engine: Engine) -> None:
     """StoreError unless the database at `engine` is empty or one this tracker knows."""
     try:
-        tables = set(inspect(engine).get_table_names())
-        revision = None
-        if VERSION_TABLE in tables:
-            with engine.connect() as conn:
+        with engine.connect() as conn:
+            tables = _tables(conn)
+            revision = None
+            if VERSION_TABLE in tables:
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         raise database_error(exc, engine.url) from None
@@ -59,3 +59,21 @@ def check(engine: Engine) -> None:
             f"database made by a newer tracker (schema revision {revision!r}; this tracker "
             f"knows up to {newest!r}): upgrade tracker (pip install -U tracker) to use it"
         )
+
+
+# The tables of the database (SQLite) or of the current schema (PostgreSQL), as SQLAlchemy's
+# inspector lists them, in one statement: the inspector's reflection took ~3 ms of every read
+# command's start.
+_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' "
+    "ESCAPE '~'",
+    "postgresql": "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()",
+}
+
+
+def _tables(conn: Connection) -> set[str]:
+    statement = _TABLES.get(conn.dialect.name)
+    if statement is None:
+        return set(inspect(conn).get_table_names())
+    return {str(name) for (name,) in conn.execute(text(statement))}
