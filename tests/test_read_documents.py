@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,10 +18,10 @@ from tracker.collectors.base import Observation
 from tracker.commands import formats
 from tracker.read import NO_VALUE, NOT_IN_CHART, VALUE, HistoryQuery
 from tracker.read.documents import Stamps, compact, history_cells, history_json
-from tracker.read.records import iso
+from tracker.read.records import PointRecord, iso
 from tracker.store import BACKFILLED, Store
 from tracker.store.models import SUDDEN
-from tracker.timeutil import to_epoch
+from tracker.timeutil import from_epoch, to_epoch
 
 
 def seed_mixed(store: Store) -> None:
@@ -45,7 +46,9 @@ QUERIES = [
     HistoryQuery("kit.bsky.social", every=86400),
     HistoryQuery("kit.bsky.social", event=("launch", date(2024, 2, 29))),
     HistoryQuery("Show", since=to_epoch(monday(date(2022, 4, 25)))),
-    HistoryQuery("Show", labels={"list": "GB"}, every=14 * 86400, event=("launch", date(2022, 5, 1))),
+    HistoryQuery(
+        "Show", labels={"list": "GB"}, every=14 * 86400, event=("launch", date(2022, 5, 1))
+    ),
     HistoryQuery("Show", until=to_epoch(monday(date(2022, 4, 18)))),  # no points
 ]
 
@@ -163,3 +166,56 @@ def test_period_starts_reads_only_the_series_given(store: Store) -> None:
     assert store.period_starts([], week) == []
     many = [*range(100_000, 101_200), ids["Other"]]  # beyond one statement's 500 ids
     assert store.period_starts(many, week) == [starts[1]]
+
+
+# -- the table: the same text as before its fast paths ---------------------------------------
+def _old_span(p: PointRecord) -> str:
+    start = from_epoch(p.start)
+    if p.end is None:
+        return f"{start:%Y-%m-%d %H:%M}"
+    last = from_epoch(p.end - 1)
+    if p.start % 86400 == 0 and p.end % 86400 == 0:
+        return (
+            f"{start:%Y-%m-%d}"
+            if p.end - p.start == 86400
+            else f"{start:%Y-%m-%d} .. {last:%Y-%m-%d}"
+        )
+    return f"{start:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}"
+
+
+def _old_plain(header: list[str], rows: list[list[str]], right: int | None, room_of: int) -> str:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    lead = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    room = max(room_of - lead, 24)
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(w) if i == right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row[:-1], widths[:-1], strict=True))
+        ]
+        last = row[-1]
+        if right == len(header) - 1:
+            last = last.rjust(widths[-1])
+        parts = textwrap.wrap(last, room, break_on_hyphens=False) or [""]
+        lines.append("  ".join([*cells, parts[0]]).rstrip())
+        lines += [" " * (lead + 2) + part for part in parts[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def test_table_cells_and_columns_are_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for start, end in [(0, None), (-1, None), (1_650_240_000, 1_650_844_800),
+                       (1_650_240_000, 1_650_326_400), (1_650_243_600, 1_650_247_200),
+                       (1_650_240_000, 1_651_449_600)]:  # fmt: skip
+        p = PointRecord(start, end, 1)
+        assert formats.span(p) == _old_span(p)
+    long = "word " * 40
+    tables = [
+        (["  when", "value"], [["  2024-01-01", "1,234*"], ["  x", ""]], 1),
+        (["a", "b", "c"], [["1", "2", long], ["", "", "tab\tand\nnewline  "]], None),
+        (["  points", "first", "last", "series"], [["  12", "—", "—", "Ünï {x} [a=b]"]], 0),
+        (["only"], [["x"], [long]], None),
+        (["a", "b"], [["1", "  lead and  double  spaces"], ["2", "\u00a0nbsp"]], 1),
+    ]
+    for header, rows, right in tables:
+        assert formats._plain(header, rows, right) == _old_plain(header, rows, right, 80)

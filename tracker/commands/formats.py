@@ -94,17 +94,28 @@ def name(s: SeriesRecord) -> str:
 
 def span(p: PointRecord) -> str:
     """'2024-01-15 09:00' for an instant; '2022-04-18 .. 2022-04-24' for a week."""
-    start = from_epoch(p.start)
     if p.end is None:
-        return f"{start:%Y-%m-%d %H:%M}"
-    last = from_epoch(p.end - 1)
+        return _minute(p.start)
     if p.start % DAY == 0 and p.end % DAY == 0:
-        return (
-            f"{start:%Y-%m-%d}"
-            if p.end - p.start == DAY
-            else f"{start:%Y-%m-%d} .. {last:%Y-%m-%d}"
-        )
-    return f"{start:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}"
+        first = _day(p.start // DAY)
+        return first if p.end - p.start == DAY else f"{first} .. {_day((p.end - 1) // DAY)}"
+    return f"{_minute(p.start)} .. {_minute(p.end - 1)}"
+
+
+_DAYS: dict[int, str] = {}
+
+
+def _day(number: int) -> str:
+    """'2022-04-18' for day `number` since the epoch; each day formatted once."""
+    text = _DAYS.get(number)
+    if text is None:
+        text = _DAYS[number] = f"{from_epoch(number * DAY):%Y-%m-%d}"
+    return text
+
+
+def _minute(ts: int) -> str:
+    number, second = divmod(ts, DAY)
+    return f"{_day(number)} {second // 3600:02d}:{second % 3600 // 60:02d}"
 
 
 def width() -> int:
@@ -122,17 +133,20 @@ def _plain(header: Sequence[str], rows: Sequence[Sequence[str]], right: int | No
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
     lead = sum(widths[:-1]) + 2 * (len(widths) - 1)
     room = max(width() - lead, 24)
+    # The leading columns of a row, padded, in one format call.
+    pad = "  ".join(f"{{:>{w}}}" if i == right else f"{{:<{w}}}" for i, w in enumerate(widths[:-1]))
+    pad += "  " if len(widths) > 1 else ""
+    last_right = right == len(header) - 1
     lines = []
     for row in [header, *rows]:
-        cells = [
-            cell.rjust(w) if i == right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row[:-1], widths[:-1], strict=True))
-        ]
         last = row[-1]
-        if right == len(header) - 1:
+        if last_right:
             last = last.rjust(widths[-1])
-        parts = textwrap.wrap(last, room, break_on_hyphens=False) or [""]
-        lines.append("  ".join([*cells, parts[0]]).rstrip())
+        if len(last) <= room and last.isprintable():
+            parts = [last]  # what textwrap gives a line that fits with no tab or newline
+        else:
+            parts = textwrap.wrap(last, room, break_on_hyphens=False) or [""]
+        lines.append((pad.format(*row[:-1]) + parts[0]).rstrip())
         lines += [" " * (lead + 2) + part for part in parts[1:]]
     return "\n".join(lines) + "\n"
 
