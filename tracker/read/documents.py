@@ -67,7 +67,7 @@ def points_json(rows: Sequence[Row], first: int | None, stamp: Stamps) -> Iterat
     days, clocks = stamp.days, stamp.clocks
     tails: dict[tuple[int | None, int | None], str] = {}
     for at in range(0, len(rows), CHUNK):
-        parts = []
+        parts: list[str] = []
         add = parts.append
         for ts, value, period, sig, flags in rows[at : at + CHUNK]:
             number, second = divmod(ts, DAY)

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StoreError
@@ -42,8 +42,14 @@ def check(engine: Engine) -> None:
             tables = _tables(conn)
             revision = None
             if VERSION_TABLE in tables:
-                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except SQLAlchemyError as exc:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute("SELECT version_num FROM alembic_version")
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                revision = row[0] if row else None
+    except (SQLAlchemyError, engine.dialect.dbapi.Error) as exc:  # type: ignore[union-attr]
         raise database_error(exc, engine.url) from None
     if VERSION_TABLE not in tables:
         if engine.dialect.name == "sqlite" and tables:
@@ -76,4 +82,9 @@ def _tables(conn: Connection) -> set[str]:
     statement = _TABLES.get(conn.dialect.name)
     if statement is None:
         return set(inspect(conn).get_table_names())
-    return {str(name) for (name,) in conn.execute(text(statement))}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+        return {str(name) for (name,) in cursor.fetchall()}
+    finally:
+        cursor.close()
