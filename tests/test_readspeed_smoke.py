@@ -32,6 +32,8 @@ def test_read_path_measures_every_side_on_the_same_points(tmp_path: Path) -> Non
         "tracker history p99",
         "its store part p50",
         "its store part p99",
+        "--format csv p50",
+        "--format table p50",
         "whole process",
     ]
     assert measures[0].notes == {"series": 503, "lookups": 200}
