@@ -17,7 +17,13 @@ from tracker import read
 from tracker.collectors.base import Observation
 from tracker.commands import formats
 from tracker.read import NO_VALUE, NOT_IN_CHART, VALUE, HistoryQuery
-from tracker.read.documents import Stamps, compact, history_cells, history_json
+from tracker.read.documents import (
+    Stamps,
+    compact,
+    csv_cell,
+    history_csv,
+    history_json,
+)
 from tracker.read.records import PointRecord, iso
 from tracker.store import BACKFILLED, Store
 from tracker.store.models import SUDDEN
@@ -80,10 +86,8 @@ def test_json_and_csv_from_rows_are_the_records_byte_for_byte(
     assert "".join(history_json(result)) == compact(result.to_dict())
     keys = formats.label_keys(s.series for s in result.series)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*formats.HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
-    writer.writerows(history_cells(result, keys))
-    assert out.getvalue() == _old_csv(result)
+    csv.writer(out).writerow([*formats.HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
+    assert out.getvalue() + "".join(history_csv(result, keys)) == _old_csv(result)
 
 
 def test_the_command_writes_the_same_document(
@@ -95,6 +99,13 @@ def test_the_command_writes_the_same_document(
     written = capsys.readouterr().out
     assert written == compact(result.to_dict()) + "\n"
     assert json.loads(written)["series"][0]["points"][0]["phase"] == "event"
+
+
+def test_csv_cells_are_the_csv_modules() -> None:
+    for text in ("", "a", "a,b", 'say "hi"', "line\nbreak", "cr\r", " lead", "Ünï"):
+        out = io.StringIO()
+        csv.writer(out).writerow(["x", text, "y"])
+        assert out.getvalue() == f"x,{csv_cell(text)},y\r\n", text
 
 
 def test_stamps_are_isoformat() -> None:

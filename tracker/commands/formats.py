@@ -208,9 +208,9 @@ def history(result: History, fmt: str) -> None:
         return
     if fmt == "csv":
         keys = label_keys(s.series for s in result.series)
-        writer = csv.writer(sys.stdout)
-        writer.writerow([*HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
-        writer.writerows(documents.history_cells(result, keys))
+        csv.writer(sys.stdout).writerow([*HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
+        for chunk in documents.history_csv(result, keys):
+            sys.stdout.write(chunk)
         return
     relative = result.query.event is not None
     flagged = swung = False

@@ -10,6 +10,8 @@ computed once (`Stamps`).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -29,6 +31,7 @@ _FLAGS = tuple(
 )
 
 
+_BOOLS = ("false", "true")
 _ABSENT = f'"value":null,"status":"{NOT_IN_CHART}"'
 
 
@@ -115,26 +118,39 @@ def history_json(result: History) -> Iterator[str]:
     yield "]}"
 
 
-def history_cells(result: History, keys: Sequence[str]) -> Iterator[list[Any]]:
-    """One CSV row per point: identity, start, end, day, day_end, phase, value, status,
-    backfilled, sudden, then the labels `keys` (`formats.HISTORY_COLUMNS`)."""
+def csv_cell(text: str) -> str:
+    """One cell as the csv module writes it in a row (quoted where it must be)."""
+    out = io.StringIO()
+    csv.writer(out).writerow([text, "x"])
+    return out.getvalue()[: -len(",x\r\n")]
+
+
+def history_csv(result: History, keys: Sequence[str]) -> Iterator[str]:
+    """One CSV line per point, as the csv module writes them, in chunks: identity, start, end,
+    day, day_end, phase, value, status, backfilled, sudden, then the labels `keys`
+    (`formats.HISTORY_COLUMNS`). The cells that name the series are quoted once per series; a
+    point's own cells (times, numbers, fixed words) never need quoting."""
     stamp = Stamps()
     for found in result.series:
         s = found.series
         ident = [s.subject, s.platform, s.metric, s.key, s.label]
-        labels = [s.labels.get(k, "") for k in keys]
+        prefix = ",".join(csv_cell(c) for c in ident) + ","
+        suffix = "".join("," + csv_cell(s.labels.get(k, "")) for k in keys) + "\r\n"
         first = found.first
-        for ts, value, period, _, flags in found.rows:
-            bits = flags or 0
-            end = ts + period if period else None
-            day: Any = ""
-            day_end: Any = ""
-            phase = ""
-            if first is not None:
-                day, day_end, phase = place(ts, end, first)
-            yield [
-                *ident, stamp(ts), "" if end is None else stamp(end), day, day_end, phase,
-                "" if value is None else value, VALUE if value is not None else NOT_IN_CHART,
-                "true" if bits & BACKFILLED else "false", "true" if bits & SUDDEN else "false",
-                *labels,
-            ]  # fmt: skip
+        rows = found.rows
+        for at in range(0, len(rows), CHUNK):
+            parts: list[str] = []
+            add = parts.append
+            for ts, value, period, _, flags in rows[at : at + CHUNK]:
+                bits = flags or 0
+                end = ts + period if period else None
+                days = ",,"
+                if first is not None:
+                    day, day_end, phase = place(ts, end, first)
+                    days = f"{day},{day_end},{phase}"
+                shown = f"{value},{VALUE}" if value is not None else f",{NOT_IN_CHART}"
+                add(
+                    f"{prefix}{stamp(ts)},{'' if end is None else stamp(end)},{days},{shown},"
+                    f"{_BOOLS[bits & BACKFILLED]},{_BOOLS[(bits & SUDDEN) >> 1]}{suffix}"
+                )
+            yield "".join(parts)
