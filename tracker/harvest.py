@@ -32,6 +32,8 @@ class Harvest:
     kind: str = ""
     answered: set[str] = field(default_factory=set)  # targets whose request has come back
     finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
+    # Called after each answer's values joined `observations` (the round's drain).
+    arrived: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -83,33 +85,50 @@ class Gatherer:
                     return
                 try:
                     body = await fetch_body(self.client, collector, request, self.policy)
-                    stamp = at or self.clock().replace(microsecond=0)
-                    parsed = collector.parse(request, body, stamp)
-                except SourceError as exc:
-                    harvest.answered.update(t.name for t in request.targets)
-                    if isinstance(exc, QuotaExhausted) and request.budget:
-                        await asyncio.to_thread(self.allowance.park, collector, request, exc)
-                        # The rest of the round asks the ledger again, which finds it parked.
-                        paid.discard(request.budget)
-                    for target in request.targets:
-                        harvest.failures[target.name] = redact(exc.cause)
-                    harvest.kind = harvest.kind or exc.kind
+                except Exception as exc:
+                    await self._failed(collector, request, exc, harvest, paid)
                     return
-                except Exception as exc:  # a collector bug: fail its targets, not the round
-                    harvest.answered.update(t.name for t in request.targets)
-                    log.exception("%s: unexpected error on %s", collector.name, request.url)
-                    for target in request.targets:
-                        harvest.failures[target.name] = redact(f"{type(exc).__name__}: {exc}")
-                    harvest.kind = harvest.kind or "error"
-                    return
+            # The slot is free: the next request goes out first, and this answer is parsed
+            # while it is in flight instead of before it is sent.
+            await asyncio.sleep(0)
+            try:
+                parsed = collector.parse(request, body, at or self.clock().replace(microsecond=0))
+            except Exception as exc:
+                await self._failed(collector, request, exc, harvest, paid)
+                return
             harvest.observations.extend(storable(request, parsed))
             harvest.failures.update(parsed.failures)
             harvest.answered.update(t.name for t in request.targets)
             harvest.finished.update(t.name for t in request.targets)
             if parsed.failures and not harvest.kind:
                 harvest.kind = "not_found"
+            if harvest.arrived is not None:
+                harvest.arrived()
 
         await asyncio.gather(*(one(r) for r in requests))
+
+    async def _failed(
+        self,
+        collector: Collector,
+        request: Request,
+        exc: Exception,
+        harvest: Harvest,
+        paid: set[str],
+    ) -> None:
+        """A request that failed (asking or parsing) fails its own targets, with the cause."""
+        harvest.answered.update(t.name for t in request.targets)
+        if isinstance(exc, SourceError):
+            if isinstance(exc, QuotaExhausted) and request.budget:
+                await asyncio.to_thread(self.allowance.park, collector, request, exc)
+                # The rest of the round asks the ledger again, which finds it parked.
+                paid.discard(request.budget)
+            cause, kind = redact(exc.cause), exc.kind
+        else:  # a collector bug: fail its targets, not the round
+            log.error("%s: unexpected error on %s", collector.name, request.url, exc_info=exc)
+            cause, kind = redact(f"{type(exc).__name__}: {exc}"), "error"
+        for target in request.targets:
+            harvest.failures[target.name] = cause
+        harvest.kind = harvest.kind or kind
 
 
 def storable(request: Request, parsed: Parsed) -> list[Observation]:

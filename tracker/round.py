@@ -20,6 +20,7 @@ from tracker.allowance import Allowance
 from tracker.collectors import registry
 from tracker.collectors.base import Collector, Observation, Target
 from tracker.config import Config
+from tracker.drain import Drain
 from tracker.errors import Clashed, StoreError, StoreRefused
 from tracker.harvest import Gatherer, Harvest
 from tracker.http import retry_policy
@@ -74,6 +75,10 @@ class Runner:
     async def replay(self) -> Replayed:
         """Write what the spool holds for this database; never raises for the database."""
         async with self._replaying:
+            if not self._unrecorded and not self.spool.files():
+                # Nothing waits (a directory listing): no thread hop before the first request.
+                self._waiting = 0
+                return Replayed()
             done = await asyncio.to_thread(self.spool.replay, self.store, self.config.sudden)
             # Said once per change, not once per source and round while the database is away.
             if done.busy:  # another process is replaying this spool right now
@@ -142,6 +147,9 @@ class Runner:
         collector = self.collector(name)
         targets = list(targets) if targets is not None else self.config.targets(name)
         gathered = Harvest()
+        # Values are written as answers come, so after the last answer only the last batch is.
+        drain = Drain(self.store, name, gathered.observations, self.config.sudden)
+        gathered.arrived = drain.poke
         report = SourceReport(name, "ok", targets=len(targets))
         deadline = collector.settings.deadline.total_seconds()
         try:
@@ -158,9 +166,10 @@ class Runner:
                 gathered.kind = gathered.kind or "deadline"
             report.collected = len(gathered.observations)
             report.failures, report.kind = gathered.failures, gathered.kind
-            report.stored = await asyncio.to_thread(
-                self.store.write, name, gathered.observations, sudden=self.config.sudden
-            )
+            try:
+                await drain.finish()
+            finally:
+                report.stored = drain.stored
         except Clashed as exc:
             # Some values named one series and time twice: refused and said, the rest stored.
             report.failures, report.kind = gathered.failures, "store"
@@ -170,27 +179,29 @@ class Runner:
             return report
         except StoreRefused as exc:
             # The database is there and said no: spooling would park the values for good.
-            self._refused(report, gathered, started, " ".join(str(exc).split()))
+            self._refused(report, gathered, drain, started, " ".join(str(exc).split()))
             return report
         except StoreError as exc:
             why = f"database unavailable ({' '.join(str(exc).split())})"
-            self._spool(report, gathered.observations, started, why)
+            self._spool(report, list(drain.unwritten), started, why)
             return report
         except Exception as exc:  # a store bug: this source's failure, never the daemon's
-            log.exception("%s: the write failed", name)
-            self._refused(report, gathered, started, f"{type(exc).__name__}: {exc}")
+            log.error("%s: the write failed", name, exc_info=exc)
+            self._refused(report, gathered, drain, started, f"{type(exc).__name__}: {exc}")
             return report
         except asyncio.CancelledError:
-            # The write may or may not have committed in its thread: the spool's replay is
-            # idempotent, so spooling is right either way.
+            # A write may or may not have committed in its thread: the spool's replay is
+            # idempotent, so spooling what no write is known to hold is right either way.
+            drain.stop()
             for target in targets:
                 if target.name not in gathered.answered:
                     gathered.failures.setdefault(target.name, STOPPED)
             report.collected = len(gathered.observations)
             report.failures = gathered.failures
+            report.stored = drain.stored
             # No database call here: a stop must not wait on it. The replay records the attempt.
             self._spool(
-                report, gathered.observations, started, "stopped mid-round", "stopped", record=False
+                report, list(drain.unwritten), started, "stopped mid-round", "stopped", record=False
             )
             raise
         if report.failures:
@@ -199,12 +210,14 @@ class Runner:
         return report
 
     def _refused(
-        self, report: SourceReport, gathered: Harvest, started: datetime, why: str
+        self, report: SourceReport, gathered: Harvest, drain: Drain, started: datetime, why: str
     ) -> None:
-        """The write failed for a reason waiting will not mend: a failure, nothing spooled."""
+        """The write failed for a reason waiting will not mend: a failure, nothing spooled.
+
+        The batches written before the failing one stay written (and counted in `stored`)."""
         report.failures, report.kind = gathered.failures, "store"
-        report.outcome, report.stored = "failed", 0
-        report.note = f"{why}: {len(gathered.observations)} value(s) not stored"
+        report.outcome = "failed"
+        report.note = f"{why}: {len(drain.unwritten)} value(s) not stored" + _before(drain)
         self._record(report, self._attempt(report, started))
 
     def _spool(
@@ -217,11 +230,14 @@ class Runner:
         *,
         record: bool = True,
     ) -> None:
-        """Keep values the store did not take; record the attempt as 'spooled'."""
-        report.outcome, report.kind, report.stored = "spooled", kind, 0
+        """Keep values the store did not take; record the attempt as 'spooled'.
+
+        `report.stored` keeps what batches written before the failure stored."""
+        report.outcome, report.kind = "spooled", kind
+        earlier = f" ({report.stored} new value(s) written before)" if report.stored else ""
         report.note = (
             f"{why}: {len(observations)} value(s) spooled to {self.spool.directory}, "
-            "written when the database takes them"
+            f"written when the database takes them{earlier}"
         )
         attempt = self._attempt(report, started)
         try:
@@ -269,6 +285,12 @@ class Runner:
                     )
                     self._unrecorded.append(Attempt(**attempt.model_dump(exclude={"id"})))
         report.summary()
+
+
+def _before(drain: Drain) -> str:
+    if not drain.written:
+        return ""
+    return f" ({drain.written} written before, {drain.stored} of them new)"
 
 
 def _seconds(value: float) -> str:

@@ -279,7 +279,8 @@ class Spool:
             try:
                 stored = store.write(batch.source, batch.observations, sudden=sudden)
                 if not _recorded(store, batch.attempt):
-                    batch.attempt.stored = stored
+                    # Plus what the round's own batches stored before the database failed.
+                    batch.attempt.stored += stored
                     store.record_attempt(batch.attempt)
             except StoreRefused as exc:
                 # The database is there and refuses these values: waiting will not change

@@ -1,0 +1,117 @@
+"""A round's writer: values go to the store in batches while the round's requests are in flight.
+
+A round of a few waves of answers used to parse everything, then write everything: the write
+of 1,000-3,000 values came after the last answer, all of it on the round's wall time. The drain
+writes whatever has arrived once `BATCH` values wait (one write in flight at a time, in a
+thread), so after the last answer only the last batch is left to write.
+
+Each batch is its own transaction, idempotent on (series, time) like every write. The first
+batch the store fails stops the drain: what it committed is counted (`stored`, `written`), and
+the round spools or refuses the rest (`unwritten`), as it did a whole round's values before.
+A batch with one series at one time twice (`Clashed`: those refused, the rest stored) does not
+stop it; `finish` says every such refusal once the rest is written. A batch holds whole answers,
+so the values of one answer are always checked together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from tracker.core import Observation, Sudden
+from tracker.errors import Clashed
+from tracker.store import Store
+
+# Values that wait before a batch is written while the round still asks. Small enough that
+# the last one is a few milliseconds of work; large enough that a round of one value per
+# request (1,000 requests) makes a handful of transactions, not a thousand.
+BATCH = 250
+
+
+class Drain:
+    """Writes `values` (the round's list, which grows as answers come) of one source."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        values: list[Observation],
+        sudden: Sudden | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.values = values
+        self.sudden = sudden
+        self.batch = max(1, batch)
+        self.written = 0  # values[:written] are committed
+        self.stored = 0  # how many of those were new
+        self.error: Exception | None = None  # the write that failed, if one did
+        self.clashes: list[Clashed] = []  # batches whose repeats were refused, the rest stored
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """More values arrived: start a batch when enough wait."""
+        if len(self.values) - self.written >= self.batch:
+            self._wake()
+
+    async def finish(self) -> None:
+        """Write what is left and wait for it; raises the store's error if a write failed,
+        else Clashed (all of the round's) if a batch had values refused as repeats."""
+        self._closing = True
+        if self._task is not None or self.unwritten:
+            self._wake()
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        if self.error is not None:
+            raise self.error
+        if self.clashes:
+            raise Clashed(
+                "; ".join(str(c) for c in self.clashes),
+                stored=self.stored,
+                refused=sum(c.refused for c in self.clashes),
+            )
+
+    def stop(self) -> None:
+        """The round is cancelled: write nothing more (a write in its thread may still
+        commit; the spooled copy of it is idempotent)."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+
+    @property
+    def unwritten(self) -> Sequence[Observation]:
+        """The values no committed write holds (the spool's, when the store fails)."""
+        return self.values[self.written :]
+
+    def _wake(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"drain {self.source}")
+        self._ready.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            # Batches as long as enough wait, and (closing) until none is left.
+            while self.error is None and (
+                len(self.values) - self.written >= (1 if self._closing else self.batch)
+            ):
+                end = len(self.values)
+                batch = self.values[self.written : end]
+                try:
+                    new = await asyncio.to_thread(
+                        self.store.write, self.source, batch, sudden=self.sudden
+                    )
+                except Clashed as exc:  # the batch's other values are stored: go on
+                    self.clashes.append(exc)
+                    new = exc.stored
+                except Exception as exc:  # handed to the round, which sorts it as before
+                    self.error = exc
+                    break
+                self.stored += new
+                self.written = end
+            if self._closing or self.error is not None:
+                return
