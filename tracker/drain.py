@@ -37,13 +37,13 @@ class Drain:
         source: str,
         values: list[Observation],
         sudden: Sudden | None = None,
-        batch: int = BATCH,
+        batch: int | None = None,
     ) -> None:
         self.store = store
         self.source = source
         self.values = values
         self.sudden = sudden
-        self.batch = max(1, batch)
+        self.batch = max(1, batch or BATCH)
         self.written = 0  # values[:written] are committed
         self.stored = 0  # how many of those were new
         self.error: Exception | None = None  # the write that failed, if one did
