@@ -39,6 +39,9 @@ async def _no_sleep(_seconds: float) -> None:
 def x(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeX]:
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
     fake = FakeX()
+    # Answers 0.2 s apart (one request in flight): a batch's write is done long before the
+    # next answer, so each answer of 100 names is one batch of its own.
+    fake.delay = 0.2
     fake.limits = {"users": 10**6, "counts": 10**6}
     for i in range(USERS):
         fake.add(f"user{i}", 1000 + i)
@@ -114,7 +117,6 @@ def _stored(store: Database) -> int:
 def test_values_are_written_while_the_round_still_asks(
     x: FakeX, store: Database, tmp_path: Path
 ) -> None:
-    x.delay = 0.2  # wide margins: a batch's write starts long before the next answer
     batches = _Batches(store, x)
     report = _round(_config(tmp_path, x.url), batches)
     assert (report.outcome, report.collected, report.stored) == ("ok", USERS, USERS)
