@@ -37,3 +37,17 @@ def test_wall_and_cpu_sections_report_each_platform(
     for c in cpu.values():
         assert c["cpu_s"] > 0 and math.isfinite(c["cpu_us_per_snapshot"])
         assert len(c["runs_cpu_s"]) == 1
+
+
+def test_the_wall_section_measures_the_time_after_the_last_answer_for_chosen_platforms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "batching.json"
+    argv = ["--accounts", "30", "--delay", "0.001", "--repeat", "1", "--out", str(out)]
+    batching.main([*argv, "--malloc-arenas", "0", "--only", "wall", "--platform", "x"])
+    assert "after last answer ms" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert [(w["platform"], w["concurrency"]) for w in report["wall"]] == [("x", 1), ("x", 4)]
+    for w in report["wall"]:
+        assert 0 <= w["tail_s"] < w["seconds"]
+    assert len(report["load_average"]) == 3
