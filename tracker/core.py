@@ -249,6 +249,40 @@ def unstorable(obs: Observation) -> str:
         return f"{obs.metric}: value {value!r} is not an integer"
     if not INT64_MIN <= value <= INT64_MAX:
         return f"{obs.metric}: value {value} does not fit in 64 bits"
+    if not _plain_text(obs) and (why := _text_problem(obs)):
+        return why
+    for label, text in obs.labels.items():
+        if why := _untextual(str(label)) or _untextual(str(text)):
+            return f"label {label!r} {why}"
+    if obs.at.tzinfo is None:
+        return f"{obs.metric}: time {obs.at.isoformat()} has no timezone"
+    if obs.period is not None and not 0 <= obs.period.total_seconds() <= INT32_MAX:
+        return f"{obs.metric}: period {obs.period} out of range"
+    if obs.sig is not None and not 0 <= obs.sig <= INT16_MAX:
+        return f"{obs.metric}: {obs.sig} significant figures is out of range"
+    return ""
+
+
+def _plain_text(obs: Observation) -> bool:
+    """The common case, checked at once (this runs for every value a round parses): four
+    strings within their limits, ASCII (so valid UTF-8) and without NUL."""
+    metric, key, subject, label = obs.metric, obs.key, obs.subject, obs.label
+    return (
+        type(metric) is str
+        and type(key) is str
+        and type(subject) is str
+        and type(label) is str
+        and len(metric) <= MAX_METRIC
+        and len(key) <= MAX_KEY
+        and len(subject) <= MAX_SUBJECT
+        and len(label) <= MAX_LABEL
+        and (joined := metric + key + subject + label).isascii()
+        and "\x00" not in joined
+    )
+
+
+def _text_problem(obs: Observation) -> str:
+    """What is wrong with the metric, id, subject or label, in that order ('' if nothing)."""
     for name, text, limit in (
         ("metric", obs.metric, MAX_METRIC),
         ("id", obs.key, MAX_KEY),
@@ -261,15 +295,6 @@ def unstorable(obs: Observation) -> str:
             return f"{name} is {len(text)} characters, the store holds at most {limit}"
         if why := _untextual(text):
             return f"{name} {why}"
-    for label, text in obs.labels.items():
-        if why := _untextual(str(label)) or _untextual(str(text)):
-            return f"label {label!r} {why}"
-    if obs.at.tzinfo is None:
-        return f"{obs.metric}: time {obs.at.isoformat()} has no timezone"
-    if obs.period is not None and not 0 <= obs.period.total_seconds() <= INT32_MAX:
-        return f"{obs.metric}: period {obs.period} out of range"
-    if obs.sig is not None and not 0 <= obs.sig <= INT16_MAX:
-        return f"{obs.metric}: {obs.sig} significant figures is out of range"
     return ""
 
 

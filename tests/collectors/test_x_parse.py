@@ -104,11 +104,24 @@ def test_only_errors_is_an_answer_too() -> None:
         (user(uid=2244994945), "id: expected a numeric string id, got 2244994945"),
         (user(followers="lots"), "followers_count: expected a count, got 'lots'"),
         ({"id": "1", "username": "XDevelopers"}, "missing field public_metrics"),
+        # A plain int is read at once; these are not, and are still refused with the cause.
+        (user(followers=-3), "followers_count: negative count -3"),
+        (user(followers=True), "followers_count: expected a count, got True"),
+        (user(followers=1.5), "followers_count: expected a count, got 1.5"),
+        (
+            {"id": "1", "username": "XDevelopers", "public_metrics": [500]},
+            "missing field public_metrics.followers_count",
+        ),
     ],
 )
 def test_drift_in_a_user_is_a_failure_naming_the_field(found: Any, cause: str) -> None:
     parsed = parse({"data": [found]}, BY_NAME, account("XDevelopers"))
     assert parsed.observations == [] and parsed.failures == {"XDevelopers": cause}
+
+
+def test_a_count_sent_as_a_digit_string_is_still_read() -> None:
+    parsed = parse({"data": [user(followers="500")]}, BY_NAME, account("XDevelopers"))
+    assert [o.value for o in parsed.observations] == [500] and parsed.failures == {}
 
 
 def test_a_user_without_a_username_is_labelled_empty() -> None:

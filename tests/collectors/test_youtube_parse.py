@@ -109,11 +109,26 @@ def test_no_items_means_nothing_matched() -> None:
         (channel(subscriberCount="lots"), "subscriberCount: expected a count, got 'lots'"),
         (channel(videoCount=None), "videoCount: expected a count, got None"),
         (channel(viewCount="-1"), "viewCount: expected a count, got '-1'"),
+        # Digit strings are read at once; these are not plain ASCII digits, and still refused.
+        (channel(viewCount="\u0661\u0662"), "viewCount: expected a count, got '\u0661\u0662'"),
+        (channel(videoCount="\u00b2"), "videoCount: expected a count, got '\u00b2'"),
+        (channel(videoCount=""), "videoCount: expected a count, got ''"),
+        (channel(videoCount=True), "videoCount: expected a count, got True"),
+        ({"id": NETFLIX, "statistics": ["8000"]}, "missing field videoCount"),
     ],
 )
 def test_drift_in_a_channel_is_a_failure_naming_the_field(item: dict[str, Any], cause: str) -> None:
     parsed = parse(answer(item), target(), handle="@netflix")
     assert parsed.observations == [] and parsed.failures == {NETFLIX: cause}
+
+
+def test_counts_as_numbers_or_padded_strings_are_still_read() -> None:
+    item = channel(videoCount=" 8000 ", viewCount=9000000000, subscriberCount="28300000")
+    parsed = parse(answer(item), target())
+    assert [(o.metric, o.value) for o in parsed.observations] == [
+        ("followers", 28300000), ("videos", 8000), ("views", 9000000000)
+    ]  # fmt: skip
+    assert [o.sig for o in parsed.observations] == [3, None, None]
 
 
 def test_a_channel_without_a_subscriber_count_fails_unless_hidden() -> None:

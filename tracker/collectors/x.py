@@ -202,9 +202,12 @@ def _follower_observation(user: dict[str, Any], target: Target, at: datetime) ->
     user_id = require(user, "id")
     if not isinstance(user_id, str) or not _USER_ID.match(user_id):
         raise BadPayload(f"id: expected a numeric string id, got {user_id!r:.60}")
-    followers = as_count(require(user, "public_metrics", "followers_count"), "followers_count")
+    metrics = user.get("public_metrics")
+    followers = metrics.get("followers_count") if isinstance(metrics, dict) else None
+    if type(followers) is not int or followers < 0:  # not the plain count X sends: say why
+        followers = as_count(require(user, "public_metrics", "followers_count"), "followers_count")
     label = str(user.get("username") or "")
-    return Observation("followers", user_id, followers, at, target.subject, label=label)
+    return Observation("followers", user_id, followers, at, target.subject, label)
 
 
 def _parse_counts(data: dict[str, Any], targets: Sequence[Target], at: datetime) -> Parsed:

@@ -173,20 +173,26 @@ def _observe(item: dict[str, Any], target: Target, at: datetime, parsed: Parsed)
     snippet = item.get("snippet")
     snippet = snippet if isinstance(snippet, dict) else {}
     label = str(snippet.get("customUrl") or snippet.get("title") or "")
-    values: list[tuple[str, int, int | None]] = [
-        ("videos", as_count(require(stats, "videoCount"), "videoCount"), None),
-        ("views", as_count(require(stats, "viewCount"), "viewCount"), None),
-    ]
-    hidden = stats.get("hiddenSubscriberCount") is True
-    if not hidden:
-        count = as_count(require(stats, "subscriberCount"), "subscriberCount")
-        values.insert(0, ("followers", count, SUBSCRIBER_SIG))
-    for metric, value, sig in values:
-        parsed.observations.append(
-            Observation(metric, channel, value, at, target.subject, label=label, sig=sig)
-        )
-    if hidden:
+    videos, views = _count(stats, "videoCount"), _count(stats, "viewCount")
+    subject, out = target.subject, parsed.observations
+    if stats.get("hiddenSubscriberCount") is True:
         parsed.failures[target.name] = "subscriber count hidden by the channel owner"
+    else:
+        followers = _count(stats, "subscriberCount")
+        out.append(
+            Observation("followers", channel, followers, at, subject, label, sig=SUBSCRIBER_SIG)
+        )
+    out.append(Observation("videos", channel, videos, at, subject, label))
+    out.append(Observation("views", channel, views, at, subject, label))
+
+
+def _count(stats: Any, name: str) -> int:
+    """A count of `statistics`: YouTube sends digit strings, read at once; anything else
+    goes the long way, which says what is wrong."""
+    value = stats.get(name) if isinstance(stats, dict) else None
+    if type(value) is str and value.isdigit() and value.isascii():
+        return int(value)
+    return as_count(require(stats, name), name)
 
 
 def _google_error(body: bytes) -> tuple[set[str], str]:
