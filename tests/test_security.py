@@ -137,7 +137,13 @@ def test_secrets_never_reach_output_logs_database_or_exports(
 
 
 class _Refusing(Database):
+    """A database that is away: neither values nor attempts get in (a round without values
+    writes none, so its attempt is what reaches the spool)."""
+
     def write(self, *args: object, **kwargs: object) -> int:
+        raise StoreError("database error: the server closed the connection")
+
+    def record_attempt(self, *args: object, **kwargs: object) -> None:
         raise StoreError("database error: the server closed the connection")
 
 
