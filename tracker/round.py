@@ -186,6 +186,7 @@ class Runner:
             self._spool(report, list(drain.unwritten), started, why)
             return report
         except Exception as exc:  # a store bug: this source's failure, never the daemon's
+            drain.stop()  # (it stopped at the failed write; this covers a bug anywhere else)
             log.error("%s: the write failed", name, exc_info=exc)
             self._refused(report, gathered, drain, started, f"{type(exc).__name__}: {exc}")
             return report
