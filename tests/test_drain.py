@@ -21,7 +21,7 @@ from tracker import drain as drain_module
 from tracker.config import Config
 from tracker.core import Observation, Sudden
 from tracker.drain import Drain
-from tracker.errors import StoreError, StoreRefused
+from tracker.errors import Clashed, StoreError, StoreRefused
 from tracker.http import make_client, retry_policy
 from tracker.round import Runner, SourceReport
 from tracker.spool import Spool
@@ -202,6 +202,38 @@ def test_a_store_refusing_midway_keeps_what_was_written_and_names_the_rest(
     (attempt,) = store.attempts("x")
     assert (attempt.outcome, attempt.stored) == ("failed", 100)
     assert "150 value(s) not stored" in attempt.cause
+
+
+class _Clashing(_Batches):
+    """The first batch holds one value the store refuses as a repeat: the rest of it is stored."""
+
+    def write(
+        self,
+        source: str,
+        observations: Iterable[Observation],
+        flags: int | None = None,
+        *,
+        sudden: Sudden | None = None,
+    ) -> int:
+        values = list(observations)
+        if self.sizes:
+            return super().write(source, values, flags, sudden=sudden)
+        self.sizes.append(len(values))
+        new = Database.write(self, source, values[1:], flags, sudden=sudden)
+        raise Clashed("1 value(s) refused: one series and time twice (test)", new, 1)
+
+
+def test_a_batch_with_a_repeat_refused_does_not_stop_the_others(
+    x: FakeX, store: Database, tmp_path: Path
+) -> None:
+    clashing = _Clashing(store, x)
+    report = _round(_config(tmp_path, x.url), clashing)
+    assert clashing.sizes == [100, 100, 50]  # the drain went on after the refusal
+    assert (report.outcome, report.kind, report.stored) == ("partial", "store", USERS - 1)
+    assert "1 value(s) refused: one series and time twice (test)" in report.note
+    assert _stored(store) == USERS - 1
+    (attempt,) = store.attempts("x")
+    assert (attempt.outcome, attempt.stored) == ("partial", USERS - 1)
 
 
 def test_a_round_stopped_midway_spools_what_no_batch_committed(
