@@ -296,3 +296,32 @@ def test_a_drain_with_nothing_to_write_asks_nothing(store: Database) -> None:
     drain = Drain(store, "x", [])
     asyncio.run(drain.finish())
     assert (drain.written, drain.stored, drain.error) == (0, 0, None)
+
+
+def test_a_series_and_time_an_earlier_batch_wrote_is_a_repeat_or_refused_and_said(
+    store: Database,
+) -> None:
+    def value(key: str, number: int) -> Observation:
+        return Observation("followers", key, number, AT, f"S {key}")
+
+    values: list[Observation] = []
+    drain = Drain(store, "x", values, batch=2)
+
+    async def go() -> None:
+        values.extend([value("k1", 1), value("k2", 2)])
+        drain.poke()
+        for _ in range(200):
+            if drain.written:
+                break
+            await asyncio.sleep(0.01)
+        # Later answers: k1 again with the same value (a repeat), and with another one.
+        values.extend([value("k1", 1), value("k1", 9), value("k3", 3)])
+        await drain.finish()
+
+    with pytest.raises(Clashed) as caught:
+        asyncio.run(go())
+    assert (caught.value.stored, caught.value.refused) == (3, 1)
+    assert "k1 followers at 2026-11-02 12:00: 1 kept, 9 refused" in str(caught.value)
+    assert (drain.written, drain.stored, list(drain.unwritten)) == (5, 3, [])
+    stored = {s.key: [v for _, v in store.history(s.id)] for s in store.find_series(source="x")}
+    assert stored == {"k1": [1], "k2": [2], "k3": [3]}

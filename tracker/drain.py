@@ -10,13 +10,15 @@ batch the store fails stops the drain: what it committed is counted (`stored`, `
 the round spools or refuses the rest (`unwritten`), as it did a whole round's values before.
 A batch with one series at one time twice (`Clashed`: those refused, the rest stored) does not
 stop it; `finish` says every such refusal once the rest is written. A batch holds whole answers,
-so the values of one answer are always checked together.
+so the values of one answer are always checked together; a value for a series and time that an
+earlier batch wrote is dropped as a repeat when it is the same, else refused and said.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 
 from tracker.core import Observation, Sudden
 from tracker.errors import Clashed
@@ -48,6 +50,8 @@ class Drain:
         self.stored = 0  # how many of those were new
         self.error: Exception | None = None  # the write that failed, if one did
         self.clashes: list[Clashed] = []  # batches whose repeats were refused, the rest stored
+        # (metric, key, time) -> value of what earlier batches wrote: repeats across batches.
+        self._seen: dict[tuple[str, str, datetime], int] = {}
         self._ready = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -100,7 +104,7 @@ class Drain:
                 len(self.values) - self.written >= (1 if self._closing else self.batch)
             ):
                 end = len(self.values)
-                batch = self.values[self.written : end]
+                batch = self._unrepeated(self.values[self.written : end])
                 try:
                     new = await asyncio.to_thread(
                         self.store.write, self.source, batch, sudden=self.sudden
@@ -113,5 +117,38 @@ class Drain:
                     break
                 self.stored += new
                 self.written = end
+                for obs in batch:
+                    self._seen.setdefault((obs.metric, obs.key, obs.at), obs.value)
             if self._closing or self.error is not None:
                 return
+
+    def _unrepeated(self, batch: list[Observation]) -> list[Observation]:
+        """`batch` without the values an earlier batch of this round wrote for the same series
+        and time. The same value again is a repeat, already stored; another value is refused
+        and said (the store refuses such pairs within one write, but the earlier one is
+        committed by now: it stays, and the round's cause names both)."""
+        if not self._seen:
+            return batch
+        kept: list[Observation] = []
+        clashes: list[tuple[Observation, int]] = []
+        for obs in batch:
+            before = self._seen.get((obs.metric, obs.key, obs.at))
+            if before is None:
+                kept.append(obs)
+            elif before != obs.value:
+                clashes.append((obs, before))
+        if clashes:
+            shown = "; ".join(
+                f"{o.key} {o.metric} at {o.at:%Y-%m-%d %H:%M}: {before} kept, {o.value} refused"
+                for o, before in clashes[:3]
+            )
+            more = f", and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+            self.clashes.append(
+                Clashed(
+                    f"{len(clashes)} value(s) refused: one series and time written earlier in "
+                    f"the round with another value ({shown}{more})",
+                    stored=0,
+                    refused=len(clashes),
+                )
+            )
+        return kept
