@@ -39,9 +39,9 @@ async def _no_sleep(_seconds: float) -> None:
 def x(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeX]:
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
     fake = FakeX()
-    # Answers 0.2 s apart (one request in flight): a batch's write is done long before the
-    # next answer, so each answer of 100 names is one batch of its own.
-    fake.delay = 0.2
+    # Answers 0.5 s apart (one request in flight): a batch's write is done long before the
+    # next answer, even on a loaded machine, so each answer of 100 names is a batch of its own.
+    fake.delay = 0.5
     fake.limits = {"users": 10**6, "counts": 10**6}
     for i in range(USERS):
         fake.add(f"user{i}", 1000 + i)
@@ -240,7 +240,7 @@ def test_a_round_stopped_midway_spools_what_no_batch_committed(
     x: FakeX, store: Database, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, x.url)
-    x.delay = 0.3
+    x.delay = 1.0  # the second answer is a second away when the first batch is committed
     batches = _Batches(store, x)
 
     async def go() -> None:
@@ -248,9 +248,10 @@ def test_a_round_stopped_midway_spools_what_no_batch_committed(
             policy = retry_policy(config.http, sleep=_no_sleep)
             runner = Runner(config, batches, client, clock=lambda: AT, policy=policy)
             task = asyncio.create_task(runner.run_source("x"))
-            while not batches.sizes:  # the first batch is on its way to the store
+            for _ in range(500):  # the first batch is committed; the second request waits
+                if await asyncio.to_thread(_stored, store) == 100:
+                    break
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
