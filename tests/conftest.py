@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Generator, Iterator, Mapping
@@ -50,6 +51,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ[name] = value
     while _test_home:
         shutil.rmtree(_test_home.pop(), ignore_errors=True)
+    while _held:
+        _held.pop().close()
 
 
 # -- running in parallel (pytest-xdist) -----------------------------------------------------
@@ -185,13 +188,23 @@ def netflix_tsv(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> 
     return "".join("\t".join(line) + "\n" for line in (columns, *rows))
 
 
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    import socket
-
+def free_port() -> int:
+    """A local port free now, for a server a test starts (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_held: list[socket.socket] = []
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound and never listening (a connection is refused),
+    and held for the rest of the test run so no other test's server can take it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _held.append(sock)
+    return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -34,7 +34,7 @@ from tests.conftest import (
     Seeded,
     Sleeps,
     _pg_schema_url,
-    closed_port,
+    free_port,
     stored_rows,
     tracker_env,
 )
@@ -103,7 +103,7 @@ class PrivatePostgres:
     """A throwaway server in a temporary directory, run as `postgres` on a free port."""
 
     def __init__(self, bin_dir: Path, root: Path) -> None:
-        self.bin, self.root, self.port = bin_dir, root, closed_port()
+        self.bin, self.root, self.port = bin_dir, root, free_port()
         self.data = root / "data"
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 

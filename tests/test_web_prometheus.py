@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import closed_port
+from tests.conftest import free_port
 from tests.webserve import TIMEOUT, fakes_seeded, serve, tracker
 
 PROMETHEUS = shutil.which("prometheus")
@@ -30,7 +30,7 @@ def start_prometheus(target: str, workdir: Path) -> tuple[subprocess.Popen[bytes
         f"    static_configs:\n      - targets: ['{target}']\n",
         encoding="utf-8",
     )
-    port = closed_port()
+    port = free_port()
     assert PROMETHEUS is not None
     with (workdir / "prometheus.log").open("wb") as log:
         process = subprocess.Popen(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Seeded, closed_port, seed, tracker_env
+from tests.conftest import Seeded, free_port, seed, tracker_env
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.netflix import FakeNetflix
@@ -65,7 +65,7 @@ def serve(
     config: Path, database_url: str, workdir: Path, *args: str, host: str = "127.0.0.1"
 ) -> Iterator[Served]:
     """`tracker serve` as a user starts it, on a free port; stopped (SIGTERM) on leaving."""
-    port = closed_port()
+    port = free_port()
     log = workdir / f"serve-{port}.log"
     with log.open("w", encoding="utf-8") as err:
         process = subprocess.Popen(
