@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tracker import config, configfile
 from tracker.errors import ConfigError
 
@@ -121,14 +121,7 @@ def tracker(home: Path, *args: str, cwd: Path | None = None) -> subprocess.Compl
     env |= {"HOME": str(home), "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
     env |= {"XDG_CONFIG_HOME": str(home / ".config")}
     env |= {"XDG_DATA_HOME": str(home / ".local" / "share")}
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=cwd or Path.cwd(),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return entry.run(*args, env=env, cwd=cwd)
 
 
 def test_a_new_user_from_any_directory(home: Path, tmp_path: Path) -> None:
