@@ -70,6 +70,14 @@ def run(
     from tracker.collectors import registry as collectors
     from tracker.importers import registry as importers
     from tracker.read import names
+    from tracker.store import engine as engines
+
+    made: list[Any] = []
+    create = engines.create_engine
+
+    def recorded(*a: Any, **k: Any) -> Any:
+        made.append(create(*a, **k))
+        return made[-1]
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -88,11 +96,16 @@ def run(
             _forget_plugins(collectors, importers, names)
         sys.argv = ["tracker", *args]
         sys.stdout, sys.stderr = out, err
+        engines.create_engine = recorded
         try:
             cli.main()
         except SystemExit as exited:
             code = exited.code
     finally:
+        # What a process's exit would close: its database connections.
+        engines.create_engine = create
+        for engine in made:
+            engine.dispose()
         sys.stdout, sys.stderr = saved_streams
         sys.argv = saved_argv
         os.chdir(saved_cwd)
@@ -103,8 +116,9 @@ def run(
         logging.getLogger("tracker").setLevel(logging.NOTSET)
         if plugins:
             sys.path[:] = saved_path
-            for name in set(sys.modules) - saved_modules:
-                if not name.startswith("tracker"):
+            for name in {*sys.modules} - saved_modules:  # the plugins' own modules only
+                where = getattr(sys.modules[name], "__file__", None) or ""
+                if any(Path(where).is_relative_to(p) for p in plugins):
                     del sys.modules[name]
             _forget_plugins(collectors, importers, names)
     returncode = code if isinstance(code, int) else (0 if code is None else 1)

@@ -8,12 +8,12 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import SHARED, tracker_env
 from tracker import config as config_module
 from tracker import read
@@ -161,10 +161,7 @@ def test_series_in_natural_order(store: Store) -> None:
 
 # -- the real Netflix files -----------------------------------------------------------------
 def tracker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args], env=env, capture_output=True, text=True,
-        timeout=600,
-    )  # fmt: skip
+    return entry.run(*args, env=env)
 
 
 @real_data
