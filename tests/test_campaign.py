@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import TypeVar
 
 import pytest
 
+from tests import entry
 from tests.conftest import (
     NETFLIX_COUNTRY_COLUMNS,
     NETFLIX_COUNTRY_ROWS,
@@ -50,7 +50,6 @@ from tracker.timeutil import day_start, to_epoch
 F = TypeVar("F", bound=FakePlatform)
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "config" / "tracker.toml"
-TIMEOUT = 30  # seconds; a hung subprocess fails the test instead of the run
 
 # The credentials each fake accepts, by the variable the shipped config names.
 INSTAGRAM_TOKEN = "EAAGtest-token-0001"
@@ -219,15 +218,7 @@ def tracker(
     env |= fakes.env()
     if credentials:
         env |= CREDENTIALS
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return entry.run(*args, env=env, cwd=cwd)
 
 
 def compare_rows(text: str) -> dict[tuple[str, str, str], tuple[str, str]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import (
     NETFLIX_COUNTRY_COLUMNS,
     NETFLIX_COUNTRY_ROWS,
@@ -266,10 +266,7 @@ def test_claims_command_table_and_json(tmp_path: Path) -> None:
     store.close()
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tracker", *args], env=tracker_env(config, url),
-            cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        return entry.run(*args, env=tracker_env(config, url), cwd=tmp_path)
 
     table = cli("claims")
     assert table.returncode == 0, table.stderr

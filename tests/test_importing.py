@@ -8,11 +8,11 @@ apart. Both rows are refused and counted, never one silently kept in place of th
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import NETFLIX_COUNTRY_COLUMNS, SHARED, netflix_tsv, tracker_env
 from tracker import config as config_module
 from tracker.importers import registry as importers
@@ -39,12 +39,8 @@ ROWS = (
 def _import(tmp_path: Path, database_url: str, file: Path) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "tracker.toml"
     config.write_text('contact = "tests@example.org"\n', encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", "import", "netflix-top10", "--all", str(file)],
-        env=tracker_env(config, database_url),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return entry.run(
+        "import", "netflix-top10", "--all", str(file), env=tracker_env(config, database_url)
     )
 
 

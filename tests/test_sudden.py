@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import entry
 from tests.conftest import tracker_env
 from tests.test_round import load, noon, run_round
 from tracker import config as config_module
@@ -48,14 +48,7 @@ def test_a_99_percent_drop_is_stored_and_flagged(
     env = tracker_env(config_file, database_url)
 
     def tracker(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tracker", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return entry.run(*args, env=env)
 
     shown = tracker("history", "Kit Connor", "--platform", "bluesky", "--format", "json")
     assert shown.returncode == 0, shown.stderr
