@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import tracker_env
 from tracker.baselines import Between, days_since, end_of_day, value_at
 from tracker.collectors.base import Observation
@@ -110,21 +111,17 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run_all(env: dict[str, str], *commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
-    """Independent commands run at once; (exit code, stdout, stderr) of each."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, *command],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for command in commands
-    ]
+    """(exit code, stdout, stderr) of each command: `-m tracker ...` in this process
+    (entry.run), anything else (`-c` code that must start from a fresh interpreter) in a child."""
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        results.append((proc.returncode, out, err))
+    for command in commands:
+        if command[:2] == ("-m", "tracker"):
+            done = entry.run(*command[2:], env=env)
+        else:
+            done = subprocess.run(
+                [sys.executable, *command], env=env, capture_output=True, text=True, timeout=60
+            )
+        results.append((done.returncode, done.stdout, done.stderr))
     return results
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import (
     NETFLIX_COUNTRY_COLUMNS,
     NETFLIX_COUNTRY_ROWS,
@@ -138,22 +137,12 @@ def test_report_writes_markdown_html_and_charts(tmp_path: Path) -> None:
         ["report", "report test", "--out", str(out)],
         ["report", "Another campaign", "--out", str(tmp_path / "never")],
     ]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tracker", *args],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for args in commands
-    ]
-    (ok_out, ok_err), (bad_out, bad_err) = (p.communicate(timeout=120) for p in procs)
-    assert procs[0].returncode == 0, ok_err
+    ok, bad = (entry.run(*args, env=env, cwd=tmp_path) for args in commands)
+    (ok_out, ok_err), (bad_out, bad_err) = (ok.stdout, ok.stderr), (bad.stdout, bad.stderr)
+    assert ok.returncode == 0, ok_err
     markdown, page = out / "report-test.md", out / "report-test.html"
     assert ok_out == f"wrote {markdown} and {page} (5 chart(s))\n"
-    assert procs[1].returncode == 2 and bad_out == ""
+    assert bad.returncode == 2 and bad_out == ""
     assert bad_err.startswith("error: CAMPAIGN: no campaign named 'Another campaign'")
     assert not (tmp_path / "never").exists()
 
