@@ -69,8 +69,12 @@ def child_pytest(
     env["WORKERS_SEEN"] = str(folder / "workers.jsonl")
     if ci:
         env["CI"] = "true"
+    # Only the plugin under test: the others installed (schemathesis, hypothesis, playwright)
+    # cost the child seconds of imports and play no part in these rules.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull,
+        [sys.executable, "-m", "pytest", "-p", "xdist.plugin", "-p", "no:cacheprovider",
+         "-c", os.devnull,
          "--rootdir", str(folder), "--basetemp", str(folder / "tmp"), *args,
          str(folder / "tests")],
         cwd=folder, env=env, capture_output=True, text=True, timeout=120,
