@@ -1,4 +1,6 @@
-"""The `tracker` console script, run for real in a subprocess against the platform fakes."""
+"""The `tracker` console script against the platform fakes: in this process through its entry
+point (tests/entry.py), and as real `python -m tracker` child processes where commands run at
+once (rounds side by side, bad options and environments)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests import entry
 from tests.conftest import (
     NETFLIX_GLOBAL_COLUMNS,
     NETFLIX_GLOBAL_ROWS,
@@ -49,7 +52,8 @@ MONDAY_25 = datetime(2022, 4, 25, tzinfo=UTC)
 
 @dataclass
 class Cli:
-    """Runs `python -m tracker` with a clean environment pointed at one config and database."""
+    """Runs `tracker` with a clean environment pointed at one config and database: called, in
+    this process; `start`, as a `python -m tracker` child process."""
 
     cwd: Path
     config: Path
@@ -67,8 +71,8 @@ class Cli:
         )
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        (result,) = finish(self.start(*args, **env))
-        return result
+        environ = tracker_env(self.config, self.database_url, **(self.env | env))
+        return entry.run(*args, env=environ, cwd=self.cwd)
 
 
 def finish(*procs: subprocess.Popen[str]) -> list[subprocess.CompletedProcess[str]]:
@@ -291,8 +295,7 @@ def answers(
                 "{d3}": f"{seeded.today - timedelta(days=3)}",
                 "{d1}": f"{seeded.today - timedelta(days=1)}",
             }
-            procs = [cli.start(*(days.get(a, a) for a in args)) for args in READS.values()]
-            results = dict(zip(READS, finish(*procs), strict=True))
+            results = {name: cli(*(days.get(a, a) for a in args)) for name, args in READS.items()}
             yield Answers(results, at, done, seeded.today)
     finally:
         for fake in fakes.values():
@@ -640,7 +643,7 @@ COMMANDS = [
 def test_every_command_help_shows_an_example(tmp_path: Path) -> None:
     # No config file and no database: help must need neither, nor create them.
     bare = Cli(tmp_path, tmp_path / "absent.toml", f"sqlite:///{tmp_path / 'absent.db'}")
-    results = finish(*(bare.start(*command.split(), "--help") for command in COMMANDS))
+    results = [bare(*command.split(), "--help") for command in COMMANDS]
     for command, result in zip(COMMANDS, results, strict=True):
         assert result.returncode == 0, (command, result.stderr)
         assert result.stdout.startswith("Usage: "), command
@@ -652,7 +655,7 @@ def test_every_command_help_shows_an_example(tmp_path: Path) -> None:
 
 
 def test_a_usage_error_exits_2_with_click_usage(bare_cli: Cli) -> None:
-    missing, unknown = finish(bare_cli.start("history"), bare_cli.start("history", "X", "--bogus"))
+    missing, unknown = bare_cli("history"), bare_cli("history", "X", "--bogus")
     assert missing.returncode == 2 and "Missing argument" in missing.stderr
     assert unknown.returncode == 2 and "No such option: --bogus" in unknown.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr
