@@ -58,7 +58,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # -- running in parallel (pytest-xdist) -----------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests sharing a module- or class-scoped fixture run on one worker (`--dist loadgroup`).
+    """Tests sharing a module- or class-scoped fixture run on one worker (`--dist loadgroup`),
+    and the slow ones are handed out first.
 
     Such a fixture is expensive by design (a private PostgreSQL, a whole `run --once`); on two
     workers it would be built twice. Function-scoped fixtures need nothing: every fake listens
@@ -75,6 +76,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
+    # The longest tests (`@pytest.mark.slow`) start first: begun last, one of them would keep
+    # a worker busy alone at the end while the other idles.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def on_ci() -> bool:

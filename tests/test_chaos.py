@@ -42,6 +42,7 @@ def _mid_round() -> None:
     time.sleep(INTERVAL - time.time() % INTERVAL + 0.2)
 
 
+@pytest.mark.slow
 def test_kill_9_each_process_in_turn(
     seeded: Seeded,
     tmp_path: Path,

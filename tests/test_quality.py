@@ -27,6 +27,7 @@ def test_ruff_lint_and_format() -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy not installed")
+@pytest.mark.slow
 def test_mypy_on_tracker() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from benchmarks import web
 from benchmarks.data import Shape
 from benchmarks.sqlite_bench import history_db
@@ -25,6 +27,7 @@ def test_points_and_overview_measure(tmp_path: Path) -> None:
     assert all(m.store > 0 and m.baseline > 0 and math.isfinite(m.ratio) for m in measures)
 
 
+@pytest.mark.slow
 def test_against_prometheus_agrees_on_the_real_file(tmp_path: Path) -> None:
     import shutil
 

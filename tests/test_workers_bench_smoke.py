@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import workers as bench
 from tests.rabbit import broker_url, pg_url  # noqa: F401
 
 
+@pytest.mark.slow
 def test_the_workers_benchmark_runs(
     tmp_path: Path,
     pg_url: str,  # noqa: F811
