@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.alerting import (
     SOURCE,
     START,
@@ -291,13 +292,7 @@ def test_the_daemon_round_evaluates_and_delivers(
     path = seeded.write_config(tmp_path / "tracker.toml", extra=rule)
     env = tracker_env(path, database_url, **{alert_env: os.environ[alert_env]})
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-m", "tracker", "run", "--once"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = entry.run("run", "--once", env=env)
         assert done.returncode == 0, done.stderr
     assert len(webhook.delivered) == 1
     assert webhook.messages[0].startswith("Kit Connor bluesky followers kit.bsky.social: 1,800")

@@ -7,13 +7,13 @@ import csv
 import io
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import (
     NETFLIX_COUNTRY_COLUMNS,
     NETFLIX_COUNTRY_ROWS,
@@ -231,16 +231,12 @@ def test_backfill_command_and_history_shows_the_flag(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
 
-    def cli(*args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tracker", *args],
-            env=tracker_env(config.path, url, NYT_API_KEY="test-nyt-key"),
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = tracker_env(config.path, url, NYT_API_KEY="test-nyt-key")
+        return entry.run(*args, env=env, cwd=tmp_path)
 
-    def done(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-        out, err = proc.communicate(timeout=60)
-        return proc.returncode, out, err
+    def done(result: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+        return result.returncode, result.stdout, result.stderr
 
     bad = [cli("backfill", "netflix", "--since", "notadate"), cli("backfill", "bluesky")]
     code, out, err = done(cli("backfill", "netflix"))
