@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import entry
 from tests.conftest import Seeded, tracker_env
 from tests.webserve import Served, fakes_seeded, serve, tracker
 from tracker import read
@@ -277,13 +278,7 @@ def test_buckets_keep_the_last_value_and_any_sudden_change() -> None:
 def serve_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "tracker.toml"
     config.write_text('contact = "tests@example.org"\n', encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", "serve", *args],
-        env=tracker_env(config, f"sqlite:///{tmp_path / 'absent.db'}"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return entry.run("serve", *args, env=tracker_env(config, f"sqlite:///{tmp_path / 'absent.db'}"))
 
 
 def test_serve_refuses_bad_input_with_a_message(tmp_path: Path) -> None:
