@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import entry
 from tests.conftest import Seeded, free_port, seed, tracker_env
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
@@ -22,14 +24,25 @@ TIMEOUT = 120  # seconds: a busy 2-core machine starts Python slowly
 
 
 def tracker(config: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m tracker ARGS`, finished; fails the test with its stderr when it exits non-0."""
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        env=tracker_env(config, database_url),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    """`tracker ARGS`, finished; fails the test with its stderr when it exits non-0.
+
+    In this process (the data a served site shows is not what the web tests test), or as
+    `python -m tracker` when this thread already runs an event loop (Playwright's), inside
+    which `run --once` cannot start its own.
+    """
+    env = tracker_env(config, database_url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        result = entry.run(*args, env=env)
+    else:
+        result = subprocess.run(
+            [sys.executable, "-m", "tracker", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
     assert result.returncode == 0, f"tracker {' '.join(args)}: {result.stderr}"
     return result
 
