@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tracker.read import names, periods
@@ -66,6 +66,34 @@ def rows(
             found_rows = periods.with_absences(found_rows, weeks[key], key[2])
         out.append((s, found_rows))
     return out
+
+
+def series_rows(
+    store: Store,
+    s: SeriesInfo,
+    since: int | None = None,
+    until: int | None = None,
+    published: Callable[[periods.Listing], Iterable[int]] | None = None,
+) -> Sequence[Row]:
+    """One series' rows in [since, until), as `rows` gives them: a series that is not a
+    chart's as the store read them (no copy); a chart series with its "not in chart" weeks.
+
+    `published`, when given, answers `periods.coverage` for one listing over all time (a
+    caller's cache of it: the web's, polled); the weeks outside [since, until) are left out
+    here."""
+    stored = store.points(s.id, since, until)
+    if s.metric != periods.CHART:
+        return stored
+    key = periods.listing(s, stored or store.points(s.id))
+    if key is None:
+        return stored
+    if published is None:
+        weeks = periods.coverage(store, [key], since, until)[key]
+    else:
+        lo = since if since is not None else -(2**63)
+        hi = until if until is not None else 2**63
+        weeks = {w for w in published(key) if lo <= w < hi}
+    return periods.with_absences(stored, weeks, key[2])
 
 
 def load(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tracker.baselines import DAY
 from tracker.errors import UsageError
+from tracker.read.records import NOT_IN_CHART, VALUE
 from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 from tracker.web.models import (
@@ -201,6 +202,7 @@ async def _points(request: Request, series_id: int) -> PointRows:
 
 # The JSON of a point's two flags, by its flag bits.
 _MASK = BACKFILLED | SUDDEN
+_STATUS = (VALUE, NOT_IN_CHART)  # by whether the value is None
 _FLAGS = {
     bits: f'"backfilled":{"true" if bits & BACKFILLED else "false"},'
     f'"sudden":{"true" if bits & SUDDEN else "false"}'
@@ -213,19 +215,30 @@ def points_json(found: PointRows) -> bytes:
     checked against it by tests/test_web_schema.py): pydantic per point costs ~10x more.
     An f-string per point costs within ~20% of formatting its two numbers alone; orjson over
     the (ts, value) pairs with the rest spliced in as bytes, and `%` over columns, measured
-    no faster (building their inputs costs what the formatting saves)."""
+    no faster (building their inputs costs what the formatting saves). Only a chart series'
+    rows can hold a "not in chart" week (value None): the others take the plain f-string."""
     head = found.page.model_dump_json()
     assert head.endswith('"points":[]}')
     zero, flags, mask = found.day_zero, _FLAGS, _MASK
-    if zero is None:
+    if found.chart:
         body = ",".join([
-            f'{{"ts":{ts},"value":{value},"period":{"null" if period is None else period},'
+            f'{{"ts":{ts},"value":{"null" if value is None else value},'
+            f'"status":"{_STATUS[value is None]}",'
+            f'"period":{"null" if period is None else period},'
+            f'"day":{"null" if zero is None else ts // DAY + zero},{flags[(bits or 0) & mask]}}}'
+            for ts, value, period, _, bits in found.rows
+        ])  # fmt: skip
+    elif zero is None:
+        body = ",".join([
+            f'{{"ts":{ts},"value":{value},"status":"value",'
+            f'"period":{"null" if period is None else period},'
             f'"day":null,{flags[(bits or 0) & mask]}}}'
             for ts, value, period, _, bits in found.rows
         ])  # fmt: skip
     else:
         body = ",".join([
-            f'{{"ts":{ts},"value":{value},"period":{"null" if period is None else period},'
+            f'{{"ts":{ts},"value":{value},"status":"value",'
+            f'"period":{"null" if period is None else period},'
             f'"day":{ts // DAY + zero},{flags[(bits or 0) & mask]}}}'
             for ts, value, period, _, bits in found.rows
         ])  # fmt: skip
@@ -250,10 +263,10 @@ async def points(request: Request, found: Annotated[PointRows, Depends(_points)]
     openapi_extra=POINTS_PARAMETERS,
 )
 def points_csv(request: Request, found: Annotated[PointRows, Depends(_points)]) -> Response:
-    header = ["time", "value", "day", "period", "backfilled", "sudden"]
+    header = ["time", "value", "day", "period", "backfilled", "sudden", "status"]
     rows = [
-        (iso(ts), value, day, period, int(late), int(swing))
-        for ts, value, period, day, late, swing in found.points()
+        (iso(ts), value, day, period, int(late), int(swing), status)
+        for ts, value, status, period, day, late, swing in found.points()
     ]
     return as_csv(request, header, rows)
 

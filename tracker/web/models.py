@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -37,7 +39,10 @@ class SeriesPage(BaseModel):
 
 class PointRecord(BaseModel):
     ts: int  # Unix seconds, UTC (the CSV gives ISO times)
-    value: int
+    # None in a week a chart's listing was published without the series (`tracker history`'s
+    # "not in chart"): never a stale rank, never a gap.
+    value: int | None
+    status: Literal["value", "not in chart"] = "value"
     period: int | None = None
     day: int | None = None  # days since the event asked for (relative_to)
     backfilled: bool = False

@@ -189,7 +189,11 @@ def _daily_tables(records: Records, found: list[SeriesRecord]) -> list[dict[str,
         points = records.points(s.id, since=since, every=day).points
         rows = []
         for before, after in zip([None, *points], points, strict=False):
-            change = None if before is None else after.value - before.value
-            rows.append({"day": (iso(after.ts) or "")[:10], "value": after.value, "change": change})
+            # A week "not in chart" has no value: no change into it, nor out of it.
+            change = None
+            if before is not None and before.value is not None and after.value is not None:
+                change = after.value - before.value
+            rows.append({"day": (iso(after.ts) or "")[:10], "value": after.value,
+                         "status": after.status, "change": change})  # fmt: skip
         tables.append({"series": s, "rows": list(reversed(rows[-DAYS_SHOWN:]))})
     return tables

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracker import read
 from tracker.baselines import DAY, days_since, end_of_day
-from tracker.core import MONDAY, WEEK
 from tracker.errors import UsageError
-from tracker.store import PointRow, SeriesInfo, Store, redact
+from tracker.read import periods
+from tracker.read.history import series_rows
+from tracker.read.records import NOT_IN_CHART, VALUE, Row
+from tracker.store import SeriesInfo, Store, redact
 from tracker.store.ledger import COLLECTED
 from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import from_epoch
@@ -196,7 +198,7 @@ class Records:
                 until = hi if until is None else min(until, hi)
         if since is not None and until is not None and since >= until:
             raise UsageError("since must be before until")
-        rows = self.store.points(series_id, since, until)
+        rows = series_rows(self.store, info, since, until, self._published)
         if every:
             rows = _buckets(rows, every)
         total = len(rows)
@@ -213,7 +215,12 @@ class Records:
             points=[],
         )
         start = days_since(0, on[1]) if on else None  # day N of ts is (ts // DAY) + start
-        return PointRows(page, chunk, start)
+        return PointRows(page, chunk, start, info.metric == periods.CHART)
+
+    def _published(self, key: periods.Listing) -> set[int]:
+        """The weeks a chart's listing was published (`periods.coverage` over all time),
+        computed at most once per CAMPAIGN_TTL: a polled chart series costs its own read."""
+        return self._cached(("published", *key), lambda: periods.coverage(self.store, [key])[key])
 
     def points(self, series_id: int, **options: Any) -> PointsPage:
         """`point_rows` as a page of PointRecords."""
@@ -222,9 +229,15 @@ class Records:
             update={
                 "points": [
                     PointRecord.model_construct(
-                        ts=ts, value=value, period=period, day=day, backfilled=late, sudden=swing
+                        ts=ts,
+                        value=value,
+                        status=status,
+                        period=period,
+                        day=day,
+                        backfilled=late,
+                        sudden=swing,
                     )
-                    for ts, value, period, day, late, swing in found.points()
+                    for ts, value, status, period, day, late, swing in found.points()
                 ]
             }
         )
@@ -334,42 +347,32 @@ class Records:
 
 @dataclass(frozen=True, slots=True)
 class PointRows:
-    """A page of points as the store's rows, (ts, value, period, sig, flags), as read (a copy
-    per row cost a tenth of a 10,000-point answer); `page.points` is left empty."""
+    """A page of points as the read model's rows, (ts, value, period, sig, flags), as read (a
+    copy per row cost a tenth of a 10,000-point answer); `page.points` is left empty."""
 
     page: PointsPage
-    rows: list[PointRow]  # flags None: none set
+    rows: Sequence[Row]  # flags None: none set
     day_zero: int | None  # what (ts // DAY) adds up to for day N of the event, if one
+    chart: bool  # a chart series: a row's value is None in a week it was "not in chart"
 
-    def points(self) -> Iterator[tuple[int, int, int | None, int | None, bool, bool]]:
-        """(ts, value, period, day, backfilled, sudden) of each row."""
+    def points(
+        self,
+    ) -> Iterator[tuple[int, int | None, str, int | None, int | None, bool, bool]]:
+        """(ts, value, status, period, day, backfilled, sudden) of each row."""
         zero = self.day_zero
         for ts, value, period, _, flags in self.rows:
             day = None if zero is None else ts // DAY + zero
             bits = flags or 0
-            yield ts, value, period, day, bool(bits & BACKFILLED), bool(bits & SUDDEN)
+            status = VALUE if value is not None else NOT_IN_CHART
+            yield ts, value, status, period, day, bool(bits & BACKFILLED), bool(bits & SUDDEN)
 
 
-def _buckets(rows: Sequence[PointRow], step: int) -> list[PointRow]:
-    """The last value per `step`-second bucket, stamped with the bucket's start (as `tracker
-    history --every`): backfilled when its last point is, sudden when any point in it is; no
-    period, and the significant figures of its last point."""
-    origin = MONDAY if step % WEEK == 0 else 0
-    out: list[PointRow] = []
-    swing = 0
-    for ts, value, _, sig, given in rows:
-        flags = given or 0
-        start = ts - (ts - origin) % step
-        if out and out[-1][0] == start:
-            swing |= flags & SUDDEN
-        else:
-            swing = flags & SUDDEN
-        bucket = (start, value, None, sig, (flags & ~SUDDEN) | swing)
-        if out and out[-1][0] == start:
-            out[-1] = bucket
-        else:
-            out.append(bucket)
-    return out
+def _buckets(rows: Sequence[Row], step: int) -> list[Row]:
+    """The last value per `step`-second bucket, stamped with the bucket's start, as `tracker
+    history --every` (`periods.resample`: backfilled and "not in chart" when its last point
+    is, sudden when any point in it is), with no period."""
+    return [(ts, value, None, sig, flags) for ts, value, _, sig, flags in
+            periods.resample(rows, step)]  # fmt: skip
 
 
 def _verdict(v: read.VerdictRecord) -> VerdictRecord:

@@ -29,6 +29,10 @@ const tracker = (() => {
     }, poll());
   }
 
+  // The points that have a value: those a trace draws.
+  const drawn = (points) => points.filter((p) => p.value !== null);
+  const drawnCount = (traces) => traces.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0);
+
   async function seriesTraces(chart) {
     let changed = false;
     const traces = [];
@@ -37,13 +41,14 @@ const tracker = (() => {
       const got = await getJSON(`/api/series/${s.id}/points?limit=100000`);
       changed = changed || got.changed;
       const points = got.body.points;
+      // A week "not in chart" has no value (null): a gap in the line, never a drawn rank.
       traces.push({
         type: "scatter", mode: "lines+markers", meta: "series", name: s.name,
         x: points.map((p) => plotTime(p.ts)), y: points.map((p) => p.value),
-        marker: { size: 5 },
+        connectgaps: false, marker: { size: 5 },
       });
       if (!spans.length) {
-        points.filter((p) => p.period).slice(-200).forEach((p) => spans.push({
+        drawn(points).filter((p) => p.period).slice(-200).forEach((p) => spans.push({
           type: "rect", xref: "x", yref: "paper", layer: "below",
           line: { width: 1, color: "#fff" }, fillcolor: "rgba(120,144,156,0.07)", y0: 0, y1: 1,
           x0: plotTime(p.ts), x1: plotTime(p.ts + p.period),
@@ -107,8 +112,7 @@ const tracker = (() => {
       legend: { orientation: "h" },
     };
     await Plotly.react(el, traces, layout, { displaylogo: false, responsive: true });
-    el.dataset.drawn = String(traces.filter((t) => t.meta === "series")
-      .reduce((n, t) => n + t.x.length, 0));
+    el.dataset.drawn = String(drawnCount(traces.filter((t) => t.meta === "series")));
     return changed;
   }
 
@@ -120,7 +124,7 @@ const tracker = (() => {
 
   // One axis for several series: logarithmic when their values span over 100x.
   function scale(traces, series) {
-    const values = traces.flatMap((t) => t.y).filter((v) => v > 0);
+    const values = traces.flatMap((t) => t.y).filter((v) => v !== null && v > 0);
     const wide = values.length && Math.max(...values) > 100 * Math.min(...values);
     const ranks = series.length && series.every((s) => s.metric.endsWith("rank"));
     return { type: wide ? "log" : "linear", title: wide ? "value (log)" : "value",
@@ -139,7 +143,8 @@ const tracker = (() => {
       traces.push({
         type: "scatter", mode: "lines+markers", meta: "series",
         name: [s.subject, "·", s.platform, s.metric, ...differ(s)].join(" "),
-        x: points.map((p) => p.day), y: points.map((p) => p.value), marker: { size: 5 },
+        x: points.map((p) => p.day), y: points.map((p) => p.value), connectgaps: false,
+        marker: { size: 5 },
       });
     }
     const layout = {
@@ -151,7 +156,7 @@ const tracker = (() => {
       legend: { orientation: "h" },
     };
     await Plotly.react(el, traces, layout, { displaylogo: false, responsive: true });
-    el.dataset.drawn = String(traces.reduce((n, t) => n + t.x.length, 0));
+    el.dataset.drawn = String(drawnCount(traces));
   }
 
   function overlayPage(series, event, fromDay, toDay) {
