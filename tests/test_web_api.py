@@ -115,8 +115,8 @@ def test_points_csv_and_compare_csv(site: Site) -> None:
     answer = site.get(f"/api/series/{kit['id']}/points.csv")
     assert answer.headers["content-type"].startswith("text/csv")
     header, row = answer.text.splitlines()
-    assert header == "time,value,day,period,backfilled,sudden"
-    assert row.split(",")[1] == "1800"
+    assert header == "time,value,day,period,backfilled,sudden,status"
+    assert row.split(",")[1] == "1800" and row.split(",")[-1] == "value"
     lines = site.get("/api/compare.csv").text.splitlines()
     assert lines[0].startswith("name,role,subject")
     assert any(line.startswith("kit-bluesky-prelaunch,baseline,Kit Connor") for line in lines)

@@ -50,7 +50,7 @@ DRAWN = "() => [...document.querySelectorAll('.plot')].every(e => e.dataset.draw
 TRACES = """(id) => {
   const gd = document.getElementById(id);
   const drawn = gd.querySelectorAll('.scatterlayer .trace');
-  return gd.data.map((t, i) => ({meta: t.meta, name: t.name, x: t.x,
+  return gd.data.map((t, i) => ({meta: t.meta, name: t.name, x: t.x, y: t.y,
                                  points: drawn[i].querySelectorAll('path.point').length}));
 }"""
 # Each layout shape (baselines, events, periods) with its rendered path.
@@ -135,8 +135,16 @@ def test_overview_shows_claims_baselines_and_health(page: Any, site: Site) -> No
 
 
 def expected_points(site: Site, series_id: int, **params: Any) -> int:
-    total: int = site.api(f"/api/series/{series_id}/points", limit=100_000, **params)["total"]
-    return total
+    """The points a chart must draw: every point of the series with a value. A week a chart
+    series was "not in chart" (value null) is a gap in its line, never a drawn rank."""
+    page = site.api(f"/api/series/{series_id}/points", limit=100_000, **params)
+    assert len(page["points"]) == page["total"]
+    return sum(p["value"] is not None for p in page["points"])
+
+
+def not_in_chart(site: Site, series_id: int, **params: Any) -> int:
+    page = site.api(f"/api/series/{series_id}/points", limit=100_000, **params)
+    return sum(p["status"] == "not in chart" for p in page["points"])
 
 
 def test_subject_page_draws_every_point_and_the_periods(page: Any, site: Site) -> None:
@@ -150,11 +158,19 @@ def test_subject_page_draws_every_point_and_the_periods(page: Any, site: Site) -
         series = [t for t in traces if t["meta"] == "series"]
         assert [t["points"] for t in series] == [expected_points(site, i) for i in ids]
         assert int(chart.get_attribute("data-drawn")) == sum(t["points"] for t in series)
-    # Weekly chart points are periods: drawn as spans behind the first series.
+        # A "not in chart" week is in the trace's data as a gap (y null), never a marker.
+        assert [sum(y is None for y in t["y"]) for t in series] == [
+            not_in_chart(site, i) for i in ids
+        ]
+    # The real import has weeks Heartstopper's per-country lists were published without it.
+    (ranks,) = [c for c in charts if "chart_rank" in (c.get_attribute("data-chart") or "")]
+    rank_ids = [s["id"] for s in json.loads(ranks.get_attribute("data-chart"))["series"]]
+    assert sum(not_in_chart(site, i) for i in rank_ids) > 0
+    # Weekly chart points are periods: drawn as spans behind the first series' drawn points.
     netflix = page.evaluate(SHAPES, "chart-0")
     spans = [s for s in netflix if s["type"] == "rect"]
     first = page.evaluate(TRACES, "chart-0")[0]
-    assert len(spans) == len(first["x"]) and all(s["d"] for s in spans)
+    assert len(spans) == first["points"] and all(s["d"] for s in spans)
     # The launch and the renewal are within the Netflix data's weeks: their lines are drawn.
     assert [s["name"] for s in netflix if s["type"] == "line"] == ["event launch", "event renewal"]
     assert all(s["d"] for s in netflix)
