@@ -1,7 +1,7 @@
 """The one way in to the data for the API, the pages and their charts.
 
-It calls the read model the CLI uses (tracker.read: compare, claims, events, subjects) and
-the store's own status, points and budgets; every route and page reads through a `Records`,
+It calls the read model the CLI uses (tracker.read: compare, claims, events, subjects, a
+series' rows) and the store's own status and budgets; every route and page reads through a `Records`,
 and turns its records into the API's shapes (tracker.web.models) here alone.
 """
 
@@ -184,7 +184,9 @@ class Records:
         """One series' points: a range, resampled (last value per bucket), counted in days
         from an event (and cut to days `from_day`..`to_day` of it), a page at a time.
 
-        Rows, not models: a 10,000-point answer builds no object per point."""
+        The read model's rows (`tracker history`'s, by `series_rows`): a chart series'
+        "not in chart" weeks included (value None), a series that is no chart's as the store
+        read it. Rows, not models: a 10,000-point answer builds no object per point."""
         info = self.series_info(series_id)
         on = self.event(relative_to) if relative_to else None
         if (from_day is not None or to_day is not None) and on is None:
