@@ -1,8 +1,8 @@
 """The one way in to the data for the API, the pages and their charts.
 
 It calls the read model the CLI uses (tracker.read: compare, claims, events, subjects, a
-series' rows) and the store's own status and budgets; every route and page reads through a `Records`,
-and turns its records into the API's shapes (tracker.web.models) here alone.
+series' rows) and the store's own status and budgets; every route and page reads through a
+`Records`, and turns its records into the API's shapes (tracker.web.models) here alone.
 """
 
 from __future__ import annotations
