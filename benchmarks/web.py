@@ -26,6 +26,7 @@ Prints a table and writes benchmarks/results/web.json. Speeds are never asserted
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -183,16 +184,23 @@ WEEK = 7 * 86400
 SEED_PROM = 20261129
 
 
-def netflix_db(workdir: Path) -> tuple[Path, Path]:
-    """The real global file imported whole into a SQLite store; with its config."""
-    db, config = workdir / "web-netflix.db", workdir / "web-netflix.toml"
+def netflix_db(workdir: Path, rows: int | None = None) -> tuple[Path, Path]:
+    """The real global file imported whole into a SQLite store; with its config. With `rows`,
+    only the file's first `rows` rows (its latest weeks), for a smoke test."""
+    part = "" if rows is None else f"-{rows}"
+    db, config = workdir / f"web-netflix{part}.db", workdir / "web-netflix.toml"
     config.write_text('contact = "bench@example.org"\n', encoding="utf-8")
+    source = NETFLIX / NETFLIX_FILE
+    if rows is not None:
+        source = workdir / f"{NETFLIX_FILE}{part}"
+        with (NETFLIX / NETFLIX_FILE).open(encoding="utf-8") as whole:
+            source.write_text("".join(itertools.islice(whole, rows + 1)), encoding="utf-8")
     if not db.exists():
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
         env |= {"TRACKER_CONFIG": str(config), "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
         subprocess.run(
             [sys.executable, "-m", "tracker", "import", "netflix-top10", "--all",
-             str(NETFLIX / NETFLIX_FILE)],
+             str(source)],
             env=env, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     return db, config
@@ -200,19 +208,19 @@ def netflix_db(workdir: Path) -> tuple[Path, Path]:
 
 def prometheus_tsdb(db: Path, workdir: Path) -> Path:
     """Every stored value as `tracker_series_value{series="ID"}`, in a Prometheus TSDB."""
-    tsdb = workdir / "web-netflix-tsdb"
+    tsdb = workdir / f"{db.stem}-tsdb"
     if tsdb.exists():
         return tsdb
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT series_id, ts, value FROM snapshot ORDER BY series_id, ts")
-    text = workdir / "web-netflix.om"
+    text = workdir / f"{db.stem}.om"
     with text.open("w", encoding="utf-8") as out:
         out.write("# TYPE tracker_series_value gauge\n")
         for sid, ts, value in rows:
             out.write(f'tracker_series_value{{series="{sid}"}} {value} {ts}\n')
         out.write("# EOF\n")
     conn.close()
-    building = workdir / "web-netflix-tsdb.building"
+    building = workdir / f"{db.stem}-tsdb.building"
     shutil.rmtree(building, ignore_errors=True)
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(text), str(building)],
@@ -251,15 +259,16 @@ def prometheus(tsdb: Path, workdir: Path) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def against_prometheus(workdir: Path, queries: int) -> list[Measure]:
-    """The points endpoint against Prometheus's query_range on the same real series."""
+def against_prometheus(workdir: Path, queries: int, rows: int | None = None) -> list[Measure]:
+    """The points endpoint against Prometheus's query_range on the same real series (of the
+    file's first `rows` rows where given: the smoke test's size)."""
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         log("prometheus or promtool is not installed: the comparison is skipped")
         return []
     if not (NETFLIX / NETFLIX_FILE).exists():
         log(f"no {NETFLIX / NETFLIX_FILE}: the Prometheus comparison is skipped")
         return []
-    db, config = netflix_db(workdir)
+    db, config = netflix_db(workdir, rows)
     conn = sqlite3.connect(db)
     longest = conn.execute(
         "SELECT series_id, min(ts), max(ts), count(*) FROM snapshot GROUP BY series_id "
@@ -297,7 +306,7 @@ def against_prometheus(workdir: Path, queries: int) -> list[Measure]:
         "queries": queries,
         "series": len(longest),
         "points_per_answer": [min(c for *_, c in longest), max(c for *_, c in longest)],
-        "file": NETFLIX_FILE,
+        "file": NETFLIX_FILE if rows is None else f"{NETFLIX_FILE}, first {rows} rows",
     }
     out = []
     for q in (50, 99):
