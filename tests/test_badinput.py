@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import entry
 from tests.conftest import Seeded, tracker_env
 from tracker import cli
 
@@ -269,7 +270,7 @@ def filled(seeded: Seeded, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     config = seeded.write_config(tmp_path / "tracker.toml")
     db = tmp_path / "t.db"
     env = tracker_env(config, f"sqlite:///{db}")
-    (good,) = _run_all([(["run", "--once"], env, tmp_path)])
+    good = entry.run("run", "--once", env=env, cwd=tmp_path)  # the round, in this process
     assert good.returncode == 0, good.stderr
     return db, env
 
