@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests import entry
 from tests.conftest import Seeded, closed_port, tracker_env
 from tests.rabbit import broker_url, pg_url, queue, queue_counts, wait_for  # noqa: F401
 from tracker import config as config_module
@@ -380,10 +381,11 @@ def test_no_broker_or_a_bad_one_is_a_clear_message(seeded: Seeded, tmp_path: Pat
     env = tracker_env(config, "postgresql://postgres@127.0.0.1:5432/test")
     done = _tracker(env, "worker")
     assert done.returncode == 2 and "no broker: set TRACKER_BROKER_URL" in done.stderr
-    done = _tracker(env | {"TRACKER_BROKER_URL": "http://rabbit:5672"}, "dispatch")
+    # The first as a real child process, the others in this process (the same `main()`).
+    done = entry.run("dispatch", env=env | {"TRACKER_BROKER_URL": "http://rabbit:5672"})
     assert done.returncode == 2 and "is not a RabbitMQ URL" in done.stderr
     url = f"amqp://guest:s3cret@127.0.0.1:{closed_port()}/%2F"
-    done = _tracker(env | {"TRACKER_BROKER_URL": url}, "worker")
+    done = entry.run("worker", env=env | {"TRACKER_BROKER_URL": url})
     assert done.returncode == 3, done.stderr
     assert "unreachable" in done.stderr and "s3cret" not in done.stderr
     assert "guest:***@" in done.stderr and "Traceback" not in done.stderr
