@@ -93,6 +93,7 @@ def main_options(
     ] = False,
 ) -> None:
     ctx.obj = Context(config, database, origin(ctx, "database", "--database"))
+    ctx.call_on_close(ctx.obj.close)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -25,6 +25,8 @@ class Context:
     database_url: str | None
     # Where `database_url` came from, for messages: "--database" or the environment variable.
     database_from: str = "--database"
+    # The stores `query_store` opened, closed when the command ends (`close`).
+    opened: list[Store] = field(default_factory=list)
 
     def config(self) -> Config:
         from tracker import config
@@ -57,14 +59,23 @@ class Context:
     def query_store(self) -> Store:
         """The store for read-only commands: only the database URL is read from the config.
 
-        Queries work even while another part of the config is being fixed, and start fast.
-        Never creates a database.
+        Queries work even while another part of the config is being fixed, and start fast:
+        one connection serves the command's reads (its schema check, look-up and points),
+        given back when the command ends (`close`). Never creates a database.
         """
         from tracker.store import Database
 
         url = self.database()
         self._existing(url)
-        return Database.existing(url)
+        store = Database.existing(url, hold=True)
+        self.opened.append(store)
+        return store
+
+    def close(self) -> None:
+        """Close the stores `query_store` opened: the command has ended."""
+        opened, self.opened = self.opened, []
+        for store in opened:
+            store.close()
 
     def database(self, config: Config | None = None) -> str:
         """The database URL, checked (no connection): a UsageError names where it was given.

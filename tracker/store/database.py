@@ -65,14 +65,20 @@ class Database(Store):
             raise StoreError(f"cannot open database {redact(url)}: {exc}") from None
 
     @classmethod
-    def existing(cls, url: str, clock: Callable[[], datetime] = now) -> Database:
+    def existing(
+        cls, url: str, clock: Callable[[], datetime] = now, *, hold: bool = False
+    ) -> Database:
         """The store at `url` for commands that only read: StoreError when it is not a
-        tracker database or was made by a newer tracker (`tracker.store.schema`)."""
+        tracker database or was made by a newer tracker (`tracker.store.schema`). With
+        `hold`, one connection serves this thread's reads until `close` (a read command's:
+        the check, the look-up and the points share one checkout); never for a server."""
         from tracker.store.schema import check
 
         store = cls.open(url, clock)
         try:
-            check(store.engine)
+            if hold:
+                store._gateway.hold()
+            check(store._gateway)
         except StoreError:
             store.close()
             raise
@@ -83,6 +89,7 @@ class Database(Store):
         return self.engine.url
 
     def close(self) -> None:
+        self._gateway.release()
         self.engine.dispose()
 
     def upgrade(self) -> None:

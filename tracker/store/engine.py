@@ -6,6 +6,7 @@ arrives as one `StoreError` line, whichever path (DB-API cursor or SQLModel sess
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ SQLITE_PRAGMAS = (
     # ...and truncate the WAL back to 64 MiB after a checkpoint, so it cannot grow unbounded.
     "PRAGMA journal_size_limit=67108864",
 )
+_PRAGMA_SCRIPT = ";\n".join(SQLITE_PRAGMAS) + ";"
 
 
 def normalize_url(url: str) -> str:
@@ -48,10 +50,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            for pragma in SQLITE_PRAGMAS:
-                cursor.execute(pragma)
-            cursor.close()
+            # One call for all of them: a new connection opens no transaction to commit.
+            dbapi_connection.executescript(_PRAGMA_SCRIPT)
 
         return engine
     engine = create_engine(url)
@@ -153,28 +153,35 @@ def _advice(reason: str) -> str | None:
 
 
 class Gateway:
-    """One engine's raw cursors and ORM sessions, with the dialect's differences in one place."""
+    """One engine's raw cursors and ORM sessions, with the dialect's differences in one place.
+
+    Reads take the driver's connection straight from the pool, outside any transaction: no
+    BEGIN and ROLLBACK, and no SQLAlchemy `Connection` around it (a third of a short read's
+    client time). A read command `hold`s one connection for all its reads: one checkout, not
+    one per query.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # Reads need no transaction: autocommit saves a BEGIN/ROLLBACK round trip per query.
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         dbapi = engine.dialect.dbapi
         self.driver_error: type[Exception] = dbapi.Error if dbapi is not None else Exception
         self.unique_violation: type[Exception] = (
             dbapi.IntegrityError if dbapi is not None else Exception
         )
+        # The pooled connection `hold` keeps, and the thread whose reads use it.
+        self._held: Any = None
+        self._holder: int | None = None
 
     @contextmanager
     def cursor(self, write: bool = False) -> Iterator[Any]:
         """A DB-API cursor; with `write`, inside a transaction committed on leaving."""
-        if not write and not self.is_sqlite:
+        if not write:
             with self._read_cursor() as cursor:
                 yield cursor
             return
         try:
-            with self.engine.begin() if write else self._reader.connect() as conn:
+            with self.engine.begin() as conn:
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
                 cursor = raw.cursor()
@@ -187,31 +194,63 @@ class Gateway:
             # raises OverflowError for an integer past 64 bits.
             raise database_error(exc, self.engine.url) from None
 
-    @contextmanager
-    def _read_cursor(self) -> Iterator[Any]:
-        """A pooled PostgreSQL connection in autocommit, straight from the pool: a read needs
-        no transaction (no BEGIN and ROLLBACK round trips) and no SQLAlchemy `Connection`
-        around it (a third of a short read's client time)."""
+    def hold(self) -> None:
+        """Keep one pooled connection for this thread's reads until `release` (a read
+        command's lifetime): its schema check, look-up and points pay one checkout. Other
+        threads' reads, and every write, still go through the pool."""
+        if self._held is not None:
+            return
+        self._held = self._checkout()
+        self._holder = threading.get_ident()
+
+    def release(self) -> None:
+        """Give the held connection back to the pool (nothing when none is held)."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._checkin(held)
+
+    def _checkout(self) -> Any:
+        """A pooled connection ready for reads: PostgreSQL's in autocommit (SQLite's
+        driver begins no transaction for a SELECT)."""
         try:
             pooled = self.engine.raw_connection()
         except (SQLAlchemyError, self.driver_error) as exc:
             raise database_error(exc, self.engine.url) from None
+        if not self.is_sqlite:
+            try:
+                pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+            except self.driver_error as exc:
+                pooled.invalidate()
+                raise database_error(exc, self.engine.url) from None
+        return pooled
+
+    def _checkin(self, pooled: Any) -> None:
         dbapi = pooled.driver_connection
-        assert dbapi is not None  # a checked-out connection has its driver's connection
+        if not self.is_sqlite and dbapi is not None and not dbapi.closed:
+            dbapi.autocommit = False  # the pool's next user may begin a transaction
+        pooled.close()
+
+    @contextmanager
+    def _read_cursor(self) -> Iterator[Any]:
+        """A cursor on the held connection (this thread's), else on one from the pool."""
+        held = self._held
+        pooled = held if held is not None and self._holder == threading.get_ident() else None
+        if pooled is None:
+            pooled = self._checkout()
         try:
-            dbapi.autocommit = True
-            cursor = dbapi.cursor()
+            cursor = pooled.driver_connection.cursor()
             try:
                 yield cursor
             finally:
                 cursor.close()
         except (self.driver_error, OverflowError) as exc:
+            if pooled is held:
+                self._held = held = None  # let go of it below, like a connection of the pool
             pooled.invalidate()  # whatever state it is in, it is not handed out again
             raise database_error(exc, self.engine.url) from None
         finally:
-            if not dbapi.closed:
-                dbapi.autocommit = False  # the pool's next user may begin a transaction
-            pooled.close()
+            if pooled is not held:
+                self._checkin(pooled)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -12,11 +12,10 @@ import re
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from tracker.errors import StoreError
-from tracker.store.engine import database_error
+from tracker.store.engine import Gateway
 
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 VERSION_TABLE = "alembic_version"
@@ -35,22 +34,19 @@ def revisions() -> tuple[set[str], str]:
     return known, ", ".join(newest)
 
 
-def check(engine: Engine) -> None:
-    """StoreError unless the database at `engine` is empty or one this tracker knows."""
-    try:
-        with engine.connect() as conn:
-            tables = _tables(conn)
-            revision = None
-            if VERSION_TABLE in tables:
-                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.execute("SELECT version_num FROM alembic_version")
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-                revision = row[0] if row else None
-    except (SQLAlchemyError, engine.dialect.dbapi.Error) as exc:  # type: ignore[union-attr]
-        raise database_error(exc, engine.url) from None
+def check(through: Gateway | Engine) -> None:
+    """StoreError unless the database is empty or one this tracker knows. Plain statements
+    on a read cursor: a read command's held connection (`Gateway.hold`), else the pool's."""
+    gateway = through if isinstance(through, Gateway) else Gateway(through)
+    engine = gateway.engine
+    with gateway.cursor() as cursor:
+        cursor.execute(_TABLES[engine.dialect.name])
+        tables = {str(name) for (name,) in cursor.fetchall()}
+        revision = None
+        if VERSION_TABLE in tables:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            row = cursor.fetchone()
+            revision = row[0] if row else None
     if VERSION_TABLE not in tables:
         if engine.dialect.name == "sqlite" and tables:
             some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
@@ -69,22 +65,10 @@ def check(engine: Engine) -> None:
 
 # The tables of the database (SQLite) or of the current schema (PostgreSQL), as SQLAlchemy's
 # inspector lists them, in one statement: the inspector's reflection took ~3 ms of every read
-# command's start.
+# command's start. (The store runs on these two dialects only: `Gateway.sql`.)
 _TABLES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' "
     "ESCAPE '~'",
     "postgresql": "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
     "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()",
 }
-
-
-def _tables(conn: Connection) -> set[str]:
-    statement = _TABLES.get(conn.dialect.name)
-    if statement is None:
-        return set(inspect(conn).get_table_names())
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(statement)
-        return {str(name) for (name,) in cursor.fetchall()}
-    finally:
-        cursor.close()
