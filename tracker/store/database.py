@@ -89,8 +89,10 @@ class Database(Store):
         return self.engine.url
 
     def close(self) -> None:
+        """Close the connections: the held one, and the pool's (the engine stays usable,
+        as after `Engine.dispose`, without building a new pool for a store being left)."""
         self._gateway.release()
-        self.engine.dispose()
+        self.engine.pool.dispose()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (Alembic)."""

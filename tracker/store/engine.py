@@ -54,7 +54,9 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.executescript(_PRAGMA_SCRIPT)
 
         return engine
-    engine = create_engine(url)
+    # No HSTORE column anywhere: without the flag, the first connection of every engine (every
+    # read command's) spends a round trip looking up the hstore type.
+    engine = create_engine(url, use_native_hstore=False)
     _ping_when_idle(engine)
     return engine
 

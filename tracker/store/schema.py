@@ -40,13 +40,24 @@ def check(through: Gateway | Engine) -> None:
     gateway = through if isinstance(through, Gateway) else Gateway(through)
     engine = gateway.engine
     with gateway.cursor() as cursor:
-        cursor.execute(_TABLES[engine.dialect.name])
-        tables = {str(name) for (name,) in cursor.fetchall()}
-        revision = None
-        if VERSION_TABLE in tables:
-            cursor.execute("SELECT version_num FROM alembic_version")
-            row = cursor.fetchone()
-            revision = row[0] if row else None
+        # One statement for a tracker database: its revision, and whether that table is the
+        # current schema's (PostgreSQL resolves the name along the search path).
+        try:
+            cursor.execute(_REVISION_HERE[engine.dialect.name])
+            rows = cursor.fetchall()
+        except gateway.driver_error:  # no such table (or not a database: listed below)
+            rows = []
+        if rows and all(here for _, here in rows):
+            tables = {VERSION_TABLE}
+            revision = rows[0][0]
+        else:
+            cursor.execute(_TABLES[engine.dialect.name])
+            tables = {str(name) for (name,) in cursor.fetchall()}
+            revision = None
+            if VERSION_TABLE in tables:
+                cursor.execute("SELECT version_num FROM alembic_version")
+                row = cursor.fetchone()
+                revision = row[0] if row else None
     if VERSION_TABLE not in tables:
         if engine.dialect.name == "sqlite" and tables:
             some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
@@ -71,4 +82,10 @@ _TABLES = {
     "ESCAPE '~'",
     "postgresql": "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
     "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()",
+}
+_REVISION_HERE = {
+    "sqlite": "SELECT version_num, 1 FROM alembic_version",
+    "postgresql": "SELECT version_num, EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
+    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'alembic_version' "
+    "AND c.relkind IN ('r', 'p') AND n.nspname = current_schema()) FROM alembic_version",
 }
