@@ -112,7 +112,8 @@ class XCollector(Collector):
             for i in range(0, len(valid), size)
         ]
         # X refuses the whole list for one malformed name, so each of those travels alone.
-        requests += [self._users("usernames", [n], by_name) for n in by_name if n not in valid]
+        malformed = [name for name in by_name if not _USERNAME.match(name)]
+        requests += [self._users("usernames", [n], by_name) for n in malformed]
         requests += [self._users("ids", ids[i : i + size], by_id) for i in range(0, len(ids), size)]
         requests += [
             Request(
