@@ -84,3 +84,24 @@ def test_a_chart_ends_two_periods_after_its_period(store: Database) -> None:
     assert ("kept", "chart_rank") in later["tracker_series_value"]  # W1's chart: a week more
     assert ("count", "followers") in later["tracker_series_value"]
     assert later["tracker_series_ended"][("netflix", "chart_rank")] == 2.0
+
+
+def test_the_daily_table_greens_a_rank_that_rises_and_a_count_that_grows(store: Database) -> None:
+    """A rank falling from 2 to 7 is bad news (red), from 7 to 2 good (green); for a count
+    the other way round."""
+    from tracker.web.pages import _daily_tables
+
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    store.write("netflix", [
+        Observation("chart_rank", "show", value, day + n * DAY, "Show", "show", GLOBAL, DAY)
+        for n, value in enumerate((2, 7, 3))
+    ])  # fmt: skip
+    store.write("bluesky", [
+        Observation("followers", "show", value, day + n * DAY, "Show")
+        for n, value in enumerate((10, 20, 15))
+    ])  # fmt: skip
+    records = Records(store, None, "sqlite://")
+    tables = _daily_tables(records, records.series("Show", limit=10).items)
+    trends = {t["series"].metric: [(r["change"], r["trend"]) for r in t["rows"]] for t in tables}
+    assert trends["chart_rank"] == [(-4, "up"), (5, "down"), (None, "")]
+    assert trends["followers"] == [(-5, "down"), (10, "up"), (None, "")]

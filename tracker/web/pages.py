@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tracker.baselines import human
+from tracker.read.periods import CHART
 from tracker.web.models import SeriesRecord
 from tracker.web.records import NotFound, Records, iso
 
@@ -193,7 +194,10 @@ def _daily_tables(records: Records, found: list[SeriesRecord]) -> list[dict[str,
             change = None
             if before is not None and before.value is not None and after.value is not None:
                 change = after.value - before.value
+            # A rank that falls (2 -> 1) is the good news: green, as a count that grows.
+            better = change is not None and change != 0 and (change < 0) == (s.metric == CHART)
+            trend = "" if not change else ("up" if better else "down")
             rows.append({"day": (iso(after.ts) or "")[:10], "value": after.value,
-                         "status": after.status, "change": change})  # fmt: skip
+                         "status": after.status, "change": change, "trend": trend})  # fmt: skip
         tables.append({"series": s, "rows": list(reversed(rows[-DAYS_SHOWN:]))})
     return tables
