@@ -24,10 +24,13 @@ from tracker.store.models import BACKFILLED, SUDDEN
 # Points per chunk written: the text of one chunk is held at a time, not the whole answer's.
 CHUNK = 4096
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-_FLAGS = tuple(
+# A point's two flags as JSON members, by its flag bits (`flags & FLAG_BITS`); the web's
+# points are written with them too.
+FLAG_BITS = BACKFILLED | SUDDEN
+FLAGS_JSON = tuple(
     f'"backfilled":{str(bool(bits & BACKFILLED)).lower()},'
     f'"sudden":{str(bool(bits & SUDDEN)).lower()}'
-    for bits in range(4)
+    for bits in range(FLAG_BITS + 1)
 )
 
 
@@ -83,7 +86,7 @@ def points_json(rows: Sequence[Row], first: int | None, stamp: Stamps) -> Iterat
             if tail is None:
                 figures = "null" if sig is None else sig
                 tail = tails[(flags, sig)] = (
-                    f'{_FLAGS[(flags or 0) & 3]},"significant_figures":{figures}'
+                    f'{FLAGS_JSON[(flags or 0) & FLAG_BITS]},"significant_figures":{figures}'
                 )
             if first is not None:
                 day, day_end, phase = place(ts, ts + period if period else None, first)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tracker.store.engine import Gateway
+from tracker.store.engine import Gateway, id_lists
 from tracker.store.timeseries import PointRow
 
 # Outbox statuses.
@@ -22,8 +22,6 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 MAX_RULE = 100
 MAX_ALERT_SERIES = 400
 MAX_DESTINATION = 200
-# Series ids per statement of `latest` (well under any driver's limit of parameters).
-CHUNK = 500
 
 
 class AlertStateRow(SQLModel, table=True):
@@ -281,13 +279,11 @@ class AlertBook:
         return None if row is None or row[0] is None else int(row[0])
 
     def latest(self, series_ids: Sequence[int], at_or_before: int | None) -> dict[int, PointRow]:
-        """The newest row of each series at or before a time: one statement per CHUNK series,
+        """The newest row of each series at or before a time: one statement per 500 series,
         each series' row found through the (series_id, ts) key."""
         found: dict[int, PointRow] = {}
         cutoff = at_or_before if at_or_before is not None else 2**62
-        for first in range(0, len(series_ids), CHUNK):
-            chunk = list(series_ids[first : first + CHUNK])
-            placeholders = ", ".join("?" * len(chunk))
+        for chunk, placeholders in id_lists(series_ids):
             with self._db.cursor() as cursor:
                 cursor.execute(
                     self._db.sql(
@@ -305,9 +301,7 @@ class AlertBook:
     def history(self, series_ids: Sequence[int]) -> dict[int, list[PointRow]]:
         """Every row of each series, oldest first (for short series: a chart's ranks)."""
         found: dict[int, list[PointRow]] = {}
-        for first in range(0, len(series_ids), CHUNK):
-            chunk = list(series_ids[first : first + CHUNK])
-            placeholders = ", ".join("?" * len(chunk))
+        for chunk, placeholders in id_lists(series_ids):
             with self._db.cursor() as cursor:
                 cursor.execute(
                     self._db.sql(

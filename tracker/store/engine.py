@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,6 +33,17 @@ SQLITE_PRAGMAS = (
     "PRAGMA journal_size_limit=67108864",
 )
 _PRAGMA_SCRIPT = ";\n".join(SQLITE_PRAGMAS) + ";"
+
+
+# Ids per `IN (...)` list: well under SQLite's oldest limit of 999 bound parameters.
+IN_LIST = 500
+
+
+def id_lists(ids: Sequence[int]) -> Iterator[tuple[list[int], str]]:
+    """`ids` in slices of IN_LIST, each with its placeholders ("?, ?, ..."): a statement each."""
+    for at in range(0, len(ids), IN_LIST):
+        chunk = list(ids[at : at + IN_LIST])
+        yield chunk, ", ".join("?" * len(chunk))
 
 
 def normalize_url(url: str) -> str:

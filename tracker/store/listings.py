@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tracker.store.engine import Gateway
+from tracker.store.engine import Gateway, id_lists
 
-# Ids per statement: well under SQLite's oldest limit of 999 bound parameters.
-_CHUNK = 500
 _EARLIEST, _LATEST = -(2**62), 2**62
 
 
@@ -30,10 +28,7 @@ def period_starts(
     lo = since if since is not None else _EARLIEST
     hi = until if until is not None else _LATEST
     found: set[int] = set()
-    ids = sorted(set(series_ids))
-    for at in range(0, len(ids), _CHUNK):
-        chunk = ids[at : at + _CHUNK]
-        placeholders = ", ".join("?" * len(chunk))
+    for chunk, placeholders in id_lists(sorted(set(series_ids))):
         with gateway.cursor() as cursor:
             cursor.execute(
                 gateway.sql(

@@ -26,8 +26,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tracker.baselines import DAY
 from tracker.errors import UsageError
+from tracker.read.documents import FLAG_BITS, FLAGS_JSON
 from tracker.read.records import NOT_IN_CHART, VALUE
-from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 from tracker.web.models import (
     ComparisonRecord,
@@ -200,14 +200,7 @@ async def _points(request: Request, series_id: int) -> PointRows:
     return await run_in_threadpool(read)
 
 
-# The JSON of a point's two flags, by its flag bits.
-_MASK = BACKFILLED | SUDDEN
 _STATUS = (VALUE, NOT_IN_CHART)  # by whether the value is None
-_FLAGS = {
-    bits: f'"backfilled":{"true" if bits & BACKFILLED else "false"},'
-    f'"sudden":{"true" if bits & SUDDEN else "false"}'
-    for bits in range(_MASK + 1)
-}
 
 
 def points_json(found: PointRows) -> bytes:
@@ -219,7 +212,7 @@ def points_json(found: PointRows) -> bytes:
     rows can hold a "not in chart" week (value None): the others take the plain f-string."""
     head = found.page.model_dump_json()
     assert head.endswith('"points":[]}')
-    zero, flags, mask = found.day_zero, _FLAGS, _MASK
+    zero, flags, mask = found.day_zero, FLAGS_JSON, FLAG_BITS
     if found.chart:
         body = ",".join([
             f'{{"ts":{ts},"value":{"null" if value is None else value},'
