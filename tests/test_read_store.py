@@ -3,8 +3,10 @@ SQLite and PostgreSQL; the schema check on that connection still refuses what it
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +54,7 @@ def test_a_read_store_serves_its_reads_from_one_held_connection(database_url: st
         assert [v for _, v, *_ in store.points(series.id)] == [100, 101, 102]
         assert store.latest(series.id) is not None
         assert seen == []  # the schema check's connection served them all
-        assert store.engine.pool.checkedout() == 1
+        assert _held(store)
         # Another thread's reads never share the held connection: they use the pool.
         found: list[int] = []
         worker = threading.Thread(
@@ -64,7 +66,53 @@ def test_a_read_store_serves_its_reads_from_one_held_connection(database_url: st
         assert len(seen) == 1 and seen[0] != threading.get_ident()
     finally:
         store.close()
+    assert store.engine.pool.checkedout() == 0 and not _held(store)
+
+
+def _held(store: Database) -> bool:
+    """Whether the store holds a connection: the pool's (PostgreSQL) or, for a SQLite file,
+    one the driver opened outside the pool (then none is checked out)."""
+    held = store._gateway._held is not None
+    assert store.engine.pool.checkedout() == (held and not store.is_sqlite)
+    return held
+
+
+def test_a_sqlite_read_command_makes_no_engine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    _seeded(url)
+    store = Database.existing(url, hold=True)
+    try:
+        (series,) = store.find_series("kit")
+        assert len(store.points(series.id)) == 3
+        assert store._gateway._engine is None  # check, look-up and points: the driver's
+        with store._gateway.cursor() as cursor:  # opened as the pool opens its connections
+            assert cursor.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert cursor.execute("PRAGMA busy_timeout").fetchone() == (10000,)
+            assert cursor.execute("PRAGMA cache_size").fetchone() == (-65536,)
+        held = store._gateway._held.driver_connection
+        # A write makes the engine (its own pooled connection); the held one sees it.
+        store.write(
+            "bluesky", [Observation("followers", "did:plc:kit", 7, T0 - timedelta(1), "Kit")]
+        )
+        assert [v for _, v, *_ in store.points(series.id)][0] == 7
+        assert store._gateway._engine is not None
+    finally:
+        store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        held.execute("SELECT 1")  # closed with the store
     assert store.engine.pool.checkedout() == 0
+
+
+def test_a_held_sqlite_store_in_memory_or_with_options_uses_the_pool(tmp_path: Path) -> None:
+    file = tmp_path / "tracker.db"
+    _seeded(f"sqlite:///{file}")
+    for url in (f"sqlite:///{file}?timeout=5", "sqlite://", "sqlite:///:memory:"):
+        store = Database.existing(url, hold=True)
+        try:
+            assert store._gateway._engine is not None, url
+            assert hasattr(store._gateway._held, "dbapi_connection"), url  # the pool's
+        finally:
+            store.close()
 
 
 def test_without_hold_each_read_goes_to_the_pool(database_url: str) -> None:
@@ -86,9 +134,9 @@ def test_a_command_s_stores_are_closed_when_it_ends(database_url: str) -> None:
     store = context.query_store()
     assert isinstance(store, Database)
     assert store.find_series("kit")
-    assert store.engine.pool.checkedout() == 1
+    assert _held(store)
     context.close()
-    assert store.engine.pool.checkedout() == 0
+    assert not _held(store)
     assert context.opened == []
 
 

@@ -270,8 +270,7 @@ def test_a_lock_goes_stale_by_the_store_clock(database_url: str) -> None:
 
 
 def test_a_database_without_a_write_strategy_is_refused_by_name() -> None:
-    dialect = SimpleNamespace(name="mysql", driver="mysqldb")
-    gateway = SimpleNamespace(engine=SimpleNamespace(dialect=dialect))
+    gateway = SimpleNamespace(dialect=("mysql", "mysqldb"))
     with pytest.raises(StoreError, match=r"mysql\+mysqldb is not supported.*sqlite\+pysqlite"):
         writer_for(gateway)  # type: ignore[arg-type]
 

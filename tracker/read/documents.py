@@ -36,6 +36,8 @@ FLAGS_JSON = tuple(
 
 _BOOLS = ("false", "true")
 _ABSENT = f'"value":null,"status":"{NOT_IN_CHART}"'
+# What follows a plain instant's value (no flags, no significant figures).
+_PLAIN = f',"status":"{VALUE}",{FLAGS_JSON[0]},"significant_figures":null}}'
 
 
 def compact(data: Any) -> str:
@@ -69,32 +71,41 @@ class Stamps:
 
 def points_json(rows: Sequence[Row], first: int | None, stamp: Stamps) -> Iterator[str]:
     """The JSON of each point of `rows` (`PointRecord.to_dict()`, compact), a chunk at a time,
-    joined by commas."""
-    days, clocks = stamp.days, stamp.clocks
+    joined by commas.
+
+    Most points are plain instants (no end, no flags, no figures, a value): each is one
+    f-string in a list comprehension, ~0.25 µs where a loop with a call per point took ~0.4.
+    Any other point, and every point placed against an event, goes through `point`."""
+    day_of, clock_of, day, clock = stamp.days.get, stamp.clocks.get, stamp.day, stamp.clock
     tails: dict[tuple[int | None, int | None], str] = {}
-    for at in range(0, len(rows), CHUNK):
-        parts: list[str] = []
-        add = parts.append
-        for ts, value, period, sig, flags in rows[at : at + CHUNK]:
-            number, second = divmod(ts, DAY)
-            start = (days.get(number) or stamp.day(number)) + (
-                clocks.get(second) or stamp.clock(second)
+
+    def point(ts: int, value: int | None, period: int | None, sig: int | None,
+              flags: int | None) -> str:  # fmt: skip
+        start = stamp(ts)
+        end = f'"{stamp(ts + period)}"' if period else "null"
+        # What follows the value: flags and significant figures, the same for most points.
+        tail = tails.get((flags, sig))
+        if tail is None:
+            figures = "null" if sig is None else sig
+            tail = tails[(flags, sig)] = (
+                f'{FLAGS_JSON[(flags or 0) & FLAG_BITS]},"significant_figures":{figures}'
             )
-            end = f'"{stamp(ts + period)}"' if period else "null"
-            # What follows the value: flags and significant figures, the same for most points.
-            tail = tails.get((flags, sig))
-            if tail is None:
-                figures = "null" if sig is None else sig
-                tail = tails[(flags, sig)] = (
-                    f'{FLAGS_JSON[(flags or 0) & FLAG_BITS]},"significant_figures":{figures}'
-                )
-            if first is not None:
-                day, day_end, phase = place(ts, ts + period if period else None, first)
-                tail = f'{tail},"day":{day},"day_end":{day_end},"phase":"{phase}"'
-            if value is None:
-                add(f'{{"start":"{start}","end":{end},{_ABSENT},{tail}}}')
-            else:
-                add(f'{{"start":"{start}","end":{end},"value":{value},"status":"{VALUE}",{tail}}}')
+        if first is not None:
+            at, at_end, phase = place(ts, ts + period if period else None, first)
+            tail = f'{tail},"day":{at},"day_end":{at_end},"phase":"{phase}"'
+        if value is None:
+            return f'{{"start":"{start}","end":{end},{_ABSENT},{tail}}}'
+        return f'{{"start":"{start}","end":{end},"value":{value},"status":"{VALUE}",{tail}}}'
+
+    plain = first is None
+    for at in range(0, len(rows), CHUNK):
+        parts = [
+            f'{{"start":"{day_of(ts // DAY) or day(ts // DAY)}'
+            f'{clock_of(ts % DAY) or clock(ts % DAY)}","end":null,"value":{value}{_PLAIN}'
+            if plain and not period and sig is None and not flags and value is not None
+            else point(ts, value, period, sig, flags)
+            for ts, value, period, sig, flags in rows[at : at + CHUNK]
+        ]
         yield ("," if at else "") + ",".join(parts)
 
 

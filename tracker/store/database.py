@@ -20,7 +20,7 @@ from tracker.errors import StoreError
 from tracker.quota import Budget, Quota
 from tracker.store.alerting import AlertBook, Delivery, Due, Episode, Outgoing
 from tracker.store.budgets import Budgets
-from tracker.store.engine import Gateway, database_error, make_engine, redact
+from tracker.store.engine import Gateway, database_error, make_engine, plain_sqlite_file, redact
 from tracker.store.latest import Extents, LatestRow, extents, latest_values
 from tracker.store.ledger import Ledger, SourceStatus
 from tracker.store.listings import period_starts
@@ -37,8 +37,8 @@ class Database(Store):
     """The store of one SQLAlchemy engine. `clock` stamps what the store itself dates
     (series creation, next-run updates, the lock's start and heartbeats)."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = now) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | URL, clock: Callable[[], datetime] = now) -> None:
+        """`engine`, or a SQLite file's URL whose engine is made on first use (`Gateway`)."""
         self.clock = clock
         gateway = Gateway(engine)
         self._gateway = gateway
@@ -74,7 +74,9 @@ class Database(Store):
         the check, the look-up and the points share one checkout); never for a server."""
         from tracker.store.schema import check
 
-        store = cls.open(url, clock)
+        # A held SQLite file is read through the driver alone: no engine unless asked for.
+        plain = plain_sqlite_file(url) if hold else None
+        store = cls(plain, clock) if plain is not None else cls.open(url, clock)
         try:
             if hold:
                 store._gateway.hold()
@@ -85,14 +87,18 @@ class Database(Store):
         return store
 
     @property
+    def engine(self) -> Engine:
+        return self._gateway.engine
+
+    @property
     def url(self) -> URL:
-        return self.engine.url
+        return self._gateway.url
 
     def close(self) -> None:
         """Close the connections: the held one, and the pool's (the engine stays usable,
         as after `Engine.dispose`, without building a new pool for a store being left)."""
         self._gateway.release()
-        self.engine.pool.dispose()
+        self._gateway.dispose()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (Alembic)."""

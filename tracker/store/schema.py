@@ -38,12 +38,12 @@ def check(through: Gateway | Engine) -> None:
     """StoreError unless the database is empty or one this tracker knows. Plain statements
     on a read cursor: a read command's held connection (`Gateway.hold`), else the pool's."""
     gateway = through if isinstance(through, Gateway) else Gateway(through)
-    engine = gateway.engine
+    dialect = gateway.dialect[0]
     with gateway.cursor() as cursor:
         # One statement for a tracker database: its revision, and whether that table is the
         # current schema's (PostgreSQL resolves the name along the search path).
         try:
-            cursor.execute(_REVISION_HERE[engine.dialect.name])
+            cursor.execute(_REVISION_HERE[dialect])
             rows = cursor.fetchall()
         except gateway.driver_error:  # no such table (or not a database: listed below)
             rows = []
@@ -51,7 +51,7 @@ def check(through: Gateway | Engine) -> None:
             tables = {VERSION_TABLE}
             revision = rows[0][0]
         else:
-            cursor.execute(_TABLES[engine.dialect.name])
+            cursor.execute(_TABLES[dialect])
             tables = {str(name) for (name,) in cursor.fetchall()}
             revision = None
             if VERSION_TABLE in tables:
@@ -59,10 +59,10 @@ def check(through: Gateway | Engine) -> None:
                 row = cursor.fetchone()
                 revision = row[0] if row else None
     if VERSION_TABLE not in tables:
-        if engine.dialect.name == "sqlite" and tables:
+        if gateway.is_sqlite and tables:
             some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
             raise StoreError(
-                f"not a tracker database: {engine.url.database} holds other tables ({some}) "
+                f"not a tracker database: {gateway.url.database} holds other tables ({some}) "
                 "and no tracker schema; give tracker a new file (sqlite:///tracker.db)"
             )
         return

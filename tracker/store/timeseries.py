@@ -105,13 +105,11 @@ WRITERS: dict[tuple[str, str], Callable[[Gateway], RowWriter]] = {
 
 def writer_for(gateway: Gateway) -> RowWriter:
     """The bulk write strategy of the gateway's dialect; StoreError for one tracker lacks."""
-    dialect = gateway.engine.dialect
-    make = WRITERS.get((dialect.name, dialect.driver))
+    make = WRITERS.get(gateway.dialect)
     if make is None:
         known = ", ".join(f"{name}+{driver}" for name, driver in WRITERS)
-        raise StoreError(
-            f"database {dialect.name}+{dialect.driver} is not supported: use one of {known}"
-        )
+        name, driver = gateway.dialect
+        raise StoreError(f"database {name}+{driver} is not supported: use one of {known}")
     return make(gateway)
 
 
