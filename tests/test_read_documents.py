@@ -18,6 +18,7 @@ from tracker.collectors.base import Observation
 from tracker.commands import formats
 from tracker.read import NO_VALUE, NOT_IN_CHART, VALUE, HistoryQuery
 from tracker.read.documents import (
+    CHUNK,
     Stamps,
     compact,
     csv_cell,
@@ -88,6 +89,24 @@ def test_json_and_csv_from_rows_are_the_records_byte_for_byte(
     out = io.StringIO()
     csv.writer(out).writerow([*formats.HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
     assert out.getvalue() + "".join(history_csv(result, keys)) == _old_csv(result)
+
+
+def test_plain_and_other_points_mixed_across_chunks_are_the_records(store: Store) -> None:
+    """Plain instants (the fast comprehension) and points with flags, figures or a zero value
+    (the general path) interleaved over more than one chunk, with and without an event."""
+    start = datetime(2024, 3, 30, 22, tzinfo=UTC)
+    points = [Observation("followers", "did:plc:kit", (k * 37) % 5 * k, start + timedelta(
+        minutes=7 * k), "Kit", "kit.bsky.social", sig=3 if k % 11 == 0 else None)
+        for k in range(CHUNK + 900)]  # fmt: skip
+    store.write("bluesky", [p for k, p in enumerate(points) if k % 13])
+    store.write("bluesky", [p for k, p in enumerate(points) if not k % 13], BACKFILLED)
+    for query in (HistoryQuery("kit"), HistoryQuery("kit", event=("launch", date(2024, 4, 2)))):
+        result = read.history(store, query)
+        (found,) = result.series
+        assert len(found.rows) == CHUNK + 900
+        assert {bool(flags) for *_, flags in found.rows} == {False, True}
+        assert {sig for _, _, _, sig, _ in found.rows} == {None, 3}
+        assert "".join(history_json(result)) == compact(result.to_dict())
 
 
 def test_the_command_writes_the_same_document(

@@ -301,9 +301,10 @@ class Gateway:
     def _direct(self) -> _Direct | None:
         """A SQLite file's connection opened straight from the driver, with the pool's
         arguments and pragmas: the engine, its pool and first checkout (events, the dialect's
-        first-connect queries) cost ~0.35 ms of a read command's ~2. None for PostgreSQL, or
-        a database only the pool can share (in memory, URL options)."""
-        if self._engine is not None or not self.is_sqlite or plain_sqlite_file(self.url) is None:
+        first-connect queries) cost ~0.35 ms of a read command's ~2. Only for a gateway made
+        from a plain file's URL (`plain_sqlite_file`), before any engine: None otherwise
+        (PostgreSQL; a database only the pool can share, in memory or with URL options)."""
+        if self._engine is not None:  # made from an engine, or one a write has made since
             return None
         assert self.url.database is not None
         try:
