@@ -32,6 +32,7 @@ def test_read_path_measures_every_side_on_the_same_points(tmp_path: Path) -> Non
         "tracker history p99",
         "its store part p50",
         "its store part p99",
+        "its CPU time p50",
         "--format csv p50",
         "--format table p50",
         "whole process",
