@@ -92,8 +92,9 @@ def test_json_and_csv_from_rows_are_the_records_byte_for_byte(
 
 
 def test_plain_and_other_points_mixed_across_chunks_are_the_records(store: Store) -> None:
-    """Plain instants (the fast comprehension) and points with flags, figures or a zero value
-    (the general path) interleaved over more than one chunk, with and without an event."""
+    """Plain instants (the fast comprehensions) and points with flags, figures or a zero value
+    (the general path) interleaved over more than one chunk, with and without an event: the
+    JSON and the CSV are the records'."""
     start = datetime(2024, 3, 30, 22, tzinfo=UTC)
     points = [Observation("followers", "did:plc:kit", (k * 37) % 5 * k, start + timedelta(
         minutes=7 * k), "Kit", "kit.bsky.social", sig=3 if k % 11 == 0 else None)
@@ -107,6 +108,10 @@ def test_plain_and_other_points_mixed_across_chunks_are_the_records(store: Store
         assert {bool(flags) for *_, flags in found.rows} == {False, True}
         assert {sig for _, _, _, sig, _ in found.rows} == {None, 3}
         assert "".join(history_json(result)) == compact(result.to_dict())
+        keys = formats.label_keys(s.series for s in result.series)
+        out = io.StringIO()
+        csv.writer(out).writerow([*formats.HISTORY_COLUMNS, *(f"label.{k}" for k in keys)])
+        assert out.getvalue() + "".join(history_csv(result, keys)) == _old_csv(result)
 
 
 def test_the_command_writes_the_same_document(

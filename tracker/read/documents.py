@@ -142,29 +142,46 @@ def csv_cell(text: str) -> str:
 def history_csv(result: History, keys: Sequence[str]) -> Iterator[str]:
     """One CSV line per point, as the csv module writes them, in chunks: identity, start, end,
     day, day_end, phase, value, status, backfilled, sudden, then the labels `keys`
-    (`formats.HISTORY_COLUMNS`). The cells that name the series are quoted once per series; a
-    point's own cells (times, numbers, fixed words) never need quoting."""
+    (`formats.HISTORY_COLUMNS`)."""
     stamp = Stamps()
     for found in result.series:
-        s = found.series
-        ident = [s.subject, s.platform, s.metric, s.key, s.label]
-        prefix = ",".join(csv_cell(c) for c in ident) + ","
-        suffix = "".join("," + csv_cell(s.labels.get(k, "")) for k in keys) + "\r\n"
-        first = found.first
-        rows = found.rows
-        for at in range(0, len(rows), CHUNK):
-            parts: list[str] = []
-            add = parts.append
-            for ts, value, period, _, flags in rows[at : at + CHUNK]:
-                bits = flags or 0
-                end = ts + period if period else None
-                days = ",,"
-                if first is not None:
-                    day, day_end, phase = place(ts, end, first)
-                    days = f"{day},{day_end},{phase}"
-                shown = f"{value},{VALUE}" if value is not None else f",{NOT_IN_CHART}"
-                add(
-                    f"{prefix}{stamp(ts)},{'' if end is None else stamp(end)},{days},{shown},"
-                    f"{_BOOLS[bits & BACKFILLED]},{_BOOLS[(bits & SUDDEN) >> 1]}{suffix}"
-                )
-            yield "".join(parts)
+        yield from series_csv(found, keys, stamp)
+
+
+def series_csv(found: SeriesPoints, keys: Sequence[str], stamp: Stamps) -> Iterator[str]:
+    """One series' CSV lines, in chunks. The cells that name the series are quoted once; a
+    point's own cells (times, numbers, fixed words) never need quoting. A plain instant (no
+    end, no flags, a value, no event) is one f-string in a comprehension, as in `points_json`."""
+    day_of, clock_of, day, clock = stamp.days.get, stamp.clocks.get, stamp.day, stamp.clock
+    s = found.series
+    ident = [s.subject, s.platform, s.metric, s.key, s.label]
+    prefix = ",".join(csv_cell(c) for c in ident) + ","
+    suffix = "".join("," + csv_cell(s.labels.get(k, "")) for k in keys) + "\r\n"
+    first = found.first
+    plain_tail = f",{VALUE},{_BOOLS[0]},{_BOOLS[0]}{suffix}"
+
+    def line(ts: int, value: int | None, period: int | None, flags: int | None) -> str:
+        bits = flags or 0
+        end = ts + period if period else None
+        days = ",,"
+        if first is not None:
+            at, at_end, phase = place(ts, end, first)
+            days = f"{at},{at_end},{phase}"
+        shown = f"{value},{VALUE}" if value is not None else f",{NOT_IN_CHART}"
+        return (
+            f"{prefix}{stamp(ts)},{'' if end is None else stamp(end)},{days},{shown},"
+            f"{_BOOLS[bits & BACKFILLED]},{_BOOLS[(bits & SUDDEN) >> 1]}{suffix}"
+        )
+
+    plain = first is None
+    rows = found.rows
+    for at in range(0, len(rows), CHUNK):
+        yield "".join(
+            [
+                f"{prefix}{day_of(ts // DAY) or day(ts // DAY)}"
+                f"{clock_of(ts % DAY) or clock(ts % DAY)},,,,,{value}{plain_tail}"
+                if plain and not period and not flags and value is not None
+                else line(ts, value, period, flags)
+                for ts, value, period, _, flags in rows[at : at + CHUNK]
+            ]
+        )
