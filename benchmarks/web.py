@@ -16,7 +16,10 @@ page's requests per second under a local load generator.
    its TSDB built by `promtool tsdb create-blocks-from openmetrics`); the points endpoint
    against `query_range` (step one week, every sample) on the same series, both over a
    keep-alive connection (skipped where prometheus, promtool or the file is absent).
-3. Overview: requests/s of `/` (claims, comparisons, source health: a campaign on the same
+3. Shapes of the points (report): bytes per point and the time to write a 10,000-point page
+   in this process, API 2's (fields at their defaults left out, the endpoint's writer) and
+   others over the same rows, against API 1's every field of every point.
+4. Overview: requests/s of `/` (claims, comparisons, source health: a campaign on the same
    data) under Debian's `wrk` (or a Python keep-alive loop where wrk is absent), against
    `/favicon.ico` on the same server in the same run: the framework's floor.
 
@@ -36,9 +39,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -175,6 +179,61 @@ def points(url: str, db: Path, shape: Shape, queries: int) -> list[Measure]:
                 notes,
             )  # fmt: skip
         )
+    return out
+
+
+# Other shapes of a page's points, for the comparison `shapes` prints (the API writes API 2's,
+# tracker.web.api.points_json): API 1's every field of every point, Prometheus's query_range
+# pairs (the exceptions would go in lists apart), and columns (what a plotly trace takes).
+_FLAGS = ('"backfilled":false,"sudden":false', '"backfilled":true,"sudden":false',
+          '"backfilled":false,"sudden":true', '"backfilled":true,"sudden":true')  # fmt: skip
+SHAPES: dict[str, Callable[[Sequence[tuple[Any, ...]]], str]] = {
+    "every field (API 1)": lambda rows: ",".join([
+        f'{{"ts":{ts},"value":{value},"status":"value",'
+        f'"period":{"null" if period is None else period},"day":null,{_FLAGS[(bits or 0) & 3]}}}'
+        for ts, value, period, _, bits in rows
+    ]),
+    "pairs [[ts, value], ...]": lambda rows: ",".join([f"[{r[0]},{r[1]}]" for r in rows]),
+    "columns {ts: [...], value: [...]}": lambda rows: '{"ts":['
+    + ",".join([str(r[0]) for r in rows]) + '],"value":['
+    + ",".join([str(r[1]) for r in rows]) + "]}",
+}  # fmt: skip
+
+
+def shapes(db: Path, shape: Shape, queries: int) -> list[Measure]:
+    """Bytes per point and the time to write a page's points in each shape, in this process,
+    against API 1's (every field): API 2 is the endpoint's own writer over the server's own
+    read (`Records.point_rows`), the others are written from the same rows."""
+    from tracker.store import Database
+    from tracker.web.api import points_json
+    from tracker.web.records import Records
+
+    store = Database.open(f"sqlite:///{db}")
+    records = Records(store, None, f"sqlite:///{db}")
+    rng = random.Random(shape.seed + 1)
+    took: dict[str, list[float]] = {"omitted defaults (API 2)": [], **{k: [] for k in SHAPES}}
+    size: dict[str, int] = {}
+    for _ in range(queries):
+        found = records.point_rows(rng.randint(1, shape.series), limit=shape.times)
+        start = time.perf_counter()
+        body = points_json(found)
+        took["omitted defaults (API 2)"].append(time.perf_counter() - start)
+        size["omitted defaults (API 2)"] = len(body) - len(found.page.model_dump_json())
+        for name, write in SHAPES.items():
+            start = time.perf_counter()
+            text = write(found.rows).encode()
+            took[name].append(time.perf_counter() - start)
+            size[name] = len(text)
+    store.close()
+    old = "every field (API 1)"
+    base_ms, base_b = percentile(took[old], 50) * 1e3, size[old] / shape.times
+    out = []
+    for name, times in took.items():
+        notes = {"points": shape.times, "queries": queries, "baseline": old}
+        out.append(Measure(f"body {name}", "B/pt", size[name] / shape.times, base_b,
+                           "report", None, notes))  # fmt: skip
+        out.append(Measure(f"write {name} p50", "ms", percentile(times, 50) * 1e3, base_ms,
+                           "report", None, notes))  # fmt: skip
     return out
 
 
@@ -358,14 +417,15 @@ def main() -> None:
     with served(db, args.workdir) as url:
         measures = points(url, db, shape, queries)
         measures.append(overview(url, seconds))
+    measures += shapes(db, shape, min(queries, 50))
     if not args.skip_prometheus:
         measures += against_prometheus(args.workdir, queries)
     load = [round(x, 1) for x in os.getloadavg()]
     for m in measures:
         m.notes["load_average_1_5_15"] = load  # a shared machine: read the ratios
-    print(f"{'measure':<42} {'unit':>6} {'serve':>10} {'baseline':>10} {'ratio':>7}  goal")
+    print(f"{'measure':<50} {'unit':>6} {'serve':>10} {'baseline':>10} {'ratio':>7}  goal")
     for m in measures:
-        print(f"{m.name:<42} {m.unit:>6} {m.store:>10.2f} {m.baseline:>10.2f} "
+        print(f"{m.name:<50} {m.unit:>6} {m.store:>10.2f} {m.baseline:>10.2f} "
               f"{m.ratio:>7.2f}  {m.goal}")  # fmt: skip
     out = args.json or (None if args.quick else RESULTS)
     if out is not None:

@@ -380,3 +380,71 @@ def test_points_wait_on_a_server_database_in_the_thread_pool(
     assert len(hops) == (0 if local else 1)
     assert asyncio.run(ask(api.ON_LOOP + 1)) == 1
     assert len(hops) == (1 if local else 2)
+
+
+def test_a_point_with_every_field_set_round_trips(store: Database, tmp_path: Path) -> None:
+    """The points' JSON leaves out each field equal to its default (API 2), and what it writes
+    reads back, absent fields as their defaults, as the read model's point: a chart week
+    backfilled and sudden, weeks "not in chart", periods and days since an event; a plain
+    series' point is its time and value alone."""
+    import asyncio
+
+    from tests.test_read import chart
+    from tracker.store.models import BACKFILLED, SUDDEN
+    from tracker.web.app import create_app
+    from tracker.web.models import PointRecord
+
+    weeks = [date(2022, 4, 18) + k * timedelta(days=7) for k in range(6)]
+    store.write("netflix", chart("Show", "GB", {weeks[0]: 5}), flags=BACKFILLED | SUDDEN)
+    store.write("netflix", chart("Show", "GB", {weeks[5]: 9}))
+    # Other is in GB's list in weeks 1..3: Show is "not in chart" then.
+    store.write("netflix", chart("Other", "GB", dict.fromkeys(weeks[1:4], 1)))
+    at = datetime(2022, 4, 20, 12, tzinfo=UTC)
+    store.write("bluesky", [Observation("followers", "k", 100 + k, at + k * timedelta(hours=9),
+                                        "Kit") for k in range(5)])  # fmt: skip
+    config = tmp_path / "tracker.toml"
+    config.write_text(
+        'contact = "t@example.org"\n[campaign]\nname = "C"\nlaunch = 2022-04-22\n',
+        encoding="utf-8",
+    )
+    records = Records(store, load(config), str(store.url))
+    (show,) = store.find_series(subject="Show")
+    (kit,) = store.find_series(subject="Kit")
+    asks = [{}, {"relative_to": "launch"}, {"relative_to": "launch", "every": "1w"},
+            {"relative_to": "launch", "from_day": 0, "to_day": 20}, {"every": "1d"}]  # fmt: skip
+
+    async def fetch(series_id: int, params: dict[str, object]) -> list[dict[str, object]]:
+        transport = httpx.ASGITransport(app=create_app(records))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answer = await client.get(f"/api/series/{series_id}/points", params=params)
+            assert answer.status_code == 200, answer.text
+            got: list[dict[str, object]] = answer.json()["points"]
+            return got
+
+    seen: set[str] = set()
+    for params in asks:
+        written = asyncio.run(fetch(show.id, params))
+        want = records.points(show.id, **_options(params)).points
+        assert len(written) == len(want) > 0
+        assert [PointRecord.model_validate(p) for p in written] == want, params
+        for point, model in zip(written, want, strict=True):
+            # A field is written exactly when it is not its default.
+            defaults = {k: f.default for k, f in PointRecord.model_fields.items() if k != "ts"}
+            shown = {k for k, v in model.model_dump().items() if k not in defaults or
+                     k == "value" or v != defaults[k]}  # fmt: skip
+            assert set(point) == shown, (params, point)
+        seen |= {k for p in written for k in p}
+    assert seen == set(PointRecord.model_fields)  # every field, away from its default, somewhere
+    first = asyncio.run(fetch(show.id, {"relative_to": "launch"}))[0]
+    start = to_epoch(datetime(2022, 4, 18, tzinfo=UTC))
+    assert first == {"ts": start, "value": 5, "period": 7 * 86400, "day": -4,
+                     "backfilled": True, "sudden": True}  # fmt: skip
+    plain = asyncio.run(fetch(kit.id, {}))
+    assert plain == [{"ts": to_epoch(at + k * timedelta(hours=9)), "value": 100 + k}
+                     for k in range(5)]  # fmt: skip
+
+
+def _options(params: dict[str, object]) -> dict[str, object]:
+    """The API's query as `Records.point_rows` options (`every` in seconds)."""
+    steps = {"1w": 7 * 86400, "1d": 86400}
+    return {k: steps[str(v)] if k == "every" else v for k, v in params.items()}

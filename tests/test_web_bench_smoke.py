@@ -25,6 +25,13 @@ def test_points_and_overview_measure(tmp_path: Path) -> None:
         "overview page",
     ]
     assert all(m.store > 0 and m.baseline > 0 and math.isfinite(m.ratio) for m in measures)
+    shapes = {m.name: m for m in web.shapes(db, shape, queries=2)}
+    assert list(shapes) == [f"{what} {name}{p50}" for name in [
+        "omitted defaults (API 2)", "every field (API 1)", "pairs [[ts, value], ...]",
+        "columns {ts: [...], value: [...]}"] for what, p50 in (("body", ""), ("write", " p50"))
+    ]  # fmt: skip
+    # The synthetic rows have no period and no flag: API 2 writes `{"ts":…,"value":…}` each.
+    assert shapes["body omitted defaults (API 2)"].ratio < 0.4
 
 
 @pytest.mark.slow

@@ -26,8 +26,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tracker.baselines import DAY
 from tracker.errors import UsageError
-from tracker.read.documents import FLAG_BITS, FLAGS_JSON
-from tracker.read.records import NOT_IN_CHART, VALUE
+from tracker.read.documents import FLAG_BITS
+from tracker.read.records import NOT_IN_CHART
+from tracker.store.models import BACKFILLED, SUDDEN
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 from tracker.web.models import (
     ComparisonRecord,
@@ -200,39 +201,47 @@ async def _points(request: Request, series_id: int) -> PointRows:
     return await run_in_threadpool(read)
 
 
-_STATUS = (VALUE, NOT_IN_CHART)  # by whether the value is None
+# What a point's flag bits add to its JSON: only the flags that are set (false is the
+# schema's default, left out).
+_TRUE_FLAGS = tuple(
+    "".join(f',"{name}":true' for bit, name in ((BACKFILLED, "backfilled"), (SUDDEN, "sudden"))
+            if bits & bit)
+    for bits in range(FLAG_BITS + 1)
+)  # fmt: skip
+_NOT_IN_CHART = f'null,"status":"{NOT_IN_CHART}"'
+
+
+def _point(ts: int, value: int | None, period: int | None, bits: int, day: int | None) -> str:
+    """One point's JSON, every field equal to its default left out (the general case)."""
+    text = f'{{"ts":{ts},"value":{_NOT_IN_CHART if value is None else value}'
+    if period is not None:
+        text += f',"period":{period}'
+    if day is not None:
+        text += f',"day":{day}'
+    return text + _TRUE_FLAGS[bits & FLAG_BITS] + "}"
 
 
 def points_json(found: PointRows) -> bytes:
     """The PointsPage JSON, its points written straight from the rows (the schema's shape,
     checked against it by tests/test_web_schema.py): pydantic per point costs ~10x more.
-    An f-string per point costs within ~20% of formatting its two numbers alone; orjson over
-    the (ts, value) pairs with the rest spliced in as bytes, and `%` over columns, measured
-    no faster (building their inputs costs what the formatting saves). Only a chart series'
-    rows can hold a "not in chart" week (value None): the others take the plain f-string."""
+
+    A point leaves out each field equal to its schema default (API 2: `status` "value",
+    `period` and `day` null, the flags false), so most are `{"ts":…,"value":…}`, ~34 bytes
+    against ~107 with every field (benchmarks/web.py; README, "Web and /metrics"). A plain
+    series' rows with no period and no flag, the common case, take one f-string each; the
+    rest `_point`."""
     head = found.page.model_dump_json()
     assert head.endswith('"points":[]}')
-    zero, flags, mask = found.day_zero, FLAGS_JSON, FLAG_BITS
-    if found.chart:
+    zero = found.day_zero
+    if found.chart or zero is not None:
         body = ",".join([
-            f'{{"ts":{ts},"value":{"null" if value is None else value},'
-            f'"status":"{_STATUS[value is None]}",'
-            f'"period":{"null" if period is None else period},'
-            f'"day":{"null" if zero is None else ts // DAY + zero},{flags[(bits or 0) & mask]}}}'
+            _point(ts, value, period, bits or 0, None if zero is None else ts // DAY + zero)
             for ts, value, period, _, bits in found.rows
         ])  # fmt: skip
-    elif zero is None:
+    else:  # no chart: never a "not in chart" week (value None)
         body = ",".join([
-            f'{{"ts":{ts},"value":{value},"status":"value",'
-            f'"period":{"null" if period is None else period},'
-            f'"day":null,{flags[(bits or 0) & mask]}}}'
-            for ts, value, period, _, bits in found.rows
-        ])  # fmt: skip
-    else:
-        body = ",".join([
-            f'{{"ts":{ts},"value":{value},"status":"value",'
-            f'"period":{"null" if period is None else period},'
-            f'"day":{ts // DAY + zero},{flags[(bits or 0) & mask]}}}'
+            f'{{"ts":{ts},"value":{value}}}' if period is None and not bits
+            else _point(ts, value, period, bits or 0, None)
             for ts, value, period, _, bits in found.rows
         ])  # fmt: skip
     return (head[:-2] + body + "]}").encode()

@@ -15,6 +15,11 @@ from tracker.web import api, pages
 from tracker.web.metrics import MAX_SERIES, StoreCollector
 from tracker.web.records import NotFound, Records
 
+# The JSON API's own version (OpenAPI `info.version`), raised when an answer's shape changes
+# for its clients. 2: a point leaves out each field equal to its default (README, "Web and
+# /metrics"); 1 wrote every field of every point.
+API_VERSION = "2"
+
 
 def create_app(
     records: Records,
@@ -24,8 +29,9 @@ def create_app(
     """The app. CORS stays off unless origins are given; every route only reads."""
     app = FastAPI(
         title="tracker",
-        version=__version__,
-        description="Read-only: series, points, baselines, claims and source health.",
+        version=API_VERSION,
+        description=f"Read-only: series, points, baselines, claims and source health "
+        f"(tracker {__version__}). A point leaves out the fields equal to their defaults.",
     )
     app.state.records = records
     if cors_origins:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Problem(BaseModel):
@@ -38,15 +38,24 @@ class SeriesPage(BaseModel):
 
 
 class PointRecord(BaseModel):
+    """One point. In the API's JSON a field equal to its default is left out (API 2): most
+    points are `{"ts": …, "value": …}`; a client reads an absent field as its default."""
+
     ts: int  # Unix seconds, UTC (the CSV gives ISO times)
     # None in a week a chart's listing was published without the series (`tracker history`'s
     # "not in chart"): never a stale rank, never a gap.
     value: int | None
-    status: Literal["value", "not in chart"] = "value"
-    period: int | None = None
-    day: int | None = None  # days since the event asked for (relative_to)
-    backfilled: bool = False
-    sudden: bool = False
+    status: Literal["value", "not in chart"] = Field(
+        "value", description='Left out when "value"; "not in chart" comes with value null.'
+    )
+    period: int | None = Field(
+        None, description="Seconds the value covers (a week's chart rank); left out when none."
+    )
+    day: int | None = Field(
+        None, description="Days since the event asked for (relative_to); left out otherwise."
+    )
+    backfilled: bool = Field(False, description="Left out when false.")
+    sudden: bool = Field(False, description="Left out when false.")
 
 
 class EventRecord(BaseModel):

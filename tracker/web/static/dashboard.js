@@ -29,6 +29,8 @@ const tracker = (() => {
     }, poll());
   }
 
+  // A point leaves out the fields equal to their defaults (API 2): `period` and `day` absent
+  // read as null (falsy), the flags as false; `value` is always there (null: "not in chart").
   // The points that have a value: those a trace draws.
   const drawn = (points) => points.filter((p) => p.value !== null);
   const drawnCount = (traces) => traces.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0);
