@@ -448,3 +448,27 @@ def _options(params: dict[str, object]) -> dict[str, object]:
     """The API's query as `Records.point_rows` options (`every` in seconds)."""
     steps = {"1w": 7 * 86400, "1d": 86400}
     return {k: steps[str(v)] if k == "every" else v for k, v in params.items()}
+
+
+def test_served_app_collects_young_objects_less_often_and_restores() -> None:
+    """While the app is served (its lifespan), the collector's young threshold is GC_THRESHOLD:
+    a 10,000-point read's rows are freed before a pass meets them; afterwards, as it was."""
+    import asyncio
+    import gc
+
+    from tracker.web.app import GC_THRESHOLD, create_app
+
+    store = Database.open("sqlite://")
+    try:
+        store.upgrade()
+        app = create_app(Records(store, None, "sqlite://"))
+        before = gc.get_threshold()
+
+        async def served() -> tuple[int, int, int]:
+            async with app.router.lifespan_context(app):
+                return gc.get_threshold()
+
+        assert asyncio.run(served()) == (max(GC_THRESHOLD, before[0]), *before[1:])
+        assert gc.get_threshold() == before
+    finally:
+        store.close()
