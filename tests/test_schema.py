@@ -42,7 +42,7 @@ def test_primary_keys_match_the_models(store: Database) -> None:
 def test_the_comparison_sees_a_schema_that_drifted(store: Database) -> None:
     """The check above is not vacuous: a missing index and an extra column are reported."""
     with store.engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_series_label_key"))
+        conn.execute(text("DROP INDEX ix_series_label"))
         conn.execute(text("ALTER TABLE attempt ADD COLUMN extra integer"))
     found = {(d[0], d[2] if d[0] == "remove_column" else d[1].name) for d in _differences(store)}
-    assert found == {("remove_column", "attempt"), ("add_index", "ix_series_label_key")}
+    assert found == {("remove_column", "attempt"), ("add_index", "ix_series_label")}

@@ -270,8 +270,8 @@ class AlertBook:
             cursor.execute(
                 self._db.sql(
                     "SELECT max(snapshot.ts) FROM snapshot JOIN series "
-                    "ON series.id = snapshot.series_id WHERE series.source = ? AND "
-                    "series.metric = ?"
+                    "ON series.id = snapshot.series_id JOIN kind ON kind.id = series.kind "
+                    "WHERE kind.source = ? AND kind.metric = ?"
                 ),
                 (source, metric),
             )

@@ -7,10 +7,19 @@ on SQLite so a series' history is one contiguous range of the primary key.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
-from tracker.bounds import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SOURCE, MAX_SUBJECT
+from tracker.bounds import MAX_METRIC, MAX_SOURCE
 
 metadata = SQLModel.metadata
 
@@ -21,25 +30,55 @@ BACKFILLED = 1
 SUDDEN = 2
 
 
-class Series(SQLModel, table=True):
-    """What is measured: one metric of one target on one source."""
+class Name(SQLModel, table=True):
+    """A text series are known by, stored once (`tracker.store.interned`): a subject, a
+    handle, a part of a key, a label's name or value."""
 
-    __table_args__ = (UniqueConstraint("source", "metric", "key", name="uq_series_identity"),)
+    __tablename__ = "name"
+    __table_args__ = (UniqueConstraint("text", name="uq_name_text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    # `text` casefolded and indexed: a subject or handle is found by one index look-up.
+    fold: str = Field(index=True)
+
+
+class Kind(SQLModel, table=True):
+    """A source and one of its metrics, which a series' key is unique within."""
+
+    __table_args__ = (UniqueConstraint("source", "metric", name="uq_kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=MAX_SOURCE)
     metric: str = Field(max_length=MAX_METRIC)
-    # The platform's stable id (DID, account id, article, title|country|category ...).
-    key: str = Field(max_length=MAX_KEY)
+
+
+class Series(SQLModel, table=True):
+    """What is measured: one metric of one target on one source. Its texts are ids of
+    `name` rows, its key and labels varint-packed lists of them (`tracker.store.interned`)."""
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_series_identity"),
+        Index(
+            "ix_series_label",
+            "label",
+            sqlite_where=text("label IS NOT NULL"),
+            postgresql_where=text("label IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: int = Field(sa_column=Column(Integer, nullable=False))
+    # The platform's stable id (DID, account id, article, title|country|category ...): the
+    # ids of its `|`-separated parts.
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     # Who or what this is about, as the campaign names it ("Kit Connor", "Heartstopper").
-    subject: str = Field(max_length=MAX_SUBJECT)
-    # The human handle, which may change while `key` stays.
-    label: str = Field(default="", max_length=MAX_LABEL)
-    # `subject` and `label` casefolded and indexed: a name is found by one index look-up.
-    subject_key: str = Field(max_length=MAX_SUBJECT, index=True)
-    label_key: str = Field(default="", max_length=MAX_LABEL, index=True)
-    # JSON object of extra labels: {"country": "GB", "chart": "TV (English)"}.
-    labels: str = Field(default="{}")
+    subject: int = Field(index=True)
+    # The human handle, which may change while `key` stays; NULL when it is the subject.
+    label: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # Extra labels ({"country": "GB", "chart": "TV (English)"}): the id of their names, then
+    # of each value.
+    labels: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 

@@ -2,18 +2,19 @@
 
 A series is one metric of one target on one source, known by the platform's stable key. Ids
 are resolved in batches and cached per source, so a round of thousands of observations costs
-one query, and creating the unknown ones one more.
+one query, and creating the unknown ones a few more. Its texts are stored once each
+(`tracker.store.interned`): a series row is a handful of small integers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tracker.core import Observation
 from tracker.store.engine import Gateway
+from tracker.store.interned import Names
 from tracker.timeutil import to_epoch
 
 # Series created in one batch past which PostgreSQL's statistics are refreshed at once.
@@ -39,8 +40,9 @@ class SeriesIndex:
     def __init__(self, gateway: Gateway, clock: Callable[[], datetime]) -> None:
         self._db = gateway
         self._clock = clock
-        # source -> metric -> key -> (id, label): nested, so a look-up builds no tuple.
-        self._cache: dict[str, dict[str, dict[str, tuple[int, str]]]] = {}
+        self.names = Names(gateway)
+        # source -> metric -> key -> (id, label, subject): nested, so a look-up builds no tuple.
+        self._cache: dict[str, dict[str, dict[str, tuple[int, str, str]]]] = {}
         # source -> the highest series id cached: what a refresh reads on from.
         self._newest: dict[str, int] = {}
 
@@ -64,18 +66,23 @@ class SeriesIndex:
             assert found is not None, "series created but not found"
         ids, renamed = found
         if renamed:
+            ids_of = self.names.intern(label for label, _, _ in renamed)
             with self._db.cursor(write=True) as cursor:
                 cursor.executemany(
-                    self._db.sql("UPDATE series SET label = ?, label_key = ? WHERE id = ?"),
-                    [(label, label.casefold(), sid) for label, sid in renamed],
+                    self._db.sql("UPDATE series SET label = ? WHERE id = ?"),
+                    [
+                        (None if label == subject else ids_of[label], sid)
+                        for label, subject, sid in renamed
+                    ],
                 )
             self._load(source, everything=True)
         return ids
 
     def _lookup(
         self, source: str, observations: Sequence[Observation]
-    ) -> tuple[list[int], list[tuple[str, int]]] | None:
-        """(ids, (new label, id) of renamed series) from the cache; None if one is unknown.
+    ) -> tuple[list[int], list[tuple[str, str, int]]] | None:
+        """(ids, (new label, subject, id) of renamed series) from the cache; None if one is
+        unknown.
 
         One pass and a dict look-up or two per observation: this runs for every value stored.
         """
@@ -83,8 +90,8 @@ class SeriesIndex:
         if metrics is None:
             return None
         ids: list[int] = []
-        renamed: dict[int, str] = {}
-        keys: dict[str, tuple[int, str]] = {}
+        renamed: dict[int, tuple[str, str]] = {}
+        keys: dict[str, tuple[int, str, str]] = {}
         metric: str | None = None
         for obs in observations:
             if obs.metric != metric:  # a round's observations come in runs of one metric
@@ -98,8 +105,8 @@ class SeriesIndex:
                 return None
             ids.append(hit[0])
             if obs.label and hit[1] != obs.label:
-                renamed[hit[0]] = obs.label
-        return ids, [(label, sid) for sid, label in renamed.items()]
+                renamed[hit[0]] = (obs.label, hit[2])
+        return ids, [(label, subject, sid) for sid, (label, subject) in renamed.items()]
 
     def _unknown(self, source: str, observations: Sequence[Observation]) -> list[Observation]:
         """The first observation of each series the database does not know yet."""
@@ -112,16 +119,21 @@ class SeriesIndex:
 
     def _create(self, source: str, firsts: Sequence[Observation]) -> None:
         created = to_epoch(self._clock())
+        names = self.names
+        texts: set[str] = set()
+        for o in firsts:
+            texts.update(names.texts_of(o.key, o.labels))
+            texts.add(o.subject)
+            texts.add(o.label)
+        ids = names.intern(texts)
+        kinds = {m: names.kind_id(source, m) for m in {o.metric for o in firsts}}
         rows = [
             (
-                source,
-                o.metric,
-                o.key,
-                o.subject,
-                o.label,
-                o.subject.casefold(),
-                o.label.casefold(),
-                json.dumps(dict(o.labels), sort_keys=True, ensure_ascii=False),
+                kinds[o.metric],
+                names.key_blob(o.key, ids),
+                ids[o.subject],
+                None if o.label == o.subject else ids[o.label],
+                names.labels_blob(o.labels, ids),
                 created,
             )
             for o in firsts
@@ -131,9 +143,8 @@ class SeriesIndex:
             if self._db.is_sqlite or len(rows) < COPY_AFTER:
                 cursor.executemany(
                     self._db.sql(
-                        "INSERT INTO series (source, metric, key, subject, label, subject_key, "
-                        "label_key, labels, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT (source, metric, key) DO NOTHING"
+                        "INSERT INTO series (kind, key, subject, label, labels, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO NOTHING"
                     ),
                     rows,
                 )
@@ -141,44 +152,62 @@ class SeriesIndex:
                 # One statement, not one per series: 50,000 pipelined inserts kept an import
                 # waiting on the server for seconds.
                 cursor.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS series_in (source text, metric text, "
-                    "key text, subject text, label text, subject_key text, label_key text, "
-                    "labels text, created bigint) ON COMMIT DELETE ROWS"
+                    "CREATE TEMP TABLE IF NOT EXISTS series_in (kind integer, key bytea, "
+                    "subject integer, label integer, labels bytea, created bigint) "
+                    "ON COMMIT DELETE ROWS"
                 )
                 with cursor.copy(
-                    "COPY series_in (source, metric, key, subject, label, subject_key, "
-                    "label_key, labels, created) FROM STDIN"
+                    "COPY series_in (kind, key, subject, label, labels, created) FROM STDIN"
                 ) as copy:
                     for row in rows:
                         copy.write_row(row)
                 cursor.execute(
-                    "INSERT INTO series (source, metric, key, subject, label, subject_key, "
-                    "label_key, labels, created) SELECT source, metric, key, subject, label, "
-                    "subject_key, label_key, labels, created FROM series_in "
-                    "ON CONFLICT (source, metric, key) DO NOTHING"
+                    "INSERT INTO series (kind, key, subject, label, labels, created) "
+                    "SELECT kind, key, subject, label, labels, created FROM series_in "
+                    "ON CONFLICT (kind, key) DO NOTHING"
                 )
         if len(rows) >= ANALYZE_AFTER and not self._db.is_sqlite:
             # Until autovacuum gets to it, PostgreSQL plans a name look-up on a table it has
-            # no statistics of by scanning the (source, metric) index: 250 ms instead of 1 ms
-            # at 63,000 series right after an import.
+            # no statistics of by scanning another index: 250 ms instead of 1 ms at 63,000
+            # series right after an import.
             with self._db.cursor(write=True) as cursor:
                 cursor.execute("ANALYZE series")
+                cursor.execute("ANALYZE name")
 
     def _load(self, source: str, everything: bool = False) -> None:
         """Cache the series of `source`: all of them the first time (or with `everything`),
         then only those created since (ids grow), so an import of 50,000 series in slices
         does not read them all back for every slice."""
         newest = self._newest.get(source) if not everything else None
-        sql = "SELECT metric, key, id, label FROM series WHERE source = ?"
+        kinds = self.names.kind_ids(source, None)
+        if not kinds:
+            self._cache.setdefault(source, {})
+            self._newest.setdefault(source, 0)
+            return
+        sql = (
+            "SELECT kind, key, id, subject, label FROM series "
+            f"WHERE kind IN ({', '.join('?' * len(kinds))})"
+        )
         with self._db.cursor() as cursor:
             if newest is None:
-                cursor.execute(self._db.sql(sql), (source,))
+                cursor.execute(self._db.sql(sql), kinds)
             else:
-                cursor.execute(self._db.sql(sql + " AND id > ?"), (source, newest))
+                cursor.execute(self._db.sql(sql + " AND id > ?"), (*kinds, newest))
             rows = cursor.fetchall()
+        names = self.names
+        texts = names.texts(
+            names.ids_in([bytes(row[1]) for row in rows])
+            | {row[3] for row in rows}
+            | {row[4] for row in rows if row[4] is not None}
+        )
         metrics = self._cache.setdefault(source, {})
-        for metric, key, sid, label in rows:
-            metrics.setdefault(metric, {})[key] = (sid, label)
+        for kid, key, sid, subject, label in rows:
+            who = texts[subject]
+            metrics.setdefault(names.kind_of(kid)[1], {})[names.key(bytes(key))] = (
+                sid,
+                who if label is None else texts[label],
+                who,
+            )
         if rows:
             self._newest[source] = max(newest or 0, max(row[2] for row in rows))
         elif newest is None:
@@ -192,60 +221,85 @@ class SeriesIndex:
         labels: dict[str, str] | None = None,
     ) -> list[SeriesInfo]:
         """Series matching every filter given; `subject` ignores case (an index look-up)."""
-        where, args = [], []
-        for column, value in (
-            ("subject_key", subject.casefold() if subject else None),
-            ("source", source),
-            ("metric", metric),
-        ):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
-        return self._select(where, args, labels)
+        where, args = _kind_filter(source, metric)
+        if subject:
+            where.append(self._folded("s.subject"))
+            args.append(subject.casefold())
+        return self._select(where, args, labels, by_name=bool(subject))
 
     def named(
         self, name: str, source: str | None = None, metric: str | None = None
     ) -> list[SeriesInfo]:
         """Series whose subject or handle is `name` (ignoring case), both indexed; failing
         those, whose platform id is exactly `name` (indexed when `source` is given)."""
-        where, args = [], []
-        for column, value in (("source", source), ("metric", metric)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
+        where, args = _kind_filter(source, metric)
         key = name.casefold()
-        found = self._select(["(subject_key = ? OR label_key = ?)", *where], [key, key, *args])
-        return found or self._select(["key = ?", *where], [name, *args])
+        either = f"({self._folded('s.subject')} OR {self._folded('s.label')})"
+        found = self._select([either, *where], [key, key, *args], by_name=True)
+        if found:
+            return found
+        parts = self.names.known(name.split("|"))
+        if len(parts) < len(set(name.split("|"))):
+            return []  # a part of it was never stored: no key is this
+        return self._select(["s.key = ?", *where], [self.names.key_blob(name, parts), *args])
+
+    def _folded(self, column: str) -> str:
+        """`column` is the id of a text that casefolds to the parameter: an index look-up of
+        `name.fold`, then of `column` (PostgreSQL plans a hashed scan for `IN (SELECT ...)`
+        under an OR, and an index scan for the array of its result)."""
+        if self._db.is_sqlite:
+            return f"{column} IN (SELECT id FROM name WHERE fold = ?)"
+        return f"{column} = ANY(ARRAY(SELECT id FROM name WHERE fold = ?))"
 
     def _select(
-        self, where: list[str], args: list[str], labels: dict[str, str] | None = None
+        self,
+        where: list[str],
+        args: list[object],
+        labels: dict[str, str] | None = None,
+        by_name: bool = False,
     ) -> list[SeriesInfo]:
+        """Series matching `where`. `by_name`: a name narrows them most, so SQLite (which
+        has no statistics) is told not to start from the kind's series (`+s.kind`)."""
         # Raw SQL: the read commands start faster without compiling an ORM query.
-        where, args = list(where), list(args)
-        for name, value in (labels or {}).items():
-            # Filtered by the database too: only the matching rows are sent and decoded (a
-            # show's 57 series for its one country). Python's check below stays the rule.
-            if self._db.is_sqlite:
-                if '"' in name or "\\" in name:
-                    continue  # not a JSON path SQLite reads as a plain key: Python alone
-                where.append("json_extract(labels, ?) = ?")
-                args += [f'$."{name}"', value]
-            else:
-                where.append("(labels::jsonb ->> ?) = ?")
-                args += [name, value]
-        where = where or ["1 = 1"]
+        conditions = " AND ".join(where) or "1 = 1"
+        kind = "+s.kind" if by_name else "s.kind"
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
-                    "SELECT id, source, metric, key, subject, label, labels FROM series "
-                    f"WHERE {' AND '.join(where)} ORDER BY id"
+                    "SELECT s.id, k.source, k.metric, s.key, n.text, h.text, s.labels "
+                    f"FROM series s JOIN kind k ON k.id = {kind} JOIN name n ON n.id = s.subject "
+                    f"LEFT JOIN name h ON h.id = s.label WHERE {conditions} ORDER BY s.id"
                 ),
                 args,
             )
-            found = [
-                SeriesInfo(sid, src, met, key, subj, label, json.loads(lab))
-                for sid, src, met, key, subj, label, lab in cursor.fetchall()
+            rows = [
+                (sid, src, met, bytes(key), who, handle, bytes(blob))
+                for sid, src, met, key, who, handle, blob in cursor.fetchall()
             ]
+        names = self.names
+        names.texts(names.ids_in([row[3] for row in rows] + [row[6] for row in rows]))
+        found = [
+            SeriesInfo(
+                sid,
+                src,
+                met,
+                names.key(key),
+                who,
+                who if handle is None else handle,
+                names.labels(blob),
+            )
+            for sid, src, met, key, who, handle, blob in rows
+        ]
         if labels:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
         return found
+
+
+def _kind_filter(source: str | None, metric: str | None) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    args: list[object] = []
+    for column, value in (("k.source", source), ("k.metric", metric)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return where, args

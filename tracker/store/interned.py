@@ -1,0 +1,202 @@
+"""Interned strings: every text a series is known by is stored once, and series refer to it
+by a small integer.
+
+A series' subject, handle, the `|`-separated parts of its key, its label names and values are
+rows of `name` (the text and its casefolded key, indexed); a source and metric pair is one row
+of `kind`. The series row then holds ids: its key and labels as varint-packed blobs of them
+(`pack`), its subject and handle as plain ids. Ids never change once given, so each process
+caches what it has read (`Names`); a text another process interned meanwhile is read on first
+sight.
+
+A labels blob is the id of its sorted label names (their JSON list, interned as one text:
+`["country","list"]`) followed by the id of each value in that order: a chart's 60,000
+series share one names list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from tracker.store.engine import Gateway, id_lists
+
+# Texts past which the names the database holds are read whole rather than by id lists.
+READ_ALL_AFTER = 2_000
+# Key parts are joined by this: the key "title|season|GB|TV" is stored as four ids.
+KEY_SEPARATOR = "|"
+
+
+def pack(ids: Iterable[int]) -> bytes:
+    """Non-negative integers as LEB128 varints: ids under 128 take one byte, under 16,384 two."""
+    out = bytearray()
+    for n in ids:
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+    return bytes(out)
+
+
+def unpack(blob: bytes) -> list[int]:
+    """The integers `pack` wrote."""
+    found: list[int] = []
+    n = shift = 0
+    for byte in blob:
+        n |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            found.append(n)
+            n = shift = 0
+    return found
+
+
+def label_names(labels: Mapping[str, str]) -> str:
+    """The text a labels blob's first id stands for: the sorted names as a JSON list."""
+    return json.dumps(sorted(labels), ensure_ascii=False, separators=(",", ":"))
+
+
+class Names:
+    """The interned texts and kinds of one database, cached both ways as they are read."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._db = gateway
+        self._text: dict[int, str] = {}
+        self._id: dict[str, int] = {}
+        self._kinds: dict[tuple[str, str], int] = {}
+        self._kind: dict[int, tuple[str, str]] = {}
+
+    # -- reading ----------------------------------------------------------------------------
+    def texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """The cache of id -> text, holding every id given (read from the database if new)."""
+        missing = {i for i in ids if i not in self._text}
+        if missing:
+            with self._db.cursor() as cursor:
+                if len(missing) > READ_ALL_AFTER:
+                    cursor.execute("SELECT id, text FROM name")
+                    self._remember(cursor.fetchall())
+                else:
+                    for chunk, placeholders in id_lists(sorted(missing)):
+                        cursor.execute(
+                            self._db.sql(f"SELECT id, text FROM name WHERE id IN ({placeholders})"),
+                            chunk,
+                        )
+                        self._remember(cursor.fetchall())
+        return self._text
+
+    def known(self, texts: Iterable[str]) -> dict[str, int]:
+        """text -> id of those of `texts` the database holds (none is created)."""
+        wanted = set(texts)
+        self._read_texts([t for t in wanted if t not in self._id])
+        return {t: self._id[t] for t in wanted if t in self._id}
+
+    def kinds(self) -> dict[int, tuple[str, str]]:
+        """Every kind: id -> (source, metric). A tiny table, read whole when one is new."""
+        with self._db.cursor() as cursor:
+            cursor.execute("SELECT id, source, metric FROM kind")
+            for kid, source, metric in cursor.fetchall():
+                self._kind[int(kid)] = (source, metric)
+                self._kinds[(source, metric)] = int(kid)
+        return self._kind
+
+    def kind_ids(self, source: str | None, metric: str | None) -> list[int]:
+        """Ids of the kinds of `source` and `metric` (either may be None: any)."""
+        return [
+            kid
+            for kid, (s, m) in self.kinds().items()
+            if (source is None or s == source) and (metric is None or m == metric)
+        ]
+
+    def kind_of(self, kid: int) -> tuple[str, str]:
+        found = self._kind.get(kid)
+        return found if found is not None else self.kinds()[kid]
+
+    # -- writing ----------------------------------------------------------------------------
+    def intern(self, texts: Iterable[str]) -> dict[str, int]:
+        """text -> id of each of `texts`, creating the ones the database lacks."""
+        wanted = set(texts)
+        self._read_texts([t for t in wanted if t not in self._id])
+        new = sorted(t for t in wanted if t not in self._id)
+        if new:
+            # Another process may intern the same text meanwhile: its row wins, ours is skipped.
+            with self._db.cursor(write=True) as cursor:
+                cursor.executemany(
+                    self._db.sql(
+                        "INSERT INTO name (text, fold) VALUES (?, ?) ON CONFLICT (text) DO NOTHING"
+                    ),
+                    [(t, t.casefold()) for t in new],
+                )
+            self._read_texts(new)
+        return {t: self._id[t] for t in wanted}
+
+    def kind_id(self, source: str, metric: str) -> int:
+        found = self._kinds.get((source, metric))
+        if found is None:
+            with self._db.cursor(write=True) as cursor:
+                cursor.execute(
+                    self._db.sql(
+                        "INSERT INTO kind (source, metric) VALUES (?, ?) "
+                        "ON CONFLICT (source, metric) DO NOTHING"
+                    ),
+                    (source, metric),
+                )
+            self.kinds()
+            found = self._kinds[(source, metric)]
+        return found
+
+    # -- coding -----------------------------------------------------------------------------
+    def key_blob(self, key: str, ids: Mapping[str, int]) -> bytes:
+        return pack(ids[part] for part in key.split(KEY_SEPARATOR))
+
+    def labels_blob(self, labels: Mapping[str, str], ids: Mapping[str, int]) -> bytes:
+        if not labels:
+            return b""
+        names = sorted(labels)
+        return pack([ids[label_names(labels)], *(ids[labels[n]] for n in names)])
+
+    @staticmethod
+    def texts_of(key: str, labels: Mapping[str, str]) -> list[str]:
+        """The texts a series' key and labels are stored as."""
+        found = key.split(KEY_SEPARATOR)
+        if labels:
+            found += [label_names(labels), *labels.values()]
+        return found
+
+    def key(self, blob: bytes) -> str:
+        texts = self._text
+        return KEY_SEPARATOR.join(texts[i] for i in unpack(blob))
+
+    def labels(self, blob: bytes) -> dict[str, str]:
+        if not blob:
+            return {}
+        texts = self._text
+        first, *values = unpack(blob)
+        names: list[str] = json.loads(texts[first])
+        return {name: texts[v] for name, v in zip(names, values, strict=True)}
+
+    @staticmethod
+    def ids_in(blobs: Sequence[bytes]) -> set[int]:
+        return {i for blob in blobs for i in unpack(blob)}
+
+    # -- cache ------------------------------------------------------------------------------
+    def _read_texts(self, texts: list[str]) -> None:
+        if not texts:
+            return
+        with self._db.cursor() as cursor:
+            if len(texts) > READ_ALL_AFTER:
+                cursor.execute("SELECT id, text FROM name")
+                self._remember(cursor.fetchall())
+                return
+            for at in range(0, len(texts), 500):
+                chunk = texts[at : at + 500]
+                placeholders = ", ".join("?" * len(chunk))
+                cursor.execute(
+                    self._db.sql(f"SELECT id, text FROM name WHERE text IN ({placeholders})"),
+                    chunk,
+                )
+                self._remember(cursor.fetchall())
+
+    def _remember(self, rows: Iterable[tuple[int, str]]) -> None:
+        for i, text in rows:
+            self._text[int(i)] = text
+            self._id[text] = int(i)
