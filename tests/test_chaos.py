@@ -124,9 +124,9 @@ def test_kill_9_each_process_in_turn(
     # Exactly one snapshot per (series, slot) for every instantaneous value.
     instantaneous = _rows(
         pg_store,
-        "SELECT s.source, s.key, s.metric, array_agg(p.ts ORDER BY p.ts) FROM snapshot p "
-        "JOIN series s ON s.id = p.series_id WHERE p.period IS NULL "
-        "GROUP BY s.source, s.key, s.metric",
+        "SELECT k.source, s.id, k.metric, array_agg(p.ts ORDER BY p.ts) FROM snapshot p "
+        "JOIN series s ON s.id = p.series_id JOIN kind k ON k.id = s.kind WHERE p.period IS NULL "
+        "GROUP BY k.source, s.id, k.metric",
     )
     # Followers of two Bluesky accounts and one Mastodon account, at least.
     assert len([row for row in instantaneous if row[0] in ("bluesky", "mastodon")]) >= 3

@@ -16,7 +16,9 @@ series share one names list.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from tracker.store.engine import Gateway, id_lists
 
@@ -67,21 +69,25 @@ class Names:
         self._kind: dict[int, tuple[str, str]] = {}
 
     # -- reading ----------------------------------------------------------------------------
-    def texts(self, ids: Iterable[int]) -> dict[int, str]:
-        """The cache of id -> text, holding every id given (read from the database if new)."""
+    def texts(self, ids: Iterable[int], cursor: Any = None) -> dict[int, str]:
+        """The cache of id -> text, holding every id given (read from the database if new,
+        on `cursor` when given: a read command's one connection)."""
         missing = {i for i in ids if i not in self._text}
-        if missing:
-            with self._db.cursor() as cursor:
-                if len(missing) > READ_ALL_AFTER:
-                    cursor.execute("SELECT id, text FROM name")
-                    self._remember(cursor.fetchall())
-                else:
-                    for chunk, placeholders in id_lists(sorted(missing)):
-                        cursor.execute(
-                            self._db.sql(f"SELECT id, text FROM name WHERE id IN ({placeholders})"),
-                            chunk,
-                        )
-                        self._remember(cursor.fetchall())
+        if not missing:
+            return self._text
+        if cursor is None:
+            with self._db.cursor() as own:
+                return self.texts(missing, own)
+        if len(missing) > READ_ALL_AFTER:
+            cursor.execute("SELECT id, text FROM name")
+            self._remember(cursor.fetchall())
+        else:
+            for chunk, placeholders in id_lists(sorted(missing)):
+                cursor.execute(
+                    self._db.sql(f"SELECT id, text FROM name WHERE id IN ({placeholders})"),
+                    chunk,
+                )
+                self._remember(cursor.fetchall())
         return self._text
 
     def known(self, texts: Iterable[str]) -> dict[str, int]:
@@ -113,10 +119,12 @@ class Names:
 
     # -- writing ----------------------------------------------------------------------------
     def intern(self, texts: Iterable[str]) -> dict[str, int]:
-        """text -> id of each of `texts`, creating the ones the database lacks."""
-        wanted = set(texts)
+        """text -> id of each of `texts`, creating the ones the database lacks: the most
+        repeated first, so a chart's countries and categories get the one-byte ids."""
+        counts = Counter(texts)
+        wanted = set(counts)
         self._read_texts([t for t in wanted if t not in self._id])
-        new = sorted(t for t in wanted if t not in self._id)
+        new = sorted((t for t in wanted if t not in self._id), key=lambda t: (-counts[t], t))
         if new:
             # Another process may intern the same text meanwhile: its row wins, ours is skipped.
             with self._db.cursor(write=True) as cursor:

@@ -120,11 +120,10 @@ class SeriesIndex:
     def _create(self, source: str, firsts: Sequence[Observation]) -> None:
         created = to_epoch(self._clock())
         names = self.names
-        texts: set[str] = set()
+        texts: list[str] = []
         for o in firsts:
-            texts.update(names.texts_of(o.key, o.labels))
-            texts.add(o.subject)
-            texts.add(o.label)
+            texts += names.texts_of(o.key, o.labels)
+            texts += (o.subject, o.label)
         ids = names.intern(texts)
         kinds = {m: names.kind_id(source, m) for m in {o.metric for o in firsts}}
         rows = [
@@ -184,26 +183,25 @@ class SeriesIndex:
             self._cache.setdefault(source, {})
             self._newest.setdefault(source, 0)
             return
-        sql = (
-            "SELECT kind, key, id, subject, label FROM series "
-            f"WHERE kind IN ({', '.join('?' * len(kinds))})"
-        )
+        placeholders = ", ".join("?" * len(kinds))
+        sql = f"SELECT kind, key, id, subject, label FROM series WHERE kind IN ({placeholders})"
+        names = self.names
         with self._db.cursor() as cursor:
             if newest is None:
                 cursor.execute(self._db.sql(sql), kinds)
             else:
                 cursor.execute(self._db.sql(sql + " AND id > ?"), (*kinds, newest))
-            rows = cursor.fetchall()
-        names = self.names
-        texts = names.texts(
-            names.ids_in([bytes(row[1]) for row in rows])
-            | {row[3] for row in rows}
-            | {row[4] for row in rows if row[4] is not None}
-        )
+            rows = [(k, bytes(key), sid, s, lab) for k, key, sid, s, lab in cursor.fetchall()]
+            texts = names.texts(
+                names.ids_in([row[1] for row in rows])
+                | {row[3] for row in rows}
+                | {row[4] for row in rows if row[4] is not None},
+                cursor,
+            )
         metrics = self._cache.setdefault(source, {})
         for kid, key, sid, subject, label in rows:
             who = texts[subject]
-            metrics.setdefault(names.kind_of(kid)[1], {})[names.key(bytes(key))] = (
+            metrics.setdefault(names.kind_of(kid)[1], {})[names.key(key)] = (
                 sid,
                 who if label is None else texts[label],
                 who,
@@ -234,7 +232,7 @@ class SeriesIndex:
         those, whose platform id is exactly `name` (indexed when `source` is given)."""
         where, args = _kind_filter(source, metric)
         key = name.casefold()
-        either = f"({self._folded('s.subject')} OR {self._folded('s.label')})"
+        either = "(" + self._folded("s.subject") + " OR " + self._folded("s.label") + ")"
         found = self._select([either, *where], [key, key, *args], by_name=True)
         if found:
             return found
@@ -261,14 +259,13 @@ class SeriesIndex:
         """Series matching `where`. `by_name`: a name narrows them most, so SQLite (which
         has no statistics) is told not to start from the kind's series (`+s.kind`)."""
         # Raw SQL: the read commands start faster without compiling an ORM query.
-        conditions = " AND ".join(where) or "1 = 1"
-        kind = "+s.kind" if by_name else "s.kind"
+        where = where or ["1 = 1"]
+        names = self.names
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
-                    "SELECT s.id, k.source, k.metric, s.key, n.text, h.text, s.labels "
-                    f"FROM series s JOIN kind k ON k.id = {kind} JOIN name n ON n.id = s.subject "
-                    f"LEFT JOIN name h ON h.id = s.label WHERE {conditions} ORDER BY s.id"
+                    (_SELECT_BY_NAME if by_name else _SELECT)
+                    + f"WHERE {' AND '.join(where)} ORDER BY s.id"
                 ),
                 args,
             )
@@ -276,8 +273,7 @@ class SeriesIndex:
                 (sid, src, met, bytes(key), who, handle, bytes(blob))
                 for sid, src, met, key, who, handle, blob in cursor.fetchall()
             ]
-        names = self.names
-        names.texts(names.ids_in([row[3] for row in rows] + [row[6] for row in rows]))
+            names.texts(names.ids_in([row[3] for row in rows] + [row[6] for row in rows]), cursor)
         found = [
             SeriesInfo(
                 sid,
@@ -293,6 +289,14 @@ class SeriesIndex:
         if labels:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
         return found
+
+
+_SELECT = (
+    "SELECT s.id, k.source, k.metric, s.key, n.text, h.text, s.labels FROM series s "
+    "JOIN kind k ON k.id = s.kind JOIN name n ON n.id = s.subject "
+    "LEFT JOIN name h ON h.id = s.label "
+)
+_SELECT_BY_NAME = _SELECT.replace("k.id = s.kind", "k.id = +s.kind")
 
 
 def _kind_filter(source: str | None, metric: str | None) -> tuple[list[str], list[object]]:

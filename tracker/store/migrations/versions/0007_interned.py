@@ -75,7 +75,7 @@ def upgrade() -> None:
     )
     op.drop_index("ix_series_subject_key", "series")
     op.drop_index("ix_series_label_key", "series")
-    _set_aside("series", "series_old", "uq_series_identity")
+    _set_aside("series_old")
     _create_new()
     _convert_up(_new)
     op.drop_table("series_old")
@@ -104,24 +104,42 @@ def _create_new() -> None:
     )
 
 
-def _set_aside(table: str, aside: str, unique: str) -> None:
-    """Rename `table` out of the way, with the names PostgreSQL keeps schema-wide."""
-    op.rename_table(table, aside)
+# The statements that rename the table `series` to each name it is set aside as: PostgreSQL
+# names sequences, primary keys and unique constraints schema-wide.
+_ASIDE = {
+    "series_old": (
+        "ALTER SEQUENCE series_id_seq RENAME TO series_old_id_seq",
+        "ALTER INDEX series_pkey RENAME TO series_old_pkey",
+        "ALTER TABLE series_old RENAME CONSTRAINT uq_series_identity TO series_old_identity",
+    ),
+    "series_new": (
+        "ALTER SEQUENCE series_id_seq RENAME TO series_new_id_seq",
+        "ALTER INDEX series_pkey RENAME TO series_new_pkey",
+        "ALTER TABLE series_new RENAME CONSTRAINT uq_series_identity TO series_new_identity",
+    ),
+}
+# Rows were written with their ids: PostgreSQL's sequences go on after the highest.
+_RESTART = {
+    "name": "SELECT setval('name_id_seq', COALESCE((SELECT max(id) FROM name), 0) + 1, false)",
+    "kind": "SELECT setval('kind_id_seq', COALESCE((SELECT max(id) FROM kind), 0) + 1, false)",
+    "series": (
+        "SELECT setval('series_id_seq', COALESCE((SELECT max(id) FROM series), 0) + 1, false)"
+    ),
+}
+
+
+def _set_aside(aside: str) -> None:
+    """Rename `series` out of the way, with the names PostgreSQL keeps schema-wide."""
+    op.rename_table("series", aside)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"ALTER SEQUENCE {table}_id_seq RENAME TO {aside}_id_seq")
-        op.execute(f"ALTER INDEX {table}_pkey RENAME TO {aside}_pkey")
-        op.execute(f"ALTER TABLE {aside} RENAME CONSTRAINT {unique} TO {aside}_identity")
+        for statement in _ASIDE[aside]:
+            op.execute(statement)
 
 
 def _restart_ids(*tables: str) -> None:
-    """Rows were written with their ids: PostgreSQL's sequences go on after the highest."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in tables:
-        op.execute(
-            f"SELECT setval('{table}_id_seq', COALESCE((SELECT max(id) FROM {table}), 0) + 1, "
-            "false)"
-        )
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            op.execute(_RESTART[table])
 
 
 class _Interner:
@@ -168,12 +186,8 @@ def _convert_up(new: sa.TableClause) -> None:
         out = []
         for sid, source, metric, key, subject, label, labels_json, created in rows:
             labels = {str(k): str(v) for k, v in json.loads(labels_json or "{}").items()}
-            names = sorted(labels)
-            blob = (
-                pack([interner.name(label_names(labels)), *(interner.name(labels[n]) for n in names)])
-                if labels
-                else b""
-            )
+            names = [label_names(labels), *(labels[n] for n in sorted(labels))] if labels else []
+            blob = pack(interner.name(n) for n in names)
             out.append(
                 {
                     "id": sid,
@@ -193,7 +207,7 @@ def _convert_up(new: sa.TableClause) -> None:
 def downgrade() -> None:
     op.drop_index("ix_series_label", "series")
     op.drop_index("ix_series_subject", "series")
-    _set_aside("series", "series_new", "uq_series_identity")
+    _set_aside("series_new")
     op.create_table(
         "series",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -238,7 +252,9 @@ def _convert_down() -> None:
             labels: dict[str, str] = {}
             if blob:
                 first, *values = unpack(bytes(blob))
-                labels = dict(zip(json.loads(texts[first]), (texts[v] for v in values), strict=True))
+                labels = dict(
+                    zip(json.loads(texts[first]), (texts[v] for v in values), strict=True)
+                )
             out.append(
                 {
                     "id": sid,
