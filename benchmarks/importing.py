@@ -42,21 +42,30 @@ if pg:
     import psycopg; conn = psycopg.connect(url.replace("+psycopg", "")); p = "%s"
 else:
     import sqlite3; conn = sqlite3.connect(url.removeprefix("sqlite:///")); p = "?"
-ids, points = {}, {}
+def pack(ids):
+    out = bytearray()
+    for n in ids:
+        while n >= 128: out.append(n & 127 | 128); n >>= 7
+        out.append(n)
+    return bytes(out)
+names, ids, points = {}, {}, {}
+name = lambda t: names.setdefault(t, len(names) + 1)
+schema = name(json.dumps(["category", "country", "list", "season"], separators=(",", ":")))
 with open(path, encoding="utf-8", newline="") as f:
     for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-        key = f"{r['show_title']}|{r['season_title']}|{r['country_iso2']}|{r['category']}"
-        if key not in ids:
-            labels = {"list": r["country_iso2"], "category": r["category"],
-                      "season": r["season_title"], "country": r["country_name"]}
-            t = r["show_title"]
-            ids[key] = (len(ids) + 1, "netflix", "chart_rank", key, t, t, t.casefold(),
-                        t.casefold(), json.dumps(labels), 0)
+        parts = (r["show_title"], r["season_title"], r["country_iso2"], r["category"])
+        if parts not in ids:
+            labels = (r["category"], r["country_name"], r["country_iso2"], r["season_title"])
+            ids[parts] = (len(ids) + 1, 1, pack(map(name, parts)), name(parts[0]), None,
+                          pack([schema, *map(name, labels)]), 0)
         day = dt.datetime.fromisoformat(r["week"] + "T00:00+00:00") - dt.timedelta(days=6)
-        points[(ids[key][0], int(day.timestamp()))] = int(r["weekly_rank"])
+        points[(ids[parts][0], int(day.timestamp()))] = int(r["weekly_rank"])
 cur = conn.cursor()
-cur.executemany(f"INSERT INTO series (id, source, metric, key, subject, label, subject_key, "
-                f"label_key, labels, created) VALUES ({', '.join([p] * 10)})", ids.values())
+cur.executemany(f"INSERT INTO name (id, text, fold) VALUES ({p}, {p}, {p})",
+                [(i, t, t.casefold()) for t, i in names.items()])
+cur.execute(f"INSERT INTO kind (id, source, metric) VALUES (1, 'netflix', 'chart_rank')")
+cur.executemany(f"INSERT INTO series (id, kind, key, subject, label, labels, created) "
+                f"VALUES ({', '.join([p] * 7)})", ids.values())
 rows = [(s, t, v, 604800) for (s, t), v in points.items()]
 if pg:
     with cur.copy("COPY snapshot (series_id, ts, value, period) FROM STDIN") as copy:

@@ -7,11 +7,11 @@ named after the shape. A second run finds it complete (a marker row) and reuses 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
 from benchmarks.data import STEP, T0, Shape, key_order
+from benchmarks.seriesrows import SeriesRow, insert_series
 from tracker.store import Database
 
 BATCH_SERIES = 20  # series written per bulk call: 200,000 rows at 10,000 points
@@ -92,30 +92,20 @@ def _complete(store: Database, shape: ReadShape) -> bool:
 
 def _series(store: Database, shape: ReadShape) -> None:
     """Tracked series take ids 1..tracked (the rows of `key_order` use them), names follow."""
-    rows = []
+    labels = {"list": "XX", "category": "TV"}
+    rows: list[SeriesRow] = []
     for i in range(1, shape.tracked + 1):
         name = subject(i)
-        rows.append((i, "bench", "followers", f"id:{i}", name, f"h{i}", name.casefold(), f"h{i}"))
+        rows.append((i, "bench", "followers", f"id:{i}", name, f"h{i}", labels))
     for j in range(shape.names):
         i = shape.tracked + 1 + j
         title = f"Some Title {j // 90}"  # ~90 charts per title, as a show in many countries
         key = f"{title}|Season 1|C{j % 90}|TV"
-        rows.append((i, "charts", "chart_rank", key, title, title, title.casefold(), title))
-    labels = json.dumps({"list": "XX", "category": "TV"})
-    sql = (
-        "INSERT INTO series (id, source, metric, key, subject, label, subject_key, label_key, "
-        "labels, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
+        rows.append((i, "charts", "chart_rank", key, title, title, labels))
     with store.engine.begin() as conn:
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        cursor = raw.cursor()
-        cursor.executemany(
-            sql if store.is_sqlite else sql.replace("?", "%s"),
-            [(*row, labels, T0) for row in rows],
-        )
-        if not store.is_sqlite:
-            cursor.execute("SELECT setval('series_id_seq', (SELECT max(id) FROM series))")
+        insert_series(raw.cursor(), rows, pg=not store.is_sqlite, created=T0)
 
 
 def window(start: int, points: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@
     TRACKER_BENCH_FULL=1 .venv/bin/python -m benchmarks.readpath      # 1,000 x 10,000 = 10 M
 
 1. Subject lookup among 50,000+ series: `Store.find_series(subject)` (the casefolded,
-   indexed `subject_key`) against today's `lower(subject) = ?` scan.
+   indexed `name.fold`, then `series.subject`) against a `lower(subject) = ?` scan.
 2. `tracker history SUBJECT --since --until --format json` in-process (typer's runner, the
    command as a user runs it: a fresh store, the lookup, the points, the JSON) against raw SQL
    doing the least a script could (a fresh driver connection, the two SELECTs, json.dumps of
@@ -52,7 +52,8 @@ if url.startswith("sqlite"):
 else:
     import psycopg; conn = psycopg.connect(url.replace("+psycopg", "")); p = "%s"
 cur = conn.cursor()
-cur.execute(f"SELECT id FROM series WHERE subject_key = {p}", (name.casefold(),))
+cur.execute(f"SELECT id FROM series WHERE subject IN (SELECT id FROM name WHERE fold = {p})",
+            (name.casefold(),))
 (sid,), = cur.fetchall()
 cur.execute(f"SELECT ts, value FROM snapshot WHERE series_id = {p} AND ts >= {p} AND ts < {p} "
             "ORDER BY ts", (sid, int(since), int(until)))
@@ -103,10 +104,9 @@ def lookups(url: str, shape: ReadShape, count: int) -> list[Measure]:
     store = Database.open(url)
     rng = random.Random(7)
     names = [subject(rng.randint(1, shape.tracked)) for _ in range(count)]
-    sql = "SELECT id, source, metric, key, subject, label, labels FROM series WHERE "
-    sql += (
-        "lower(subject) = ? ORDER BY id" if store.is_sqlite else "lower(subject) = %s ORDER BY id"
-    )
+    sql = "SELECT s.id, s.kind, s.key, n.text, s.label, s.labels FROM series s "
+    sql += "JOIN name n ON n.id = s.subject WHERE lower(n.text) = ? ORDER BY s.id"
+    sql = sql if store.is_sqlite else sql.replace("?", "%s")
     index_s, scan_s = [], []
     try:
         with store.engine.connect() as conn:

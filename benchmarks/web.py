@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 
 from benchmarks.data import Shape
+from benchmarks.seriesrows import insert_series
 from benchmarks.sqlite_bench import history_db
 from benchmarks.timing import Measure, percentile
 
@@ -87,14 +88,15 @@ def with_series(db: Path, shape: Shape) -> None:
     conn = sqlite3.connect(db)
     have = conn.execute("SELECT count(*) FROM series").fetchone()[0]
     if have != shape.series:
-        conn.execute("DELETE FROM series")
-        conn.executemany(
-            "INSERT INTO series (id, source, metric, key, subject, subject_key, label, label_key,"
-            " labels, created) VALUES (?, 'bluesky', 'followers', ?, ?, ?, ?, ?, '{}', 0)",
+        for table in ("series", "name", "kind"):
+            conn.execute(f"DELETE FROM {table}")
+        insert_series(
+            conn.cursor(),
             [
-                (i, f"did:bench:{i}", f"s{i}", f"s{i}", f"s{i}.bsky.social", f"s{i}.bsky.social")
+                (i, "bluesky", "followers", f"did:bench:{i}", f"s{i}", f"s{i}.bsky.social", {})
                 for i in range(1, shape.series + 1)
-            ],  # fmt: skip
+            ],
+            pg=False,
         )
         conn.commit()
     conn.close()
