@@ -4,6 +4,7 @@
     database.py    Database, the Store on SQLite or PostgreSQL (Database.open(url))
     engine.py      URLs, SQLite pragmas, raw cursors and sessions (Gateway), error messages
     series.py      series ids, created on first sight; SeriesInfo
+    interned.py    the texts series are known by, stored once (name, kind); packed id lists
     timeseries.py  snapshot rows: one bulk write strategy per dialect, history reads
     listings.py    the periods a chart's listing was published for (its series' weeks)
     ledger.py      attempts, per-source status and next run, baselines
