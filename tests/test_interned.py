@@ -120,6 +120,10 @@ def _check_all_kept(store: Database) -> None:
     assert [s.id for s in store.series_named("jürgen strasse")] == [4]
     assert [s.id for s in store.series_named("did:plc:kit", "bluesky")] == [3]
     assert [s.id for s in store.find_series(None, "netflix", labels={"list": "GB"})] == [1]
+    # A label filter matches the value under its own name only, and an unknown value nothing.
+    assert [s.id for s in store.find_series(None, labels={"channel": "Kit Connor"})] == [5]
+    assert store.find_series(None, labels={"empty": "Kit Connor"}) == []
+    assert store.find_series(None, labels={"list": "Atlantis"}) == []
 
 
 def test_an_existing_database_upgrades_with_every_series_and_value_kept(

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tracker.store.engine import Gateway, id_lists
+from tracker.store.engine import IN_LIST, Gateway, id_lists
 
 # Texts past which the names the database holds are read whole rather than by id lists.
 READ_ALL_AFTER = 2_000
@@ -90,10 +90,10 @@ class Names:
                 self._remember(cursor.fetchall())
         return self._text
 
-    def known(self, texts: Iterable[str]) -> dict[str, int]:
+    def known(self, texts: Iterable[str], cursor: Any = None) -> dict[str, int]:
         """text -> id of those of `texts` the database holds (none is created)."""
         wanted = set(texts)
-        self._read_texts([t for t in wanted if t not in self._id])
+        self._read_texts([t for t in wanted if t not in self._id], cursor)
         return {t: self._id[t] for t in wanted if t in self._id}
 
     def kinds(self) -> dict[int, tuple[str, str]]:
@@ -187,22 +187,24 @@ class Names:
         return {i for blob in blobs for i in unpack(blob)}
 
     # -- cache ------------------------------------------------------------------------------
-    def _read_texts(self, texts: list[str]) -> None:
+    def _read_texts(self, texts: list[str], cursor: Any = None) -> None:
         if not texts:
             return
-        with self._db.cursor() as cursor:
-            if len(texts) > READ_ALL_AFTER:
-                cursor.execute("SELECT id, text FROM name")
-                self._remember(cursor.fetchall())
+        if cursor is None:
+            with self._db.cursor() as own:
+                self._read_texts(texts, own)
                 return
-            for at in range(0, len(texts), 500):
-                chunk = texts[at : at + 500]
-                placeholders = ", ".join("?" * len(chunk))
-                cursor.execute(
-                    self._db.sql(f"SELECT id, text FROM name WHERE text IN ({placeholders})"),
-                    chunk,
-                )
-                self._remember(cursor.fetchall())
+        if len(texts) > READ_ALL_AFTER:
+            cursor.execute("SELECT id, text FROM name")
+            self._remember(cursor.fetchall())
+            return
+        for at in range(0, len(texts), IN_LIST):
+            chunk = texts[at : at + IN_LIST]
+            placeholders = ", ".join("?" * len(chunk))
+            cursor.execute(
+                self._db.sql(f"SELECT id, text FROM name WHERE text IN ({placeholders})"), chunk
+            )
+            self._remember(cursor.fetchall())
 
     def _remember(self, rows: Iterable[tuple[int, str]]) -> None:
         for i, text in rows:
