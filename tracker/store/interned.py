@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from tracker.store.engine import IN_LIST, Gateway, id_lists
@@ -55,7 +56,12 @@ def unpack(blob: bytes) -> list[int]:
 
 def label_names(labels: Mapping[str, str]) -> str:
     """The text a labels blob's first id stands for: the sorted names as a JSON list."""
-    return json.dumps(sorted(labels), ensure_ascii=False, separators=(",", ":"))
+    return _names_text(tuple(sorted(labels)))
+
+
+@lru_cache(maxsize=256)
+def _names_text(names: tuple[str, ...]) -> str:
+    return json.dumps(list(names), ensure_ascii=False, separators=(",", ":"))
 
 
 class Names:
@@ -156,11 +162,18 @@ class Names:
     def key_blob(self, key: str, ids: Mapping[str, int]) -> bytes:
         return pack(ids[part] for part in key.split(KEY_SEPARATOR))
 
-    def labels_blob(self, labels: Mapping[str, str], ids: Mapping[str, int]) -> bytes:
+    @staticmethod
+    def blobs(
+        key: str, labels: Mapping[str, str], packed: Mapping[str, bytes]
+    ) -> tuple[bytes, bytes]:
+        """A series' key and labels blobs, from each text's packed id (`pack([id])`): an
+        import builds tens of thousands at once."""
+        key_blob = b"".join([packed[part] for part in key.split(KEY_SEPARATOR)])
         if not labels:
-            return b""
+            return key_blob, b""
         names = sorted(labels)
-        return pack([ids[label_names(labels)], *(ids[labels[n]] for n in names)])
+        first = packed[_names_text(tuple(names))]
+        return key_blob, b"".join([first, *[packed[labels[n]] for n in names]])
 
     @staticmethod
     def texts_of(key: str, labels: Mapping[str, str]) -> list[str]:

@@ -45,6 +45,8 @@ class SeriesIndex:
         self._cache: dict[str, dict[str, dict[str, tuple[int, str, str]]]] = {}
         # source -> the highest series id cached: what a refresh reads on from.
         self._newest: dict[str, int] = {}
+        # key blob -> key of the series just created: read back without decoding.
+        self._fresh: dict[bytes, str] = {}
 
     def ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
         """The series id of each observation, creating series on first sight in one batch.
@@ -125,24 +127,25 @@ class SeriesIndex:
             texts += names.texts_of(o.key, o.labels)
             texts += (o.subject, o.label)
         ids = names.intern(texts)
+        packed = {text: pack((i,)) for text, i in ids.items()}
         kinds = {m: names.kind_id(source, m) for m in {o.metric for o in firsts}}
         rows = [
             (
                 kinds[o.metric],
-                names.key_blob(o.key, ids),
+                *names.blobs(o.key, o.labels, packed),
                 ids[o.subject],
                 None if o.label == o.subject else ids[o.label],
-                names.labels_blob(o.labels, ids),
                 created,
             )
             for o in firsts
         ]
+        self._fresh = {row[1]: o.key for row, o in zip(rows, firsts, strict=True)}
         # Another process may create the same series meanwhile: its row wins, ours is skipped.
         with self._db.cursor(write=True) as cursor:
             if self._db.is_sqlite or len(rows) < COPY_AFTER:
                 cursor.executemany(
                     self._db.sql(
-                        "INSERT INTO series (kind, key, subject, label, labels, created) "
+                        "INSERT INTO series (kind, key, labels, subject, label, created) "
                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO NOTHING"
                     ),
                     rows,
@@ -152,11 +155,11 @@ class SeriesIndex:
                 # waiting on the server for seconds.
                 cursor.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS series_in (kind integer, key bytea, "
-                    "subject integer, label integer, labels bytea, created bigint) "
+                    "labels bytea, subject integer, label integer, created bigint) "
                     "ON COMMIT DELETE ROWS"
                 )
                 with cursor.copy(
-                    "COPY series_in (kind, key, subject, label, labels, created) FROM STDIN"
+                    "COPY series_in (kind, key, labels, subject, label, created) FROM STDIN"
                 ) as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -186,6 +189,7 @@ class SeriesIndex:
         placeholders = ", ".join("?" * len(kinds))
         sql = f"SELECT kind, key, id, subject, label FROM series WHERE kind IN ({placeholders})"
         names = self.names
+        fresh, self._fresh = self._fresh, {}
         with self._db.cursor() as cursor:
             if newest is None:
                 cursor.execute(self._db.sql(sql), kinds)
@@ -193,7 +197,7 @@ class SeriesIndex:
                 cursor.execute(self._db.sql(sql + " AND id > ?"), (*kinds, newest))
             rows = [(k, bytes(key), sid, s, lab) for k, key, sid, s, lab in cursor.fetchall()]
             texts = names.texts(
-                names.ids_in([row[1] for row in rows])
+                names.ids_in([row[1] for row in rows if row[1] not in fresh])
                 | {row[3] for row in rows}
                 | {row[4] for row in rows if row[4] is not None},
                 cursor,
@@ -201,7 +205,7 @@ class SeriesIndex:
         metrics = self._cache.setdefault(source, {})
         for kid, key, sid, subject, label in rows:
             who = texts[subject]
-            metrics.setdefault(names.kind_of(kid)[1], {})[names.key(key)] = (
+            metrics.setdefault(names.kind_of(kid)[1], {})[fresh.get(key) or names.key(key)] = (
                 sid,
                 who if label is None else texts[label],
                 who,
