@@ -73,6 +73,7 @@ class Names:
         self._id: dict[str, int] = {}
         self._kinds: dict[tuple[str, str], int] = {}
         self._kind: dict[int, tuple[str, str]] = {}
+        self._label_names: dict[int, tuple[str, ...]] = {}  # a labels blob's first id, read
 
     # -- reading ----------------------------------------------------------------------------
     def texts(self, ids: Iterable[int], cursor: Any = None) -> dict[int, str]:
@@ -192,7 +193,9 @@ class Names:
             return {}
         texts = self._text
         first, *values = unpack(blob)
-        names: list[str] = json.loads(texts[first])
+        names = self._label_names.get(first)
+        if names is None:
+            names = self._label_names[first] = tuple(json.loads(texts[first]))
         return {name: texts[v] for name, v in zip(names, values, strict=True)}
 
     @staticmethod

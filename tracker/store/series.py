@@ -194,7 +194,10 @@ class SeriesIndex:
             if newest is None:
                 cursor.execute(self._db.sql(sql), kinds)
             else:
-                cursor.execute(self._db.sql(sql + " AND id > ?"), (*kinds, newest))
+                # The ids after `newest` (a range of the primary key), not every series of
+                # the kinds through their `(kind, key)` index: 50,000 series in slices.
+                after = sql.replace("WHERE kind IN", "WHERE id > ? AND +kind IN")
+                cursor.execute(self._db.sql(after), (newest, *kinds))
             rows = [(k, bytes(key), sid, s, lab) for k, key, sid, s, lab in cursor.fetchall()]
             texts = names.texts(
                 names.ids_in([row[1] for row in rows if row[1] not in fresh])
