@@ -42,15 +42,18 @@ def pack(ids: Iterable[int]) -> bytes:
 
 def unpack(blob: bytes) -> list[int]:
     """The integers `pack` wrote."""
+    if blob.isascii():  # every one under 128: a byte each (a chart's labels, often)
+        return list(blob)
     found: list[int] = []
+    append = found.append
     n = shift = 0
     for byte in blob:
-        n |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-        else:
-            found.append(n)
+        if byte < 0x80:
+            append(n | byte << shift)
             n = shift = 0
+        else:
+            n |= (byte & 0x7F) << shift
+            shift += 7
     return found
 
 
@@ -184,23 +187,21 @@ class Names:
             found += [label_names(labels), *labels.values()]
         return found
 
-    def key(self, blob: bytes) -> str:
+    def key(self, ids: Sequence[int]) -> str:
+        """The key of a key blob's ids (`unpack`), their texts cached (`texts`)."""
         texts = self._text
-        return KEY_SEPARATOR.join(texts[i] for i in unpack(blob))
+        return KEY_SEPARATOR.join([texts[i] for i in ids])
 
-    def labels(self, blob: bytes) -> dict[str, str]:
-        if not blob:
+    def labels(self, ids: Sequence[int]) -> dict[str, str]:
+        """The labels of a labels blob's ids (`unpack`), their texts cached (`texts`)."""
+        if not ids:
             return {}
         texts = self._text
-        first, *values = unpack(blob)
+        first = ids[0]
         names = self._label_names.get(first)
         if names is None:
             names = self._label_names[first] = tuple(json.loads(texts[first]))
-        return {name: texts[v] for name, v in zip(names, values, strict=True)}
-
-    @staticmethod
-    def ids_in(blobs: Sequence[bytes]) -> set[int]:
-        return {i for blob in blobs for i in unpack(blob)}
+        return {name: texts[v] for name, v in zip(names, ids[1:], strict=True)}
 
     # -- cache ------------------------------------------------------------------------------
     def _read_texts(self, texts: list[str], cursor: Any = None) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from tracker.core import Observation
 from tracker.store.engine import Gateway
-from tracker.store.interned import Names, pack
+from tracker.store.interned import Names, pack, unpack
 from tracker.timeutil import to_epoch
 
 # Series created in one batch past which PostgreSQL's statistics are refreshed at once.
@@ -198,17 +198,18 @@ class SeriesIndex:
                 # the kinds through their `(kind, key)` index: 50,000 series in slices.
                 after = sql.replace("WHERE kind IN", "WHERE id > ? AND +kind IN")
                 cursor.execute(self._db.sql(after), (newest, *kinds))
-            rows = [(k, bytes(key), sid, s, lab) for k, key, sid, s, lab in cursor.fetchall()]
-            texts = names.texts(
-                names.ids_in([row[1] for row in rows if row[1] not in fresh])
-                | {row[3] for row in rows}
-                | {row[4] for row in rows if row[4] is not None},
-                cursor,
-            )
+            rows = [
+                (k, fresh.get(bytes(key)) or unpack(key), sid, s, lab)
+                for k, key, sid, s, lab in cursor.fetchall()
+            ]
+            needed = {i for row in rows if not isinstance(row[1], str) for i in row[1]}
+            needed |= {row[3] for row in rows} | {row[4] for row in rows if row[4] is not None}
+            texts = names.texts(needed, cursor)
         metrics = self._cache.setdefault(source, {})
         for kid, key, sid, subject, label in rows:
             who = texts[subject]
-            metrics.setdefault(names.kind_of(kid)[1], {})[fresh.get(key) or names.key(key)] = (
+            text = key if isinstance(key, str) else names.key(key)
+            metrics.setdefault(names.kind_of(kid)[1], {})[text] = (
                 sid,
                 who if label is None else texts[label],
                 who,
@@ -291,11 +292,12 @@ class SeriesIndex:
                 ),
                 args,
             )
+            # Each blob unpacked once: a listing of every series decodes 60,000 of each.
             rows = [
-                (sid, src, met, bytes(key), who, handle, bytes(blob))
+                (sid, src, met, unpack(key), who, handle, unpack(blob))
                 for sid, src, met, key, who, handle, blob in cursor.fetchall()
             ]
-            names.texts(names.ids_in([row[3] for row in rows] + [row[6] for row in rows]), cursor)
+            names.texts({i for row in rows for part in (row[3], row[6]) for i in part}, cursor)
         found = [
             SeriesInfo(
                 sid,
