@@ -297,15 +297,19 @@ class SeriesIndex:
                 (sid, src, met, unpack(key), who, handle, unpack(blob))
                 for sid, src, met, key, who, handle, blob in cursor.fetchall()
             ]
-            names.texts({i for row in rows for part in (row[3], row[6]) for i in part}, cursor)
+            # The texts in one statement (none when cached: a held store's next look-up),
+            # not joins of `name` in the first: a fresh connection plans each join.
+            needed = {i for row in rows for part in (row[3], row[6]) for i in part}
+            needed |= {row[4] for row in rows} | {row[5] for row in rows if row[5] is not None}
+            texts = names.texts(needed, cursor)
         found = [
             SeriesInfo(
                 sid,
                 src,
                 met,
                 names.key(key),
-                who,
-                who if handle is None else handle,
+                texts[who],
+                texts[who if handle is None else handle],
                 names.labels(blob),
             )
             for sid, src, met, key, who, handle, blob in rows
@@ -316,9 +320,8 @@ class SeriesIndex:
 
 
 _SELECT = (
-    "SELECT s.id, k.source, k.metric, s.key, n.text, h.text, s.labels FROM series s "
-    "JOIN kind k ON k.id = s.kind JOIN name n ON n.id = s.subject "
-    "LEFT JOIN name h ON h.id = s.label "
+    "SELECT s.id, k.source, k.metric, s.key, s.subject, s.label, s.labels FROM series s "
+    "JOIN kind k ON k.id = s.kind "
 )
 _SELECT_BY_NAME = _SELECT.replace("k.id = s.kind", "k.id = +s.kind")
 
