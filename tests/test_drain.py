@@ -8,6 +8,7 @@ Counted, never timed (the round's wall time is `python -m benchmarks.batching`).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +36,52 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
+class _PacedX(FakeX):
+    """Answers one at a time (the source's concurrency is 1), each after the store has written
+    something since the answer before it, or after `delay` seconds, whichever comes first: so
+    each answer of 100 names is a batch of its own, without waiting 0.5 s per answer. A drain
+    that did not write while the round still asks gets its answers `delay` apart, as before,
+    and fails the same assertions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paced = True
+        self._writes = 0
+        self._writes_at_last_answer = 0
+        self._written = threading.Condition()
+
+    def wrote(self) -> None:
+        with self._written:
+            self._writes += 1
+            self._written.notify_all()
+
+    def pause(self) -> None:
+        if not self.paced:
+            return super().pause()
+        with self._written:
+            first = len(self.requests) == 1
+            if not first:
+                since = self._writes_at_last_answer
+                self._written.wait_for(lambda: self._writes > since, timeout=self.delay)
+            self._writes_at_last_answer = self._writes
+        return None
+
+
 @pytest.fixture
-def x(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeX]:
+def x(monkeypatch: pytest.MonkeyPatch) -> Iterator[_PacedX]:
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
-    fake = FakeX()
-    # Answers 0.5 s apart (one request in flight): a batch's write is done long before the
-    # next answer, even on a loaded machine, so each answer of 100 names is a batch of its own.
+    fake = _PacedX()
+    write = Database.write
+
+    def written(self: Database, *args: Any, **kwargs: Any) -> int:
+        try:
+            return write(self, *args, **kwargs)
+        finally:
+            fake.wrote()
+
+    monkeypatch.setattr(Database, "write", written)
+    # At most 0.5 s between answers (one request in flight): a batch's write is done long
+    # before the next answer, even on a loaded machine.
     fake.delay = 0.5
     fake.limits = {"users": 10**6, "counts": 10**6}
     for i in range(USERS):
@@ -237,9 +278,10 @@ def test_a_batch_with_a_repeat_refused_does_not_stop_the_others(
 
 
 def test_a_round_stopped_midway_spools_what_no_batch_committed(
-    x: FakeX, store: Database, tmp_path: Path
+    x: _PacedX, store: Database, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, x.url)
+    x.paced = False
     x.delay = 1.0  # the second answer is a second away when the first batch is committed
     batches = _Batches(store, x)
 

@@ -92,6 +92,11 @@ class FakePlatform:
     def route(self, seen: Seen) -> Reply:
         return Reply(404, {}, b'{"error":"not found"}')
 
+    def pause(self) -> None:
+        """Before every answer (in the request's thread): `delay` seconds."""
+        if self.delay:
+            time.sleep(self.delay)
+
     # -- test controls -----------------------------------------------------------------
     def fail_next(self, *faults: Reply | Fault) -> None:
         with self._lock:
@@ -129,8 +134,7 @@ class FakePlatform:
                 with fake._lock:
                     fake.requests.append(seen)
                     fault = fake._faults.popleft() if fake._faults else None
-                if fake.delay:
-                    time.sleep(fake.delay)
+                fake.pause()
                 if fault is Fault.TIMEOUT:
                     time.sleep(fake.slow_seconds)
                     self.close_connection = True
