@@ -11,6 +11,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,20 +152,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL store tests skipped")
-    yield from _pg_schema_url(base)
+    if "store" not in request.fixturenames:
+        yield from _pg_schema_url(base)
+        return
+    # With `store`: a migrated schema of this test process's pool, emptied after the test.
+    schemas: PgSchemas = request.getfixturevalue("_pg_schemas")
+    url = schemas.take()
+    try:
+        yield url
+    finally:
+        schemas.give(url)
 
 
 @pytest.fixture
 def store(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
     """`database_url` migrated to the newest schema, migrated once per test process: the SQLite
-    file is a copy of a migrated template, the PostgreSQL schema runs the statements Alembic ran
-    on a template (Alembic per test cost ~0.5 s of each store test; the migrations themselves
-    are tested in test_schema.py and through `tracker db upgrade`)."""
+    file is a copy of a migrated template; the PostgreSQL schema comes from `PgSchemas`, which
+    runs the statements Alembic ran on a template and empties a schema for the next test
+    (Alembic per test cost ~0.5 s of each store test; the migrations themselves are tested in
+    test_schema.py and through `tracker db upgrade`)."""
     if database_url.startswith("sqlite:///"):
         template = request.getfixturevalue("_sqlite_template")
         shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
-    else:
-        _replay(database_url, request.getfixturevalue("_pg_migration"))
     s = Database.open(database_url)
     yield s
     s.close()
@@ -205,6 +214,149 @@ def _pg_migration() -> Iterator[list[Statement]]:
         finally:
             s.close()
     yield recorded
+
+
+@pytest.fixture(scope="session")
+def _pg_schemas(_pg_migration: list[Statement]) -> Iterator[PgSchemas]:
+    schemas = PgSchemas(os.environ[PG_ENV], _pg_migration)
+    yield schemas
+    schemas.close()
+
+
+# The catalog of one schema, its name written as "S": tables, sequences, indexes, views (kind
+# and privileges), columns (type, null, default), constraints, triggers, functions, the
+# schema's privileges and Alembic's revision. Equal to the template's: nothing but rows changed.
+_CATALOG = """
+SELECT 'class', c.relname, c.relkind::text, coalesce(c.relacl::text, ''), ''
+  FROM pg_class c WHERE c.relnamespace = %(ns)s::text::regnamespace
+UNION ALL
+SELECT 'column', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       a.attnotnull::text || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE c.relnamespace = %(ns)s::text::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'index', indexname, indexdef, '', '' FROM pg_indexes WHERE schemaname = %(ns)s::text
+UNION ALL
+SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid), ''
+  FROM pg_constraint WHERE connamespace = %(ns)s::text::regnamespace
+UNION ALL
+SELECT 'trigger', c.relname, t.tgname, pg_get_triggerdef(t.oid), ''
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = %(ns)s::text::regnamespace AND NOT t.tgisinternal
+UNION ALL
+SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid), '', ''
+  FROM pg_proc p WHERE p.pronamespace = %(ns)s::text::regnamespace
+UNION ALL
+SELECT 'schema', '', coalesce(n.nspacl::text, ''), '', ''
+  FROM pg_namespace n WHERE n.oid = %(ns)s::text::regnamespace
+"""
+
+
+class PgSchemas:
+    """Migrated PostgreSQL schemas of one test process, each reused once a test is done with it.
+
+    A new schema replays the statements Alembic ran on a template; a schema given back is
+    emptied (every table but alembic_version, children before the tables they reference) and
+    its sequences restarted, in one transaction, which costs a tenth of dropping the schema
+    and migrating a new one. A schema whose catalog or revision is no longer the template's
+    (a test altered or dropped something), or that cannot be emptied, is dropped instead."""
+
+    def __init__(self, base: str, statements: list[Statement]) -> None:
+        self.base = base.replace("postgresql+psycopg://", "postgresql://")
+        self.url = base
+        self.statements = statements
+        self.free: list[str] = []
+        self.made: list[str] = []
+        self.catalog: list[tuple[str, ...]] | None = None
+        self.revision: list[tuple[str, ...]] | None = None
+
+    def take(self) -> str:
+        if self.free:
+            return self._url(self.free.pop())
+        import psycopg
+
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.made.append(schema)
+        _replay(self._url(schema), self.statements)
+        if self.catalog is None:
+            with psycopg.connect(self.base) as conn:
+                self.catalog, self.revision = self._state(conn, schema)
+        return self._url(schema)
+
+    def _url(self, schema: str) -> str:
+        sep = "&" if "?" in self.url else "?"
+        return f"{self.url}{sep}options=-csearch_path%3D{schema}"
+
+    @staticmethod
+    def _state(conn: Any, schema: str) -> tuple[list[tuple[str, ...]], list[Any]]:
+        rows = conn.execute(_CATALOG, {"ns": schema}).fetchall()
+        catalog = sorted(tuple(str(v).replace(schema, "S") for v in row) for row in rows)
+        revision = conn.execute(f'SELECT version_num FROM "{schema}".alembic_version').fetchall()
+        return catalog, revision
+
+    def give(self, url: str) -> None:
+        import psycopg
+
+        schema = url.rsplit("search_path%3D", 1)[1]
+        try:
+            with psycopg.connect(self.base) as conn:  # one transaction, committed on leaving
+                conn.execute("SET LOCAL lock_timeout = '10s'")
+                if self._state(conn, schema) != (self.catalog, self.revision):
+                    raise ValueError(f"schema {schema} is no longer the template's")
+                for table in self._tables(conn, schema):
+                    conn.execute(f'DELETE FROM "{schema}"."{table}"')
+                for sequence, start in conn.execute(
+                    "SELECT sequencename, start_value FROM pg_sequences WHERE schemaname = %s",
+                    (schema,),
+                ).fetchall():
+                    conn.execute(
+                        "SELECT setval(%s, %s, false)", (f'"{schema}"."{sequence}"', start)
+                    )
+        except (psycopg.Error, ValueError):
+            self._drop(schema)
+            return
+        self.free.append(schema)
+
+    @staticmethod
+    def _tables(conn: Any, schema: str) -> list[str]:
+        """The schema's tables but alembic_version, each after every table referencing it."""
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename",
+                (schema,),
+            ).fetchall()
+            if name != "alembic_version"
+        ]
+        references = conn.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE connamespace = %s::regnamespace AND contype = 'f'",
+            (schema,),
+        ).fetchall()
+        refs = {(a.rsplit(".", 1)[-1].strip('"'), b.rsplit(".", 1)[-1].strip('"'))
+                for a, b in references}  # fmt: skip
+        ordered: list[str] = []
+        while len(ordered) < len(tables):
+            left = [t for t in tables if t not in ordered]
+            ready = [t for t in left if not any(b == t and a in left and a != t for a, b in refs)]
+            ordered.extend(ready or left)  # a cycle: left to the DELETE (then the drop) to say
+        return ordered
+
+    def _drop(self, schema: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if schema in self.made:
+            self.made.remove(schema)
+
+    def close(self) -> None:
+        for schema in list(self.made):
+            self._drop(schema)
+        self.free.clear()
 
 
 def _replay(url: str, statements: list[Statement]) -> None:
