@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import entry
 from tests.conftest import tracker_env
 from tests.test_round import load, noon, run_round
 from tracker.collectors.base import as_count
@@ -152,14 +153,7 @@ def test_a_spool_file_the_database_refuses_is_set_aside_and_the_rest_replayed(
 
     config = tmp_path / "tracker.toml"
     config.write_text(f'spool_dir = "{spool.directory}"\n', encoding="utf-8")
-    shown = subprocess.run(
-        [sys.executable, "-m", "tracker", "status"],
-        env=tracker_env(config, database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    shown = entry.run("status", env=tracker_env(config, database_url))
     assert shown.returncode == 0, shown.stderr
     assert f"spool: {done.bad[0]} set aside, cannot be replayed: database refused" in (shown.stdout)
 
@@ -172,14 +166,7 @@ def test_status_shows_the_values_waiting_in_the_spool(
     spool.put("bluesky", [_obs(3, hour=12)], _attempt(12))
     config = tmp_path / "tracker.toml"
     config.write_text(f'spool_dir = "{spool.directory}"\n', encoding="utf-8")
-    shown = subprocess.run(
-        [sys.executable, "-m", "tracker", "status"],
-        env=tracker_env(config, database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    shown = entry.run("status", env=tracker_env(config, database_url))
     assert shown.returncode == 0, shown.stderr
     assert f"spool: 3 value(s) in 2 file(s) wait for the database in {spool.directory}" in (
         shown.stdout

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,9 @@ TIMEOUT = 120  # seconds: a busy 2-core machine starts Python slowly
 def tracker(config: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`tracker ARGS`, finished; fails the test with its stderr when it exits non-0.
 
-    In this process (the data a served site shows is not what the web tests test), or as
-    `python -m tracker` when this thread already runs an event loop (Playwright's), inside
-    which `run --once` cannot start its own.
+    In this process (the data a served site shows is not what the web tests test); in a
+    thread of its own when this thread already runs an event loop (Playwright's), inside which
+    `run --once` cannot start its own (this thread waits meanwhile).
     """
     env = tracker_env(config, database_url)
     try:
@@ -36,13 +37,8 @@ def tracker(config: Path, database_url: str, *args: str) -> subprocess.Completed
     except RuntimeError:
         result = entry.run(*args, env=env)
     else:
-        result = subprocess.run(
-            [sys.executable, "-m", "tracker", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(entry.run, *args, env=env).result(timeout=TIMEOUT)
     assert result.returncode == 0, f"tracker {' '.join(args)}: {result.stderr}"
     return result
 
