@@ -281,7 +281,8 @@ class PgSchemas:
     emptied (every table but alembic_version, children before the tables they reference) and
     its sequences restarted, in one transaction, which costs a tenth of dropping the schema
     and migrating a new one. A schema whose catalog or revision is no longer the template's
-    (a test altered or dropped something), or that cannot be emptied, is dropped instead."""
+    (a test altered or dropped something), or that cannot be emptied, is dropped instead; so
+    is every schema if the migrations write rows of their own besides the revision."""
 
     def __init__(self, base: str, statements: list[Statement]) -> None:
         self.base = base.replace("postgresql+psycopg://", "postgresql://")
@@ -291,6 +292,7 @@ class PgSchemas:
         self.made: list[str] = []
         self.catalog: list[tuple[str, ...]] | None = None
         self.revision: list[tuple[str, ...]] | None = None
+        self.reuse = True
 
     def take(self) -> str:
         if self.free:
@@ -305,6 +307,12 @@ class PgSchemas:
         if self.catalog is None:
             with psycopg.connect(self.base) as conn:
                 self.catalog, self.revision = self._state(conn, schema)
+                # Rows a migration wrote (beyond its revision) would be emptied with the rest:
+                # then no schema is reused.
+                self.reuse = not any(
+                    conn.execute(f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1').fetchone()
+                    for table in self._tables(conn, schema)
+                )
         return self._url(schema)
 
     def _url(self, schema: str) -> str:
@@ -322,6 +330,9 @@ class PgSchemas:
         import psycopg
 
         schema = url.rsplit("search_path%3D", 1)[1]
+        if not self.reuse:
+            self._drop(schema)
+            return
         try:
             with psycopg.connect(self.base) as conn:  # one transaction, committed on leaving
                 conn.execute("SET LOCAL lock_timeout = '10s'")
