@@ -55,9 +55,9 @@ class _PacedX(FakeX):
             self._writes += 1
             self._written.notify_all()
 
-    def pause(self) -> None:
+    def pause(self, arrived: float) -> None:
         if not self.paced:
-            return super().pause()
+            return super().pause(arrived)
         with self._written:
             first = len(self.requests) == 1
             if not first:

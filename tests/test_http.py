@@ -23,7 +23,7 @@ from tracker.collectors.bluesky import BlueskyCollector, BlueskySettings
 from tracker.collectors.netflix import NetflixCollector, NetflixSettings
 from tracker.config import HttpSettings
 from tracker.errors import BadPayload, NotFound, RateLimited, SourceError, TemporaryError
-from tracker.http import fetch_body, make_client, retry_policy
+from tracker.http import fetch_body, make_client, retry_policy, when_sent
 
 KIT = Target("account", "kit.bsky.social", "Kit Connor")
 HEARTSTOPPER = Target("chart", "Heartstopper", "Heartstopper")
@@ -313,3 +313,39 @@ def test_compressed_answers_within_the_limit_decode(fake: FakeBluesky, encoding:
     name = "deflate" if encoding == "raw-deflate" else encoding
     fake.fail_next(Reply(200, {"Content-Encoding": name, "Content-Type": "application/json"}, body))
     assert fetch(fake.url, settings(max_attempts=1), Sleeps()) == payload
+
+
+def test_when_sent_says_the_request_is_written_before_its_answer_comes(fake: FakeBluesky) -> None:
+    fake.delay = 0.3  # from the request's arrival, which is after it was written
+    told: list[float] = []
+    bluesky = BlueskyCollector(BlueskySettings(base_url=fake.url))
+    (request,) = bluesky.plan([KIT])
+
+    async def run() -> float:
+        async with make_client(settings(), "tests@example.org") as client:
+            with when_sent(lambda: told.append(time.perf_counter())):
+                await fetch_body(client, bluesky, request, retry_policy(settings()))
+            return time.perf_counter()
+
+    answered = asyncio.run(run())
+    assert told and answered - told[0] >= 0.3
+
+
+def test_when_sent_without_a_trace_from_the_transport_says_it_when_the_exchange_ends() -> None:
+    told: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        told.append("answering")
+        return httpx.Response(200, json={"profiles": []})
+
+    bluesky = BlueskyCollector(BlueskySettings(base_url="http://appview.test"))
+    (request,) = bluesky.plan([KIT])
+
+    async def run() -> None:
+        transport = httpx.MockTransport(answer)
+        async with make_client(settings(), transport=transport) as client:
+            with when_sent(lambda: told.append("sent")):
+                await fetch_body(client, bluesky, request, retry_policy(settings()))
+
+    asyncio.run(run())
+    assert told[:2] == ["answering", "sent"]

@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.x import TOKEN, FakeX
 from tracker import config as config_module
+from tracker import harvest as harvest_module
 from tracker.collectors.base import Observation
+from tracker.collectors.x import XCollector
 from tracker.config import Config
 from tracker.http import make_client, retry_policy
 from tracker.quota import Budget, Quota
@@ -183,3 +186,50 @@ def test_series_ids_with_metrics_interleaved_new_series_among_known_and_a_rename
         assert other.series_ids("bluesky", second) == again
     finally:
         other.close()
+
+
+def test_a_waves_next_requests_are_written_before_its_answers_are_parsed(
+    x: FakeX, store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 requests of 25 names, 2 in flight: two waves. Answers of a wave come together; each
+    # is parsed only once the requests that took the freed slots are written to their
+    # connections (a loaded machine may take long to write: no cap on the wait here).
+    monkeypatch.setattr(harvest_module, "PARSE_WAIT", 30.0)
+    x.delay = 0.2
+    handles = [f"user{i}" for i in range(100)]
+    for i, handle in enumerate(handles):
+        x.add(handle, 1000 + i)
+    config = _config(tmp_path, "x", x.url, handles, "batch_size = 25\nconcurrency = 2\n")
+    events: list[str] = []
+
+    async def trace(event: str, info: Any) -> None:
+        if event.endswith("send_request_body.complete"):
+            events.append("written")
+
+    async def traced(request: httpx.Request) -> None:  # a caller's own trace is kept
+        request.extensions = {**request.extensions, "trace": trace}
+
+    parse = XCollector.parse
+
+    def parsing(self: XCollector, *args: Any) -> Any:
+        events.append("parsed")
+        return parse(self, *args)
+
+    monkeypatch.setattr(XCollector, "parse", parsing)
+
+    async def go() -> SourceReport:
+        async with make_client(config.http) as client:
+            client.event_hooks["request"] = [traced]
+            policy = retry_policy(config.http, sleep=_no_sleep)
+            runner = Runner(config, store, client, clock=lambda: AT, policy=policy)
+            return await runner.run_source("x")
+
+    report = asyncio.run(go())
+    assert (report.outcome, report.collected) == ("ok", 100)
+    assert events.count("written") == 4 and events.count("parsed") == 4
+    parsed = 0
+    for at, event in enumerate(events):
+        if event == "parsed":
+            parsed += 1
+            # The k-th answer freed k slots: 2 + k requests (of 4) are out before its parse.
+            assert events[:at].count("written") >= min(4, 2 + parsed), events

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,10 +20,13 @@ from tracker.allowance import Allowance
 from tracker.collectors.base import Collector, Observation, Parsed, Request, Target
 from tracker.core import unstorable
 from tracker.errors import ConfigError, QuotaExhausted, SourceError
-from tracker.http import fetch_body
+from tracker.http import fetch_body, when_sent
 from tracker.secrets import redact
 
 log = logging.getLogger("tracker.round")
+
+# The longest an answer's parse waits for requests still being sent (one slow to connect).
+PARSE_WAIT = 0.02
 
 
 @dataclass(slots=True)
@@ -34,6 +38,54 @@ class Harvest:
     finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
     # Called after each answer's values joined `observations` (the round's drain).
     arrived: Callable[[], None] | None = None
+
+
+class Outgoing:
+    """The requests that hold a slot but are not written to their connection yet.
+
+    With several requests in flight, a wave's answers come within a millisecond or two of each
+    other, and one event loop handles them in turn. An answer's parse (a millisecond for 50-100
+    accounts) waits until the requests that took the freed slots are out (at most
+    `PARSE_WAIT`), so no answer's next request waits behind the parses of the others: the
+    parse then runs while every slot waits on the platform.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """One request from taking its slot until it is written (or ends unsent)."""
+        self.count += 1
+        self._none.clear()
+        done = False
+
+        def sent() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self.count -= 1
+                if not self.count:
+                    self._none.set()
+
+        try:
+            with when_sent(sent):
+                yield
+        finally:
+            sent()
+
+    async def out(self) -> None:
+        """Return once no request waits to be written, or after `PARSE_WAIT`."""
+        # A freed slot's waiter runs first and counts itself before this looks.
+        await asyncio.sleep(0)
+        if self.count:
+            try:
+                async with asyncio.timeout(PARSE_WAIT):
+                    await self._none.wait()
+            except TimeoutError:
+                pass
 
 
 @dataclass(slots=True)
@@ -67,6 +119,7 @@ class Gatherer:
             harvest.kind = "config"
             return
         limit = asyncio.Semaphore(collector.settings.concurrency)
+        outgoing = Outgoing()
         paid = await self.allowance.pay_round(collector, requests)
 
         async def one(request: Request) -> None:
@@ -76,21 +129,22 @@ class Gatherer:
                 harvest.kind = harvest.kind or "refused"
                 return
             async with limit:
-                deferred = await self.allowance.clearance(collector, request, paid)
-                harvest.answered.update(t.name for t in request.targets)
-                if deferred:
-                    for target in request.targets:
-                        harvest.failures[target.name] = deferred
-                    harvest.kind = harvest.kind or "deferred"
-                    return
-                try:
-                    body = await fetch_body(self.client, collector, request, self.policy)
-                except Exception as exc:
-                    await self._failed(collector, request, exc, harvest, paid)
-                    return
-            # The slot is free: the next request goes out first, and this answer is parsed
-            # while it is in flight instead of before it is sent.
-            await asyncio.sleep(0)
+                with outgoing.sending():
+                    deferred = await self.allowance.clearance(collector, request, paid)
+                    harvest.answered.update(t.name for t in request.targets)
+                    if deferred:
+                        for target in request.targets:
+                            harvest.failures[target.name] = deferred
+                        harvest.kind = harvest.kind or "deferred"
+                        return
+                    try:
+                        body = await fetch_body(self.client, collector, request, self.policy)
+                    except Exception as exc:
+                        await self._failed(collector, request, exc, harvest, paid)
+                        return
+            # The slot is free: the next requests go out first, and this answer is parsed
+            # while they are in flight instead of before they are sent.
+            await outgoing.out()
             try:
                 parsed = collector.parse(request, body, at or self.clock().replace(microsecond=0))
             except Exception as exc:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -41,6 +42,35 @@ log = logging.getLogger("tracker.http")
 _max_body: ContextVar[int | None] = ContextVar("tracker_max_body", default=None)
 # Decompressed in steps of at most this many bytes, so no one step can balloon.
 _STEP = 1 << 16
+# Told when the exchange in flight has written its request (see `when_sent`).
+_on_sent: ContextVar[Callable[[], None] | None] = ContextVar("tracker_on_sent", default=None)
+
+
+@contextmanager
+def when_sent(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` once the request of each exchange started inside has been written to
+    the connection (its last byte handed to the socket), or, for a transport that does not
+    say (a mock), when its answer comes or it fails. A round holds its parsing until the
+    requests that took the freed slots are out. The callback may be called more than once
+    (retries): it counts once itself."""
+    token = _on_sent.set(callback)
+    try:
+        yield
+    finally:
+        _on_sent.reset(token)
+
+
+def _tracer(sent: Callable[[], None], inner: Any) -> Callable[[str, Any], Any]:
+    """An httpcore trace callback that says `sent` when the request's body is written,
+    and passes every event on to a trace the caller set, if one was."""
+
+    async def trace(event: str, info: Any) -> None:
+        if event.endswith("send_request_body.complete"):
+            sent()
+        if inner is not None:
+            await inner(event, info)
+
+    return trace
 
 
 class BodyTooLarge(Exception):
@@ -60,7 +90,16 @@ class _Bounded(httpx.AsyncBaseTransport):
         self._max_body = max_body
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+        sent = _on_sent.get()
+        if sent is None:
+            response = await self._inner.handle_async_request(request)
+        else:
+            inner = request.extensions.get("trace")
+            request.extensions = {**request.extensions, "trace": _tracer(sent, inner)}
+            try:
+                response = await self._inner.handle_async_request(request)
+            finally:
+                sent()
         limit = _max_body.get() or self._max_body
         length = response.headers.get("content-length", "")
         if length.isascii() and length.isdigit() and int(length) > limit:

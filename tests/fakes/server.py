@@ -86,16 +86,21 @@ class FakePlatform:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.delay = 0.0  # seconds before every answer
+        # Seconds from a request's arrival to its answer, the fake's own work included
+        # (a fault comes after the delay).
+        self.delay = 0.0
 
     # -- to override -------------------------------------------------------------------
     def route(self, seen: Seen) -> Reply:
         return Reply(404, {}, b'{"error":"not found"}')
 
-    def pause(self) -> None:
-        """Before every answer (in the request's thread): `delay` seconds."""
-        if self.delay:
-            time.sleep(self.delay)
+    def pause(self, arrived: float) -> None:
+        """Before every answer (in the request's thread): the answer is due `delay` seconds
+        after the request came (`arrived`, `time.perf_counter()`), its making included, as a
+        platform's latency includes its own work."""
+        left = self.delay - (time.perf_counter() - arrived)
+        if left > 0:
+            time.sleep(left)
 
     # -- test controls -----------------------------------------------------------------
     def fail_next(self, *faults: Reply | Fault) -> None:
@@ -121,6 +126,7 @@ class FakePlatform:
                 return
 
             def _serve(self) -> None:
+                arrived = time.perf_counter()  # the request line and headers are read
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
@@ -134,7 +140,12 @@ class FakePlatform:
                 with fake._lock:
                     fake.requests.append(seen)
                     fault = fake._faults.popleft() if fake._faults else None
-                fake.pause()
+                if isinstance(fault, Reply) or fault is None:
+                    reply = fault if isinstance(fault, Reply) else fake.route(seen)
+                    fake.pause(arrived)
+                    self._answer(reply)
+                    return
+                fake.pause(arrived)
                 if fault is Fault.TIMEOUT:
                     time.sleep(fake.slow_seconds)
                     self.close_connection = True
@@ -153,8 +164,8 @@ class FakePlatform:
                     return
                 if fault is Fault.ENDLESS:
                     self._endless()
-                    return
-                reply = fault if isinstance(fault, Reply) else fake.route(seen)
+
+            def _answer(self, reply: Reply) -> None:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
