@@ -97,15 +97,15 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drain_module, "BATCH", 100)
 
 
-def _config(tmp_path: Path, url: str) -> Config:
+def _config(tmp_path: Path, url: str, users: int = USERS, concurrency: int = 1) -> Config:
     accounts = "".join(
         f'[[accounts]]\nplatform = "x"\nhandle = "user{i}"\nsubject = "S {i}"\n'
-        for i in range(USERS)
+        for i in range(users)
     )
     path = tmp_path / "tracker.toml"
     path.write_text(
         f'spool_dir = "{tmp_path / "spool"}"\n'
-        f'[sources.x]\nbase_url = "{url}"\nconcurrency = 1\n{accounts}',
+        f'[sources.x]\nbase_url = "{url}"\nconcurrency = {concurrency}\n{accounts}',
         encoding="utf-8",
     )
     return config_module.load(path)
@@ -368,3 +368,22 @@ def test_a_series_and_time_an_earlier_batch_wrote_is_a_repeat_or_refused_and_sai
     assert (drain.written, drain.stored, list(drain.unwritten)) == (5, 3, [])
     stored = {s.key: [v for _, v in store.history(s.id)] for s in store.find_series(source="x")}
     assert stored == {"k1": [1], "k2": [2], "k3": [3]}
+
+
+def test_once_every_request_is_sent_each_answer_is_written_as_it_comes(
+    x: FakeX, store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 500 names, 2 in flight: waves of 2, 2 and 1 answers of 100, answers 0.5 s apart. The
+    # fifth request takes the slot the third answer frees; from then on nothing waits for a
+    # batch of 250, so after the last answer only its own 100 values are written.
+    monkeypatch.setattr(drain_module, "BATCH", 250)
+    for i in range(USERS, 500):
+        x.add(f"user{i}", 1000 + i)
+    config = _config(tmp_path, x.url, users=500, concurrency=2)
+    batches = _Batches(store, x)
+    report = _round(config, batches)
+    assert (report.outcome, report.collected, report.stored) == ("ok", 500, 500)
+    assert len(x.requests) == 5
+    assert batches.sizes[0] == 300  # answers 1-3: the first time 250 waited
+    assert batches.sizes[-1] == 100 and sum(batches.sizes) == 500
+    assert _stored(store) == 500

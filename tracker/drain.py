@@ -3,7 +3,9 @@
 A round of a few waves of answers used to parse everything, then write everything: the write
 of 1,000-3,000 values came after the last answer, all of it on the round's wall time. The drain
 writes whatever has arrived once `BATCH` values wait (one write in flight at a time, in a
-thread), so after the last answer only the last batch is left to write.
+thread). Once every request of the round is sent (`poke(last=True)`), only answers are left to
+come, and it writes whatever waits as each comes: after the last answer, only that answer's
+values are left to write.
 
 Each batch is its own transaction, idempotent on (series, time) like every write. The first
 batch the store fails stops the drain: what it committed is counted (`stored`, `written`), and
@@ -54,12 +56,20 @@ class Drain:
         self._seen: dict[tuple[str, str, datetime], int] = {}
         self._ready = asyncio.Event()
         self._closing = False
+        self._eager = False  # every request is sent: write whatever waits
         self._task: asyncio.Task[None] | None = None
 
-    def poke(self) -> None:
-        """More values arrived: start a batch when enough wait."""
-        if len(self.values) - self.written >= self.batch:
+    def poke(self, last: bool = False) -> None:
+        """More values arrived: start a batch when enough wait, or, once `last` said that
+        every request of the round is sent, when any does."""
+        self._eager = self._eager or last
+        if len(self.values) - self.written >= self._least:
             self._wake()
+
+    @property
+    def _least(self) -> int:
+        """The values that must wait before a batch is written."""
+        return 1 if self._closing or self._eager else self.batch
 
     async def finish(self) -> None:
         """Write what is left and wait for it; raises the store's error if a write failed,
@@ -99,10 +109,9 @@ class Drain:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            # Batches as long as enough wait, and (closing) until none is left.
-            while self.error is None and (
-                len(self.values) - self.written >= (1 if self._closing else self.batch)
-            ):
+            # Batches as long as enough wait, and (closing, or every request sent) until none
+            # is left.
+            while self.error is None and len(self.values) - self.written >= self._least:
                 end = len(self.values)
                 batch = self._unrepeated(self.values[self.written : end])
                 try:

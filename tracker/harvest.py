@@ -36,8 +36,9 @@ class Harvest:
     kind: str = ""
     answered: set[str] = field(default_factory=set)  # targets whose request has come back
     finished: set[str] = field(default_factory=set)  # targets whose answer was parsed
-    # Called after each answer's values joined `observations` (the round's drain).
-    arrived: Callable[[], None] | None = None
+    # Called after each answer's values joined `observations` (the round's drain), with True
+    # once every request of the round has been sent (only answers are left to come).
+    arrived: Callable[[bool], None] | None = None
 
 
 class Outgoing:
@@ -120,6 +121,7 @@ class Gatherer:
             return
         limit = asyncio.Semaphore(collector.settings.concurrency)
         outgoing = Outgoing()
+        unsent = sum(1 for r in requests if not r.refusal)  # not in a slot yet
         paid = await self.allowance.pay_round(collector, requests)
 
         async def one(request: Request) -> None:
@@ -128,7 +130,9 @@ class Gatherer:
                     harvest.failures[target.name] = request.refusal
                 harvest.kind = harvest.kind or "refused"
                 return
+            nonlocal unsent
             async with limit:
+                unsent -= 1
                 with outgoing.sending():
                     deferred = await self.allowance.clearance(collector, request, paid)
                     harvest.answered.update(t.name for t in request.targets)
@@ -157,7 +161,7 @@ class Gatherer:
             if parsed.failures and not harvest.kind:
                 harvest.kind = "not_found"
             if harvest.arrived is not None:
-                harvest.arrived()
+                harvest.arrived(not unsent)
 
         await asyncio.gather(*(one(r) for r in requests))
 
