@@ -97,7 +97,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drain_module, "BATCH", 100)
 
 
-def _config(tmp_path: Path, url: str, users: int = USERS, concurrency: int = 1) -> Config:
+def _config(tmp_path: Path, url: str, users: int = USERS) -> Config:
     accounts = "".join(
         f'[[accounts]]\nplatform = "x"\nhandle = "user{i}"\nsubject = "S {i}"\n'
         for i in range(users)
@@ -105,7 +105,7 @@ def _config(tmp_path: Path, url: str, users: int = USERS, concurrency: int = 1) 
     path = tmp_path / "tracker.toml"
     path.write_text(
         f'spool_dir = "{tmp_path / "spool"}"\n'
-        f'[sources.x]\nbase_url = "{url}"\nconcurrency = {concurrency}\n{accounts}',
+        f'[sources.x]\nbase_url = "{url}"\nconcurrency = 1\n{accounts}',
         encoding="utf-8",
     )
     return config_module.load(path)
@@ -373,17 +373,16 @@ def test_a_series_and_time_an_earlier_batch_wrote_is_a_repeat_or_refused_and_sai
 def test_once_every_request_is_sent_each_answer_is_written_as_it_comes(
     x: FakeX, store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 500 names, 2 in flight: waves of 2, 2 and 1 answers of 100, answers 0.5 s apart. The
-    # fifth request takes the slot the third answer frees; from then on nothing waits for a
-    # batch of 250, so after the last answer only its own 100 values are written.
+    # 300 names, one request in flight: three answers of 100, 0.5 s apart. The third request
+    # takes the slot the second answer frees; from then on nothing waits for a batch of 250:
+    # the first two answers are written while the third is awaited, and after it only its
+    # own 100 values are left (waiting for 250 would write all 300 after the last answer).
     monkeypatch.setattr(drain_module, "BATCH", 250)
-    for i in range(USERS, 500):
+    for i in range(USERS, 300):
         x.add(f"user{i}", 1000 + i)
-    config = _config(tmp_path, x.url, users=500, concurrency=2)
     batches = _Batches(store, x)
-    report = _round(config, batches)
-    assert (report.outcome, report.collected, report.stored) == ("ok", 500, 500)
-    assert len(x.requests) == 5
-    assert batches.sizes[0] == 300  # answers 1-3: the first time 250 waited
-    assert batches.sizes[-1] == 100 and sum(batches.sizes) == 500
-    assert _stored(store) == 500
+    report = _round(_config(tmp_path, x.url, users=300), batches)
+    assert (report.outcome, report.collected, report.stored) == ("ok", 300, 300)
+    assert len(x.requests) == 3
+    assert batches.sizes == [200, 100]
+    assert _stored(store) == 300

@@ -33,9 +33,12 @@ class _Known:
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
-        if len(value) >= 4:  # shorter strings would mask ordinary words
+        # Shorter strings would mask ordinary words. A value known already is not shaped
+        # again: collectors read their credential for every request.
+        if len(value) >= 4 and value not in self._values:
+            shapes = _shapes(value)
             with self._lock:
-                self._values.setdefault(value, _shapes(value))
+                self._values.setdefault(value, shapes)
 
     def redact(self, text: str) -> str:
         with self._lock:
