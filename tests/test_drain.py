@@ -374,9 +374,9 @@ def test_once_every_request_is_sent_each_answer_is_written_as_it_comes(
     x: FakeX, store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 300 names, one request in flight: three answers of 100, 0.5 s apart. The third request
-    # takes the slot the second answer frees; from then on nothing waits for a batch of 250:
-    # the first two answers are written while the third is awaited, and after it only its
-    # own 100 values are left (waiting for 250 would write all 300 after the last answer).
+    # takes the slot the second answer frees; from then on a batch needs EAGER (100) values,
+    # not 250: the first two answers are written while the third is awaited, and after it
+    # only its own 100 values are left (waiting for 250 would write all 300 after it).
     monkeypatch.setattr(drain_module, "BATCH", 250)
     for i in range(USERS, 300):
         x.add(f"user{i}", 1000 + i)
