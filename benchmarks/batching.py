@@ -9,6 +9,9 @@
    ceil(requests / concurrency) x delay (goal <= 1.2x), for several concurrency limits: how the
    per-platform defaults were chosen. The fakes run in a child process, as a real platform
    would be elsewhere: in-process, their threads would compete with the client for the GIL.
+   A fake answers `delay` after the request arrived, its own work (finding the accounts,
+   the JSON) inside that delay, as a platform's latency holds its own work; it used to make
+   the answer after the delay, which the ideal counted as tracker's (0.1-0.3 ms an answer).
    The time the round spent after its last answer came (parsing it, writing what was not
    written yet, recording the attempt) is shown beside it.
 3. CPU per stored snapshot of each platform's round at its default concurrency, answers

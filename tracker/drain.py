@@ -60,7 +60,7 @@ class Drain:
         self._seen: dict[tuple[str, str, datetime], int] = {}
         self._ready = asyncio.Event()
         self._closing = False
-        self._eager = False  # every request is sent: write whatever waits
+        self._eager = False  # every request is sent: batches of EAGER values
         self._task: asyncio.Task[None] | None = None
 
     def poke(self, last: bool = False) -> None:
