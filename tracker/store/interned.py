@@ -107,13 +107,14 @@ class Names:
         return {t: self._id[t] for t in wanted if t in self._id}
 
     def kinds(self) -> dict[int, tuple[str, str]]:
-        """Every kind: id -> (source, metric). A tiny table, read whole when one is new."""
+        """Every kind: id -> (source, metric). A tiny table, read whole when one is new.
+        A copy: another source's write thread may be adding to the cache meanwhile."""
         with self._db.cursor() as cursor:
             cursor.execute("SELECT id, source, metric FROM kind")
             for kid, source, metric in cursor.fetchall():
                 self._kind[int(kid)] = (source, metric)
                 self._kinds[(source, metric)] = int(kid)
-        return self._kind
+        return self._kind.copy()
 
     def kind_ids(self, source: str | None, metric: str | None) -> list[int]:
         """Ids of the kinds of `source` and `metric` (either may be None: any)."""
