@@ -312,3 +312,18 @@ def test_an_echoed_secret_is_masked_in_every_shape(
     shown = [report.line(), cause]
     fragments = [KEY[i : i + 6] for i in range(len(KEY) - 5)]
     assert [(text, f) for text in shown for f in fragments if f in text] == []
+
+
+def test_two_secrets_sharing_a_run_are_both_masked_whole() -> None:
+    # The longer one, masked first, used to cut the shorter one where they share eight
+    # characters, and the pieces left (shorter than a run) stayed readable: "Bearer ***xyz789".
+    shared = "SHARED12"
+    longer = "long-" + shared + "-and-more-of-it"
+    shorter = "ab" + shared + "xyz789"
+    secrets.remember(longer)
+    secrets.remember(shorter)
+
+    assert secrets.redact(f"Authorization: Bearer {shorter}") == "Authorization: Bearer ***"
+    assert secrets.redact(f"a {longer} b {shorter} c") == "a *** b *** c"
+    # Where they overlap in the text, one mask.
+    assert secrets.redact(f"x {longer[:-3]}{shorter} y") == "x *** y"

@@ -42,13 +42,19 @@ class _Known:
 
     def redact(self, text: str) -> str:
         with self._lock:
-            known = sorted(self._values.items(), key=lambda item: len(item[0]), reverse=True)
+            known = list(self._values.items())
+        if not known:
+            return text
+        # Every secret's spans are found in the text as given, then masked at once: masking
+        # one secret first would cut another that shares a run with it into pieces too short
+        # to be found, and leave them readable.
+        spans: list[tuple[int, int]] = []
         for value, shapes in known:
-            text = shapes.sub(MASK, text)
-            text = _mask_fragments(text, value)
-        # Pieces of one secret masked by two passes (another secret shares a run with it)
-        # read as one mask.
-        return _MASKS.sub(MASK, text) if known else text
+            spans.extend(
+                match.span() for match in shapes.finditer(text) if match.end() > match.start()
+            )
+            spans.extend(_fragment_spans(text, value))
+        return _MASKS.sub(MASK, _masked(text, spans))
 
 
 _known = _Known()
@@ -123,9 +129,9 @@ def _shapes(value: str) -> re.Pattern[str]:
     return re.compile(r"(?:\s|\\[nrt])*".join(parts))
 
 
-def _mask_fragments(text: str, value: str) -> str:
-    """Mask what is left of a secret cut short: any run of FRAGMENT characters of it, and a
-    shorter piece of it where the text starts or stops (a truncation's edge)."""
+def _fragment_spans(text: str, value: str) -> list[tuple[int, int]]:
+    """Where what is left of a secret cut short stands: any run of FRAGMENT characters of it,
+    and a shorter piece of it where the text starts or stops (a truncation's edge)."""
     spans: list[tuple[int, int]] = []
     if len(value) > FRAGMENT:
         for i in range(len(value) - FRAGMENT + 1):
@@ -142,6 +148,11 @@ def _mask_fragments(text: str, value: str) -> str:
         if text.startswith(value[-size:]):
             spans.append((0, size))
             break
+    return spans
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span, overlapping or touching ones merged, replaced by one MASK."""
     if not spans:
         return text
     merged: list[list[int]] = []
