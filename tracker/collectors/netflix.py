@@ -128,6 +128,7 @@ def _parse(
     parsed = Parsed()
     emit = parsed.observations.append
     weeks: dict[str, datetime] = {}
+    ranks: dict[str, int] = {}
     series: dict[tuple[str, str, str, str, str], tuple[str, dict[str, str], str]] = {}
     common: dict[str, str] = {}  # one copy of each country, category and season text
     for number, line in enumerate(lines, start=2):
@@ -146,9 +147,12 @@ def _parse(
             if start is None:
                 # ~70 distinct weeks in 134k rows: parse each date once.
                 start = weeks[cells[c_week]] = _week_start(cells[c_week])
-            rank = _count(cells[c_rank], "weekly_rank")
-            if rank == 0:
-                raise ValueError("weekly_rank 0")
+            rank = ranks.get(cells[c_rank])
+            if rank is None:  # ten ranks in 134k rows: each text read once
+                rank = _count(cells[c_rank], "weekly_rank")
+                if rank == 0:
+                    raise ValueError("weekly_rank 0")
+                ranks[cells[c_rank]] = rank
             hours: int | None = None
             views: int | None = None
             if not countries:
@@ -178,9 +182,11 @@ def _parse(
             )
         key, labels, show = found
         subject = show if titles is None else titles[show]
-        for metric, value in (("chart_rank", rank), ("hours_viewed", hours), ("views", views)):
-            if value is not None:
-                emit(Observation(metric, key, value, start, subject, show, labels, WEEK))
+        emit(Observation("chart_rank", key, rank, start, subject, show, labels, WEEK))
+        if hours is not None:
+            emit(Observation("hours_viewed", key, hours, start, subject, show, labels, WEEK))
+        if views is not None:
+            emit(Observation("views", key, views, start, subject, show, labels, WEEK))
     return parsed
 
 
