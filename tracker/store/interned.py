@@ -59,12 +59,15 @@ def unpack(blob: bytes) -> list[int]:
 
 def label_names(labels: Mapping[str, str]) -> str:
     """The text a labels blob's first id stands for: the sorted names as a JSON list."""
-    return _names_text(tuple(sorted(labels)))
+    return _layout(tuple(labels))[1]
 
 
 @lru_cache(maxsize=256)
-def _names_text(names: tuple[str, ...]) -> str:
-    return json.dumps(list(names), ensure_ascii=False, separators=(",", ":"))
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Label names in a mapping's own order -> (sorted, the text of that list): a chart's
+    series share a few such orders, so an import sorts each once, not once a series."""
+    ordered = tuple(sorted(names))
+    return ordered, json.dumps(list(ordered), ensure_ascii=False, separators=(",", ":"))
 
 
 class Names:
@@ -176,9 +179,8 @@ class Names:
         key_blob = b"".join([packed[part] for part in key.split(KEY_SEPARATOR)])
         if not labels:
             return key_blob, b""
-        names = sorted(labels)
-        first = packed[_names_text(tuple(names))]
-        return key_blob, b"".join([first, *[packed[labels[n]] for n in names]])
+        names, text = _layout(tuple(labels))
+        return key_blob, b"".join([packed[text], *[packed[labels[n]] for n in names]])
 
     @staticmethod
     def texts_of(key: str, labels: Mapping[str, str]) -> list[str]:

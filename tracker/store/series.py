@@ -47,6 +47,9 @@ class SeriesIndex:
         self._newest: dict[str, int] = {}
         # key blob -> key of the series just created: read back without decoding.
         self._fresh: dict[bytes, str] = {}
+        # Series this index created since it last had PostgreSQL analyze the tables, and before.
+        self._unanalyzed = 0
+        self._analyzed = 0
 
     def ids(self, source: str, observations: Sequence[Observation]) -> list[int]:
         """The series id of each observation, creating series on first sight in one batch.
@@ -114,9 +117,14 @@ class SeriesIndex:
         """The first observation of each series the database does not know yet."""
         metrics = self._cache.get(source, {})
         firsts: dict[tuple[str, str], Observation] = {}
+        keys: dict[str, tuple[int, str, str]] = {}
+        metric: str | None = None
         for obs in observations:
-            if obs.key not in metrics.get(obs.metric, {}):
-                firsts.setdefault((obs.metric, obs.key), obs)
+            if obs.metric != metric:  # in runs of one metric, as in `_lookup`
+                metric = obs.metric
+                keys = metrics.get(metric, {})
+            if obs.key not in keys:
+                firsts.setdefault((metric, obs.key), obs)
         return list(firsts.values())
 
     def _create(self, source: str, firsts: Sequence[Observation]) -> None:
@@ -168,13 +176,18 @@ class SeriesIndex:
                     "SELECT kind, key, subject, label, labels, created FROM series_in "
                     "ON CONFLICT (kind, key) DO NOTHING"
                 )
-        if len(rows) >= ANALYZE_AFTER and not self._db.is_sqlite:
+        self._unanalyzed += len(rows)
+        if self._unanalyzed >= max(ANALYZE_AFTER, self._analyzed) and not self._db.is_sqlite:
             # Until autovacuum gets to it, PostgreSQL plans a name look-up on a table it has
             # no statistics of by scanning another index: 250 ms instead of 1 ms at 63,000
-            # series right after an import.
+            # series right after an import. Again each time as many more are created as
+            # there were when it last ran (an import's slices: 3 times, not 7): statistics
+            # of half the rows plan the same.
             with self._db.cursor(write=True) as cursor:
                 cursor.execute("ANALYZE series")
                 cursor.execute("ANALYZE name")
+            self._analyzed += self._unanalyzed
+            self._unanalyzed = 0
 
     def _load(self, source: str, everything: bool = False) -> None:
         """Cache the series of `source`: all of them the first time (or with `everything`),
@@ -206,14 +219,11 @@ class SeriesIndex:
             needed |= {row[3] for row in rows} | {row[4] for row in rows if row[4] is not None}
             texts = names.texts(needed, cursor)
         metrics = self._cache.setdefault(source, {})
+        of_kind = {kid: metrics.setdefault(names.kind_of(kid)[1], {}) for kid in kinds}
         for kid, key, sid, subject, label in rows:
             who = texts[subject]
             text = key if isinstance(key, str) else names.key(key)
-            metrics.setdefault(names.kind_of(kid)[1], {})[text] = (
-                sid,
-                who if label is None else texts[label],
-                who,
-            )
+            of_kind[kid][text] = (sid, who if label is None else texts[label], who)
         if rows:
             self._newest[source] = max(newest or 0, max(row[2] for row in rows))
         elif newest is None:

@@ -316,9 +316,12 @@ def _rows(ids: Sequence[int], observations: Sequence[Observation], flags: int | 
     """Observations as snapshot rows. A round's values share one time: convert it once."""
     rows: list[Row] = []
     at, ts = None, 0
+    every, period = None, None  # an import's values share one period: convert it once too
     for sid, obs in zip(ids, observations, strict=True):
         if obs.at is not at:
             at, ts = obs.at, to_epoch(obs.at)
-        period = int(obs.period.total_seconds()) if obs.period else None
+        if obs.period is not every:
+            every = obs.period
+            period = int(every.total_seconds()) if every else None
         rows.append((sid, ts, obs.value, period, obs.sig, flags))
     return rows
