@@ -7,7 +7,9 @@ apart. Both rows are refused and counted, never one silently kept in place of th
 
 from __future__ import annotations
 
+import gc
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ import pytest
 from tests import entry
 from tests.conftest import NETFLIX_COUNTRY_COLUMNS, SHARED, netflix_tsv, tracker_env
 from tracker import config as config_module
+from tracker.core import Observation
+from tracker.errors import UsageError
 from tracker.importers import registry as importers
 from tracker.importers.base import import_file
 from tracker.store import Database
@@ -118,3 +122,73 @@ def test_a_first_import_into_postgresql_takes_the_copy_path(
     assert (first.stored, slow) == (3, [])
     again = import_file(config, store, importers.get("netflix-top10"), file, True)
     assert (again.stored, again.present, slow) == (0, 4, [3])
+
+
+def test_an_import_pauses_the_cyclic_collector_and_gives_it_back(
+    store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collections of the oldest generation walked every value read; an import runs without
+    them, and leaves the collector as it found it, also when the file is refused."""
+    (tmp_path / "tracker.toml").write_text('contact = "tests@example.org"\n', encoding="utf-8")
+    config = config_module.load(tmp_path / "tracker.toml")
+    file = tmp_path / "countries.tsv"
+    file.write_text(netflix_tsv(NETFLIX_COUNTRY_COLUMNS, ROWS), encoding="utf-8")
+    during: list[bool] = []
+    write = store.write
+
+    def watched(*args: object, **kwargs: object) -> int:
+        during.append(gc.isenabled())
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "write", watched)
+    assert gc.isenabled()
+    assert import_file(config, store, importers.get("netflix-top10"), file, True).stored == 3
+    assert (during, gc.isenabled()) == ([False], True)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("null\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a Netflix Top 10 file"):
+        import_file(config, store, importers.get("netflix-top10"), bad, True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_file(config, store, importers.get("netflix-top10"), file, True)
+        assert not gc.isenabled()  # off before, off after: not switched on behind its back
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_analyzes_series_again_once_new_ones_double_them(store: Database) -> None:
+    """An import's slices each create thousands of series: the statistics are refreshed when
+    those created since the last refresh are as many as there were then (not every slice)."""
+    week = datetime(2022, 8, 15, tzinfo=UTC)
+
+    def create(first: int, count: int) -> None:
+        store.write(
+            "netflix",
+            [
+                Observation(
+                    "chart_rank",
+                    f"t{n}|N/A|LV|Films",
+                    1,
+                    week,
+                    f"t{n}",
+                    f"t{n}",
+                    {"list": "LV"},
+                    timedelta(days=7),
+                )
+                for n in range(first, first + count)
+            ],
+        )
+
+    def estimated() -> float:
+        with store._gateway.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'series'::regclass")
+            return float(cursor.fetchone()[0])
+
+    create(0, 1_200)  # past ANALYZE_AFTER: analyzed
+    assert estimated() == 1_200
+    create(1_200, 600)  # 600 new of 1,200 analyzed: not yet
+    assert estimated() == 1_200
+    create(1_800, 600)  # 1,200 new since: analyzed again
+    assert estimated() == 2_400
