@@ -169,9 +169,10 @@ def _parse(
         # ~2 rows a series, and per-row copies were most of an import's memory.
         found = series.get((show, season, chart, category, country))
         if found is None:
-            chart, category, season, country = (
-                common.setdefault(text, text) for text in (chart, category, season, country)
-            )
+            chart = common.setdefault(chart, chart)
+            category = common.setdefault(category, category)
+            season = common.setdefault(season, season)
+            country = common.setdefault(country, country)
             labels = {"list": chart, "category": category, "season": season}
             if countries:
                 labels["country"] = country
