@@ -162,6 +162,36 @@ def test_upgrade_is_repeatable(store: Database) -> None:
     assert current(store.engine) == revisions()[1]  # the newest migration
 
 
+def test_upgrade_of_a_database_at_the_newest_migration_leaves_alembic_unloaded(
+    tmp_path: Path,
+) -> None:
+    # Every writing command upgrades first; a database already there is told by one
+    # statement. A database a migration behind still goes through Alembic.
+    db = tmp_path / "x.db"
+    script = (
+        "import sys\n"
+        "from tracker.store import Database\n"
+        f"s = Database.open('sqlite:///{db}')\n"
+        "s.upgrade()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    run = [sys.executable, "-c", script]
+    first = subprocess.run(run, capture_output=True, text=True, check=True)
+    again = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
+    from alembic import command
+
+    from tracker.migrate import alembic_config, current
+    from tracker.store.schema import revisions
+
+    store = Database.open(f"sqlite:///{db}")
+    command.downgrade(alembic_config(store.engine), "-1")  # the next upgrade must run it
+    assert current(store.engine) != revisions()[1]
+    store.upgrade()
+    assert current(store.engine) == revisions()[1]
+    store.close()
+
+
 def test_sqlite_snapshot_table_is_without_rowid(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 

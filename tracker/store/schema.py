@@ -34,9 +34,10 @@ def revisions() -> tuple[set[str], str]:
     return known, ", ".join(newest)
 
 
-def check(through: Gateway | Engine) -> None:
-    """StoreError unless the database is empty or one this tracker knows. Plain statements
-    on a read cursor: a read command's held connection (`Gateway.hold`), else the pool's."""
+def check(through: Gateway | Engine) -> str | None:
+    """StoreError unless the database is empty or one this tracker knows; else its schema
+    revision (None: not migrated yet). Plain statements on a read cursor: a read command's
+    held connection (`Gateway.hold`), else the pool's."""
     gateway = through if isinstance(through, Gateway) else Gateway(through)
     dialect = gateway.dialect[0]
     with gateway.cursor() as cursor:
@@ -65,13 +66,14 @@ def check(through: Gateway | Engine) -> None:
                 f"not a tracker database: {gateway.url.database} holds other tables ({some}) "
                 "and no tracker schema; give tracker a new file (sqlite:///tracker.db)"
             )
-        return
+        return None
     known, newest = revisions()
     if revision is not None and revision not in known:
         raise StoreError(
             f"database made by a newer tracker (schema revision {revision!r}; this tracker "
             f"knows up to {newest!r}): upgrade tracker (pip install -U tracker) to use it"
         )
+    return revision
 
 
 # The tables of the database (SQLite) or of the current schema (PostgreSQL), as SQLAlchemy's
