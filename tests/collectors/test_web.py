@@ -528,3 +528,21 @@ def test_web_test_refuses_bad_input_with_exit_2(
 def test_web_test_says_when_the_page_cannot_be_had(fake: FakeWeb) -> None:
     code, out = web_test("A", "--url", f"{fake.url}/gone", "--pattern", "(?P<rank>1)")
     assert code == 1 and "HTTP 404" in out
+
+
+def test_the_shipped_config_loads_without_the_html_parser() -> None:
+    # bs4 and soupsieve cost ~45 ms of every command's start; they load when a page is read
+    # or a selector checked, and the shipped config names no page.
+    import subprocess
+    import sys
+
+    shipped = Path(__file__).resolve().parents[2] / "config" / "tracker.toml"
+    script = (
+        "import sys\n"
+        "from tracker import config\n"
+        f"cfg = config.load({str(shipped)!r})\n"
+        "assert 'web' in cfg.sources, sorted(cfg.sources)\n"
+        "print(sorted(m for m in ('bs4', 'soupsieve') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

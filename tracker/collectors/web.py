@@ -26,10 +26,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import soupsieve
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from tracker.collectors.base import (
@@ -41,6 +39,9 @@ from tracker.collectors.base import (
     Target,
 )
 from tracker.errors import BadPayload, ConfigError
+
+if TYPE_CHECKING:  # bs4 and soupsieve load when a page is read or a rule checked: ~45 ms
+    from bs4 import BeautifulSoup  # of every command's start otherwise, pages or not
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _NUMBER = re.compile(
@@ -95,6 +96,8 @@ class PageRule(BaseModel):
         if not self.selector and not self.pattern:
             raise ValueError(f"page {self.name!r}: give a selector or a pattern")
         if self.selector:
+            import soupsieve
+
             try:
                 soupsieve.compile(self.selector.replace("{title}", '"x"'))
             except soupsieve.SelectorSyntaxError as exc:
@@ -243,6 +246,8 @@ def _document(body: bytes) -> BeautifulSoup:
         raise BadPayload("empty body")
     if head != b"<":
         raise BadPayload(f"not an HTML page: starts {body.strip()[:40]!r}")
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
