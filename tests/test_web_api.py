@@ -472,3 +472,44 @@ def test_served_app_collects_young_objects_less_often_and_restores() -> None:
         assert gc.get_threshold() == before
     finally:
         store.close()
+
+
+def test_database_written_points_are_the_rows_written_in_python(store: Database) -> None:
+    """A plain series' JSON points come written by the database (`Store.point_objects`):
+    the same text, byte for byte, as the rows written by the API's own writer, for points
+    with periods and every combination of flags, over ranges and pages (past the end
+    included), with the same totals."""
+    from tracker.store.models import BACKFILLED, SUDDEN
+    from tracker.web.api import _TAILS, points_json
+
+    at = datetime(2024, 3, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    for k, flags in enumerate([None, BACKFILLED, SUDDEN, BACKFILLED | SUDDEN, None, SUDDEN]):
+        period = timedelta(days=7) if k % 2 else None
+        observation = Observation("views", "k", 10**12 + k, at + k * hour, "Kit", period=period)
+        store.write("bluesky", [observation], flags=flags)
+    (kit,) = store.find_series(subject="Kit")
+    records = Records(store, None, str(store.url))
+    start = to_epoch(at)
+    asks = [{}, {"since": start + 3600}, {"until": start + 4 * 3600},
+            {"since": start + 3600, "until": start + 5 * 3600, "offset": 1, "limit": 2},
+            {"offset": 5}, {"offset": 6}, {"offset": 50, "limit": 1},
+            {"since": start + 99 * 3600}]  # fmt: skip
+    for ask in asks:
+        options: dict[str, object] = {"limit": 10_000} | ask
+        rows = records.point_rows(kit.id, **options)  # type: ignore[arg-type]
+        text = records.point_rows(kit.id, **options, tails=_TAILS)  # type: ignore[arg-type]
+        assert rows.text is None and text.text is not None and text.rows == ()
+        assert text.page == rows.page, ask
+        assert points_json(text) == points_json(rows), ask
+    whole = json_points(points_json(records.point_rows(kit.id, tails=_TAILS)))
+    assert whole[1] == {"ts": start + 3600, "value": 10**12 + 1, "period": 7 * 86400,
+                        "backfilled": True}  # fmt: skip
+    assert whole[3]["sudden"] is whole[3]["backfilled"] is True and len(whole) == 6
+
+
+def json_points(body: bytes) -> list[dict[str, object]]:
+    import json
+
+    points: list[dict[str, object]] = json.loads(body)["points"]
+    return points

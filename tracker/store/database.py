@@ -26,6 +26,7 @@ from tracker.store.ledger import Ledger, SourceStatus
 from tracker.store.listings import period_starts
 from tracker.store.lock import Lock
 from tracker.store.models import Attempt, Baseline
+from tracker.store.pointtext import point_objects
 from tracker.store.protocol import Store
 from tracker.store.series import SeriesIndex, SeriesInfo
 from tracker.store.slots import Claim, Distribution, Sender, Slots
@@ -164,6 +165,11 @@ class Database(Store):
         self, series_id: int, since: int | None = None, until: int | None = None
     ) -> list[PointRow]:
         return self._timeseries.points(series_id, since, until)
+
+    def point_objects(
+        self, series_id: int, lo: int, hi: int, offset: int, limit: int, tails: Sequence[str]
+    ) -> tuple[int, str]:
+        return point_objects(self._gateway, series_id, lo, hi, offset, limit, tails)
 
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
         return self._timeseries.latest(series_id, at_or_before)

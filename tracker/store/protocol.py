@@ -75,6 +75,13 @@ class Store(Protocol):
         """(ts, value, period, sig, flags) rows of one series, oldest first."""
         ...
 
+    def point_objects(
+        self, series_id: int, lo: int, hi: int, offset: int, limit: int, tails: Sequence[str]
+    ) -> tuple[int, str]:
+        """(points of one series in [lo, hi), a page of them as JSON objects joined by commas,
+        each closed by `tails[flags & 3]`): see tracker.store.pointtext."""
+        ...
+
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
         """The newest (ts, value) of one series at or before a time."""
         ...

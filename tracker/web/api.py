@@ -170,6 +170,16 @@ POINTS_PARAMETERS = {
 
 
 async def _points(request: Request, series_id: int) -> PointRows:
+    """The points as rows (the CSV's)."""
+    return await _read(request, series_id, None)
+
+
+async def _point_text(request: Request, series_id: int) -> PointRows:
+    """The points for the JSON: a plain series' as the database writes them (`_TAILS`)."""
+    return await _read(request, series_id, _TAILS)
+
+
+async def _read(request: Request, series_id: int, tails: Sequence[str] | None) -> PointRows:
     """The points a request asks for (its query as `PointsQuery`; a bad one is a 422 naming
     the parameter, as FastAPI's own).
 
@@ -195,6 +205,7 @@ async def _points(request: Request, series_id: int) -> PointRows:
         query.to_day,
         query.offset,
         query.limit,
+        tails,
     )
     if found.local and query.limit <= ON_LOOP and found.indexed(series_id):
         return read()
@@ -209,6 +220,8 @@ _TRUE_FLAGS = tuple(
     for bits in range(FLAG_BITS + 1)
 )  # fmt: skip
 _NOT_IN_CHART = f'null,"status":"{NOT_IN_CHART}"'
+# What closes a point's object written by the database, by its flag bits.
+_TAILS = tuple(flags + "}" for flags in _TRUE_FLAGS)
 
 
 def _point(ts: int, value: int | None, period: int | None, bits: int, day: int | None) -> str:
@@ -233,7 +246,9 @@ def points_json(found: PointRows) -> bytes:
     head = found.page.model_dump_json()
     assert head.endswith('"points":[]}')
     zero = found.day_zero
-    if found.chart or zero is not None:
+    if found.text is not None:  # written by the database, as `_point` would (_TAILS)
+        body = found.text
+    elif found.chart or zero is not None:
         body = ",".join([
             _point(ts, value, period, bits or 0, None if zero is None else ts // DAY + zero)
             for ts, value, period, _, bits in found.rows
@@ -253,7 +268,7 @@ def points_json(found: PointRows) -> bytes:
     summary="Points of a series",
     openapi_extra=POINTS_PARAMETERS,
 )
-async def points(request: Request, found: Annotated[PointRows, Depends(_points)]) -> Response:
+async def points(request: Request, found: Annotated[PointRows, Depends(_point_text)]) -> Response:
     return cached(request, points_json(found), "application/json")
 
 

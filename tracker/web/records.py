@@ -51,6 +51,8 @@ SERIES_TTL = 300.0
 # this far behind a round (the JSON's Cache-Control max-age is the same).
 CAMPAIGN_TTL = 5.0
 MAX_LIMIT = 100_000
+# Past any ts a store holds: the bounds of a range given open.
+BIG = 2**62
 
 
 T = TypeVar("T")
@@ -180,13 +182,19 @@ class Records:
         to_day: int | None = None,
         offset: int = 0,
         limit: int = 10_000,
+        tails: Sequence[str] | None = None,
     ) -> PointRows:
         """One series' points: a range, resampled (last value per bucket), counted in days
         from an event (and cut to days `from_day`..`to_day` of it), a page at a time.
 
         The read model's rows (`tracker history`'s, by `series_rows`): a chart series'
         "not in chart" weeks included (value None), a series that is no chart's as the store
-        read it. Rows, not models: a 10,000-point answer builds no object per point."""
+        read it. Rows, not models: a 10,000-point answer builds no object per point.
+
+        With `tails` (the JSON route's), a page of a series that is no chart's, neither
+        resampled nor relative to an event, comes as text, not rows: its points as JSON
+        objects written by the database (`Store.point_objects`; the rows cost more to build
+        and format than the database takes to write them)."""
         info = self.series_info(series_id)
         on = self.event(relative_to) if relative_to else None
         if (from_day is not None or to_day is not None) and on is None:
@@ -200,13 +208,35 @@ class Records:
                 until = hi if until is None else min(until, hi)
         if since is not None and until is not None and since >= until:
             raise UsageError("since must be before until")
+        if tails is not None and not every and on is None and info.metric != periods.CHART:
+            lo = since if since is not None else -BIG
+            hi = until if until is not None else BIG
+            total, text = self.store.point_objects(series_id, lo, hi, offset, limit, tails)
+            count = min(limit, max(0, total - offset))
+            page = self._page(info, None, None, total, offset, limit, count)
+            return PointRows(page, (), None, False, text)
         rows = series_rows(self.store, info, since, until, self._published)
         if every:
             rows = _buckets(rows, every)
         total = len(rows)
         chunk = rows[offset : offset + limit]
-        after = offset + len(chunk)
-        page = PointsPage(
+        page = self._page(info, on, every, total, offset, limit, len(chunk))
+        start = days_since(0, on[1]) if on else None  # day N of ts is (ts // DAY) + start
+        return PointRows(page, chunk, start, info.metric == periods.CHART)
+
+    def _page(
+        self,
+        info: SeriesInfo,
+        on: tuple[str, date] | None,
+        every: int | None,
+        total: int,
+        offset: int,
+        limit: int,
+        count: int,
+    ) -> PointsPage:
+        """A page's head (`points` left empty), `count` points from `offset` of `total`."""
+        after = offset + count
+        return PointsPage(
             series=self.record(info, with_latest=False),
             event=EventRecord(name=on[0], date=on[1].isoformat()) if on else None,
             every=every,
@@ -216,8 +246,6 @@ class Records:
             next_offset=after if after < total else None,
             points=[],
         )
-        start = days_since(0, on[1]) if on else None  # day N of ts is (ts // DAY) + start
-        return PointRows(page, chunk, start, info.metric == periods.CHART)
 
     def _published(self, key: periods.Listing) -> set[int]:
         """The weeks a chart's listing was published (`periods.coverage` over all time),
@@ -356,6 +384,7 @@ class PointRows:
     rows: Sequence[Row]  # flags None: none set
     day_zero: int | None  # what (ts // DAY) adds up to for day N of the event, if one
     chart: bool  # a chart series: a row's value is None in a week it was "not in chart"
+    text: str | None = None  # the points as JSON objects joined by commas, instead of rows
 
     def points(
         self,
