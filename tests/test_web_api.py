@@ -493,7 +493,7 @@ def test_database_written_points_are_the_rows_written_in_python(store: Database)
     start = to_epoch(at)
     asks = [{}, {"since": start + 3600}, {"until": start + 4 * 3600},
             {"since": start + 3600, "until": start + 5 * 3600, "offset": 1, "limit": 2},
-            {"offset": 5}, {"offset": 6}, {"offset": 50, "limit": 1},
+            {"limit": 1}, {"offset": 5}, {"offset": 6}, {"offset": 50, "limit": 1},
             {"since": start + 99 * 3600}]  # fmt: skip
     for ask in asks:
         options: dict[str, object] = {"limit": 10_000} | ask
