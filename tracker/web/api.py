@@ -4,10 +4,11 @@ Every answer carries an ETag (a checksum of its body) and Cache-Control; a polle
 the ETag back as If-None-Match gets an empty 304 while nothing changed.
 
 On SQLite the points route runs on the event loop: its work is one indexed range read of a
-local file and one string format (~0.55 ms per 1,000 points, load ~5), CPU under the GIL
-either way, and a hop to the thread pool and back cost more than a small series' whole answer
-(measured by benchmarks/web.py against Prometheus's query_range). On a server database the
-read waits on the network, so it runs in the thread pool and never stalls the other requests.
+local file that writes the points' JSON itself (`Store.point_objects`; ~0.36 ms per 1,000
+points, load ~2.4), CPU under the GIL either way, and a hop to the thread pool and back cost
+more than a small series' whole answer (measured by benchmarks/web.py against Prometheus's
+query_range). On a server database the read waits on the network, so it runs in the thread
+pool and never stalls the other requests.
 """
 
 from __future__ import annotations
@@ -242,7 +243,9 @@ def points_json(found: PointRows) -> bytes:
     `period` and `day` null, the flags false), so most are `{"ts":…,"value":…}`, ~34 bytes
     against ~107 with every field (benchmarks/web.py; README, "Web and /metrics"). A plain
     series' rows with no period and no flag, the common case, take one f-string each; the
-    rest `_point`."""
+    rest `_point`. A page read as text (`found.text`: a plain series, asked for by this
+    route) comes written by the database, in the same shape (`_TAILS`; the test compares
+    them byte for byte)."""
     head = found.page.model_dump_json()
     assert head.endswith('"points":[]}')
     zero = found.day_zero
