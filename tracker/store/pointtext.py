@@ -10,6 +10,7 @@ endpoint).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from tracker.store.engine import Gateway
@@ -31,9 +32,13 @@ _OBJECT = (
 _RANGE = "FROM snapshot WHERE series_id = ? AND ts >= ? AND ts < ?"
 _COUNT = "SELECT COUNT(*) " + _RANGE
 # Fixed fragments joined with `+` (values are all bound parameters).
+# SQLite orders an aggregate's input from 3.44 on; before, `group_concat` takes the ordered
+# subquery's rows as it yields them, which SQLite does not promise (the order is checked byte
+# for byte by tests/test_web_api.py on the SQLite the suite runs).
+_SQLITE_ORDER = " ORDER BY ts" if sqlite3.sqlite_version_info >= (3, 44, 0) else ""
 _SQLITE = (
-    "SELECT COUNT(*), group_concat(point, ',') FROM "
-    "(SELECT " + _OBJECT + " AS point " + _RANGE + " ORDER BY ts LIMIT ? OFFSET ?)"
+    "SELECT COUNT(*), group_concat(point, ','" + _SQLITE_ORDER + ") FROM "
+    "(SELECT ts, " + _OBJECT + " AS point " + _RANGE + " ORDER BY ts LIMIT ? OFFSET ?)"
 )
 _POSTGRES = (
     "SELECT COUNT(*), string_agg(point, ',' ORDER BY ts) FROM "
