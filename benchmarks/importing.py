@@ -29,7 +29,7 @@ from tracker.store import Database
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "importing.json"
-DATA = HERE.parents[1].parent / "shared" / "data" / "netflix-top10"
+DATA = HERE.resolve().parents[1] / "shared" / "data" / "netflix-top10"
 FILE = DATA / "all-weeks-countries.to-2022-11-13.tsv"
 PG_ENV = "TRACKER_TEST_DATABASE_URL"
 
