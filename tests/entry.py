@@ -140,6 +140,7 @@ def _text(stream: io.TextIOWrapper) -> str:
 
 def _forget_plugins(*modules: Any) -> None:
     importlib.invalidate_caches()
+    cli.root_command.cache_clear()  # its `import` group lists the importers found at first use
     for module in modules:
         forget = getattr(module, "clear", None) or module.platforms.cache_clear
         forget()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from functools import cache
 from typing import Annotated, Any
 
 import typer
@@ -96,10 +97,18 @@ def main_options(
     ctx.call_on_close(ctx.obj.close)
 
 
+@cache
+def root_command() -> Any:
+    """`app` as a click command, built once per process: `app()` builds it on every call
+    (every command's signature read again, ~15 ms), which a process running several commands
+    (a test's, in process) would pay each time. `cache_clear()` after plugins change."""
+    return typer.main.get_command(app)
+
+
 def main() -> None:
     """Console entry point: run the app and map every error to a message and an exit code."""
     try:
-        code = app(prog_name="tracker", standalone_mode=False)
+        code = root_command()(prog_name="tracker", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
