@@ -349,3 +349,21 @@ def test_when_sent_without_a_trace_from_the_transport_says_it_when_the_exchange_
 
     asyncio.run(run())
     assert told[:2] == ["answering", "sent"]
+
+
+def test_clients_share_one_verifying_tls_context() -> None:
+    # Loading the CA roots costs ~17 ms of CPU: done once per process, not per round's client.
+    import ssl
+
+    async def contexts() -> list[ssl.SSLContext]:
+        found = []
+        for _ in range(2):
+            async with make_client(settings()) as client:
+                pool = client._transport._inner._pool  # type: ignore[attr-defined]
+                found.append(pool._ssl_context)
+        return found
+
+    first, second = asyncio.run(contexts())
+    assert first is second
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    assert first.cert_store_stats()["x509_ca"] > 0  # the roots are loaded
