@@ -35,6 +35,20 @@ const tracker = (() => {
   const drawn = (points) => points.filter((p) => p.value !== null);
   const drawnCount = (traces) => traces.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0);
 
+  // Events, and weeks "not in chart", more than this far from the drawn values are left off:
+  // they would squash the chart (a listing published for a year before a show came out).
+  const EVENT_REACH = 45 * 86400 * 1000;
+
+  // The points to plot: every value, and the weeks "not in chart" within EVENT_REACH of one.
+  function nearValues(points) {
+    const times = drawn(points).map((p) => p.ts);
+    if (!times.length) return points;
+    const reach = EVENT_REACH / 1000;
+    const lo = Math.min(...times) - reach;
+    const hi = Math.max(...times) + reach;
+    return points.filter((p) => p.value !== null || (p.ts >= lo && p.ts <= hi));
+  }
+
   async function seriesTraces(chart) {
     let changed = false;
     const traces = [];
@@ -42,7 +56,7 @@ const tracker = (() => {
     for (const s of chart.series) {
       const got = await getJSON(`/api/series/${s.id}/points?limit=100000`);
       changed = changed || got.changed;
-      const points = got.body.points;
+      const points = nearValues(got.body.points);
       // A week "not in chart" has no value (null): a gap in the line, never a drawn rank.
       traces.push({
         type: "scatter", mode: "lines+markers", meta: "series", name: s.name,
@@ -60,11 +74,9 @@ const tracker = (() => {
     return { traces, spans, changed };
   }
 
-  // Events more than this far from the data are left off: they would squash the chart.
-  const EVENT_REACH = 45 * 86400 * 1000;
-
   function nearData(traces, events) {
-    const times = traces.flatMap((t) => t.x.map((x) => Date.parse(x.replace(" ", "T") + "Z")));
+    const times = traces.flatMap((t) => t.x.filter((_, i) => t.y[i] !== null)
+      .map((x) => Date.parse(x.replace(" ", "T") + "Z")));
     if (!times.length) return events;
     const lo = Math.min(...times) - EVENT_REACH;
     const hi = Math.max(...times) + EVENT_REACH;
