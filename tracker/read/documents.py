@@ -19,14 +19,12 @@ from typing import Any
 
 from tracker.core import DAY
 from tracker.read.records import NOT_IN_CHART, VALUE, History, Row, SeriesPoints, place
-from tracker.store.models import BACKFILLED, SUDDEN
+from tracker.store.models import BACKFILLED, FLAG_BITS, SUDDEN
 
 # Points per chunk written: the text of one chunk is held at a time, not the whole answer's.
 CHUNK = 4096
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-# A point's two flags as JSON members, by its flag bits (`flags & FLAG_BITS`); the web's
-# points are written with them too.
-FLAG_BITS = BACKFILLED | SUDDEN
+# A point's two flags as JSON members, by its flag bits (`flags & FLAG_BITS`).
 FLAGS_JSON = tuple(
     f'"backfilled":{str(bool(bits & BACKFILLED)).lower()},'
     f'"sudden":{str(bool(bits & SUDDEN)).lower()}'

@@ -167,9 +167,15 @@ class Database(Store):
         return self._timeseries.points(series_id, since, until)
 
     def point_objects(
-        self, series_id: int, lo: int, hi: int, offset: int, limit: int, tails: Sequence[str]
+        self,
+        series_id: int,
+        since: int | None,
+        until: int | None,
+        offset: int,
+        limit: int,
+        tails: Sequence[str],
     ) -> tuple[int, str]:
-        return point_objects(self._gateway, series_id, lo, hi, offset, limit, tails)
+        return point_objects(self._gateway, series_id, since, until, offset, limit, tails)
 
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
         return self._timeseries.latest(series_id, at_or_before)

@@ -28,6 +28,8 @@ BACKFILLED = 1
 # A drop or jump from the series' previous value beyond the configured factor: stored, and
 # marked so `status` and `history` show it (as Social Blade marks suspicious swings).
 SUDDEN = 2
+# Every flag bit a snapshot may carry: `flags & FLAG_BITS` indexes what is written per flag set.
+FLAG_BITS = BACKFILLED | SUDDEN
 
 
 class Name(SQLModel, table=True):

@@ -14,10 +14,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from tracker.store.engine import Gateway
-from tracker.store.models import BACKFILLED, SUDDEN
+from tracker.store.models import FLAG_BITS
+from tracker.store.timeseries import EARLIEST, LATEST
 
 # `tails[flags & FLAG_BITS]` closes a point's object (its flags' members and the brace).
-FLAG_BITS = BACKFILLED | SUDDEN
 assert FLAG_BITS == 3, "the statements below spell out the four cases of two flag bits"
 
 # A point's object; the common one (no period, no flag) is written by the first, shorter
@@ -51,22 +51,27 @@ _LAST = ',{"ts":'
 def point_objects(
     gateway: Gateway,
     series_id: int,
-    lo: int,
-    hi: int,
+    since: int | None,
+    until: int | None,
     offset: int,
     limit: int,
     tails: Sequence[str],
 ) -> tuple[int, str]:
-    """(how many points the series has in [lo, hi), the page [offset, offset + limit) of them
-    oldest first, each `{"ts":…,"value":…` (`,"period":…` when it has one) closed by
-    `tails[flags & FLAG_BITS]`, joined by commas): "" for an empty page.
+    """(how many points the series has in [since, until) (None: open), the page
+    [offset, offset + limit) of them oldest first, each `{"ts":…,"value":…` (`,"period":…`
+    when it has one) closed by `tails[flags & FLAG_BITS]`, joined by commas): "" for an
+    empty page.
 
     The page is read one point longer: when it ends short, what it holds is the total and
     the points are not counted again (~0.3 ms of a 10,000-point page)."""
     if len(tails) != FLAG_BITS + 1:
         raise ValueError(f"tails: need {FLAG_BITS + 1} (one per flag bits), got {len(tails)}")
     statement = _SQLITE if gateway.is_sqlite else _POSTGRES
-    span = (series_id, lo, hi)
+    span = (
+        series_id,
+        since if since is not None else EARLIEST,
+        until if until is not None else LATEST,
+    )
     with gateway.cursor() as cursor:
         cursor.execute(gateway.sql(statement), (*tails, *span, limit + 1, offset))
         found, text = cursor.fetchone()

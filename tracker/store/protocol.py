@@ -76,10 +76,17 @@ class Store(Protocol):
         ...
 
     def point_objects(
-        self, series_id: int, lo: int, hi: int, offset: int, limit: int, tails: Sequence[str]
+        self,
+        series_id: int,
+        since: int | None,
+        until: int | None,
+        offset: int,
+        limit: int,
+        tails: Sequence[str],
     ) -> tuple[int, str]:
-        """(points of one series in [lo, hi), a page of them as JSON objects joined by commas,
-        each closed by `tails[flags & 3]`): see tracker.store.pointtext."""
+        """(points of one series in [since, until) (None: open), a page of them as JSON
+        objects joined by commas, each closed by `tails[flags & 3]`): see
+        tracker.store.pointtext."""
         ...
 
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:

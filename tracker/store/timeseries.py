@@ -23,7 +23,8 @@ Row = tuple[int, int, int, int | None, int | None, int | None]
 # (ts, value, period, sig, flags) of one series.
 PointRow = tuple[int, int, int | None, int | None, int | None]
 
-_EARLIEST, _LATEST = -(2**62), 2**62
+# The bounds of a range given open (past any time a store holds).
+EARLIEST, LATEST = -(2**62), 2**62
 
 
 class RowWriter(Protocol):
@@ -263,8 +264,8 @@ class TimeSeries:
         self, series_id: int, since: int | None = None, until: int | None = None
     ) -> list[tuple[int, int]]:
         """(ts, value) pairs of one series, oldest first; `until` is exclusive."""
-        lo = since if since is not None else _EARLIEST
-        hi = until if until is not None else _LATEST
+        lo = since if since is not None else EARLIEST
+        hi = until if until is not None else LATEST
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
@@ -279,8 +280,8 @@ class TimeSeries:
         self, series_id: int, since: int | None = None, until: int | None = None
     ) -> list[PointRow]:
         """Full rows (ts, value, period, sig, flags) of one series, oldest first."""
-        lo = since if since is not None else _EARLIEST
-        hi = until if until is not None else _LATEST
+        lo = since if since is not None else EARLIEST
+        hi = until if until is not None else LATEST
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
@@ -293,7 +294,7 @@ class TimeSeries:
 
     def latest(self, series_id: int, at_or_before: int | None = None) -> tuple[int, int] | None:
         """The newest (ts, value) of one series at or before a time, if there is one."""
-        hi = at_or_before if at_or_before is not None else _LATEST
+        hi = at_or_before if at_or_before is not None else LATEST
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(

@@ -27,9 +27,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tracker.baselines import DAY
 from tracker.errors import UsageError
-from tracker.read.documents import FLAG_BITS
 from tracker.read.records import NOT_IN_CHART
-from tracker.store.models import BACKFILLED, SUDDEN
+from tracker.store.models import BACKFILLED, FLAG_BITS, SUDDEN
 from tracker.timeutil import parse_duration, parse_moment, to_epoch
 from tracker.web.models import (
     ComparisonRecord,

@@ -51,8 +51,6 @@ SERIES_TTL = 300.0
 # this far behind a round (the JSON's Cache-Control max-age is the same).
 CAMPAIGN_TTL = 5.0
 MAX_LIMIT = 100_000
-# Past any ts a store holds: the bounds of a range given open.
-BIG = 2**62
 
 
 T = TypeVar("T")
@@ -209,9 +207,7 @@ class Records:
         if since is not None and until is not None and since >= until:
             raise UsageError("since must be before until")
         if tails is not None and not every and on is None and info.metric != periods.CHART:
-            lo = since if since is not None else -BIG
-            hi = until if until is not None else BIG
-            total, text = self.store.point_objects(series_id, lo, hi, offset, limit, tails)
+            total, text = self.store.point_objects(series_id, since, until, offset, limit, tails)
             count = min(limit, max(0, total - offset))
             page = self._page(info, None, None, total, offset, limit, count)
             return PointRows(page, (), None, False, text)
