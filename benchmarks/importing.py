@@ -48,24 +48,27 @@ def pack(ids):
         while n >= 128: out.append(n & 127 | 128); n >>= 7
         out.append(n)
     return bytes(out)
-names, ids, points = {}, {}, {}
+names, ids, points, layouts = {}, {}, {}, {}
 name = lambda t: names.setdefault(t, len(names) + 1)
-schema = name(json.dumps(["category", "country", "list", "season"], separators=(",", ":")))
 with open(path, encoding="utf-8", newline="") as f:
     for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
         parts = (r["show_title"], r["season_title"], r["country_iso2"], r["category"])
         if parts not in ids:
             labels = (r["category"], r["country_name"], r["country_iso2"], r["season_title"])
+            at = tuple(parts.index(v) if v in parts else None for v in labels)
+            if at not in layouts:  # a label value that is a key part is stored once
+                keys = ("category", "country", "list", "season")
+                layouts[at] = name(json.dumps(dict(zip(keys, at)), separators=(",", ":")))
             ids[parts] = (len(ids) + 1, 1, pack(map(name, parts)), name(parts[0]), None,
-                          pack([schema, *map(name, labels)]), 0)
+                          pack([layouts[at], *(name(v) for v, i in zip(labels, at) if i is None)]))
         day = dt.datetime.fromisoformat(r["week"] + "T00:00+00:00") - dt.timedelta(days=6)
         points[(ids[parts][0], int(day.timestamp()))] = int(r["weekly_rank"])
 cur = conn.cursor()
 cur.executemany(f"INSERT INTO name (id, text, fold) VALUES ({p}, {p}, {p})",
                 [(i, t, t.casefold()) for t, i in names.items()])
 cur.execute(f"INSERT INTO kind (id, source, metric) VALUES (1, 'netflix', 'chart_rank')")
-cur.executemany(f"INSERT INTO series (id, kind, key, subject, label, labels, created) "
-                f"VALUES ({', '.join([p] * 7)})", ids.values())
+cur.executemany(f"INSERT INTO series (id, kind, key, subject, label, labels) "
+                f"VALUES ({', '.join([p] * 6)})", ids.values())
 rows = [(s, t, v, 604800) for (s, t), v in points.items()]
 if pg:
     with cur.copy("COPY snapshot (series_id, ts, value, period) FROM STDIN") as copy:

@@ -105,7 +105,7 @@ def _series(store: Database, shape: ReadShape) -> None:
     with store.engine.begin() as conn:
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        insert_series(raw.cursor(), rows, pg=not store.is_sqlite, created=T0)
+        insert_series(raw.cursor(), rows, pg=not store.is_sqlite)
 
 
 def window(start: int, points: int) -> tuple[int, int]:

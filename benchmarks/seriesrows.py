@@ -1,5 +1,6 @@
-"""Series rows written straight into the tables, as the store keeps them (migration 0007): the
-benchmarks that build millions of points name their series without going through the store.
+"""Series rows written straight into the tables, as the store keeps them (migrations 0007 and
+0008): the benchmarks that build millions of points name their series without going through
+the store.
 
     insert_series(cursor, [(id, source, metric, key, subject, handle, labels), ...], pg)
 """
@@ -9,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tracker.store.interned import KEY_SEPARATOR, label_names, pack
+from tracker.store.interned import coded, pack
 
 SeriesRow = tuple[int, str, str, str, str, str, dict[str, str]]
 
 
 def table_rows(
-    series: Iterable[SeriesRow], created: int = 0
+    series: Iterable[SeriesRow],
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The rows of `name`, `kind` and `series` for `series`, into empty tables."""
     names: dict[str, int] = {}
@@ -27,16 +28,15 @@ def table_rows(
     out = []
     for sid, source, metric, key, subject, handle, labels in series:
         kind = kinds.setdefault((source, metric), len(kinds) + 1)
-        texts = [label_names(labels), *(labels[n] for n in sorted(labels))] if labels else []
+        parts, stored = coded(key, labels)
         out.append(
             (
                 sid,
                 kind,
-                pack(name(part) for part in key.split(KEY_SEPARATOR)),
+                pack(name(part) for part in parts),
                 name(subject),
                 None if handle == subject else name(handle),
-                pack(name(t) for t in texts),
-                created,
+                pack(name(t) for t in stored),
             )
         )
     return (
@@ -46,15 +46,15 @@ def table_rows(
     )
 
 
-def insert_series(cursor: Any, series: Iterable[SeriesRow], pg: bool, created: int = 0) -> None:
+def insert_series(cursor: Any, series: Iterable[SeriesRow], pg: bool) -> None:
     """Write `series` into empty tables through a DB-API cursor (sqlite3 or psycopg)."""
-    names, kinds, rows = table_rows(series, created)
+    names, kinds, rows = table_rows(series)
     p = "%s" if pg else "?"
     cursor.executemany(f"INSERT INTO name (id, text, fold) VALUES ({p}, {p}, {p})", names)
     cursor.executemany(f"INSERT INTO kind (id, source, metric) VALUES ({p}, {p}, {p})", kinds)
     cursor.executemany(
-        f"INSERT INTO series (id, kind, key, subject, label, labels, created) "
-        f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+        f"INSERT INTO series (id, kind, key, subject, label, labels) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
         rows,
     )
     if pg:

@@ -44,7 +44,7 @@ class Database(Store):
         gateway = Gateway(engine)
         self._gateway = gateway
         self.is_sqlite = gateway.is_sqlite
-        self._series = SeriesIndex(gateway, clock)
+        self._series = SeriesIndex(gateway)
         self._timeseries = TimeSeries(gateway, self._series)
         self._ledger = Ledger(gateway, clock)
         self._budgets = Budgets(gateway)

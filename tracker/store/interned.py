@@ -8,9 +8,13 @@ of `kind`. The series row then holds ids: its key and labels as varint-packed bl
 caches what it has read (`Names`); a text another process interned meanwhile is read on first
 sight.
 
-A labels blob is the id of its sorted label names (their JSON list, interned as one text:
-`["country","list"]`) followed by the id of each value in that order: a chart's 60,000
-series share one names list.
+A labels blob is the id of its *layout* followed by the id of each value the key does not hold
+already. The layout is one interned text, a JSON object of the label names, sorted, each
+mapped to the index of the key part its value equals (the first, if several do) or to null
+when the value is stored in the blob: a Netflix country series, key
+`title|season|GB|TV`, has the layout `{"category":3,"country":null,"list":2,"season":1}`
+and a blob of two ids, that layout's and "United Kingdom"'s. A chart's 60,000 series share
+one layout; decoding a blob takes the key's ids too (`Names.labels`).
 """
 
 from __future__ import annotations
@@ -57,17 +61,38 @@ def unpack(blob: bytes) -> list[int]:
     return found
 
 
-def label_names(labels: Mapping[str, str]) -> str:
-    """The text a labels blob's first id stands for: the sorted names as a JSON list."""
-    return _layout(tuple(labels))[1]
+def coded(key: str, labels: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The texts whose ids a series' key blob and labels blob hold, in order."""
+    parts = key.split(KEY_SEPARATOR)
+    if not labels:
+        return parts, []
+    names = _sorted(tuple(labels))
+    values = [labels[n] for n in names]
+    at = [parts.index(v) if v in parts else None for v in values]
+    stored = [v for v, i in zip(values, at, strict=True) if i is None]
+    return parts, [_layout(names, tuple(at)), *stored]
 
 
 @lru_cache(maxsize=256)
-def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    """Label names in a mapping's own order -> (sorted, the text of that list): a chart's
-    series share a few such orders, so an import sorts each once, not once a series."""
-    ordered = tuple(sorted(names))
-    return ordered, json.dumps(list(ordered), ensure_ascii=False, separators=(",", ":"))
+def _sorted(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Label names in a mapping's own order, sorted: a chart's series share a few such
+    orders, so an import sorts each once, not once a series."""
+    return tuple(sorted(names))
+
+
+@lru_cache(maxsize=1024)
+def _layout(names: tuple[str, ...], at: tuple[int | None, ...]) -> str:
+    """The layout text of sorted label names and the key part each value is (or None)."""
+    return json.dumps(dict(zip(names, at, strict=True)), ensure_ascii=False, separators=(",", ":"))
+
+
+def _reading(layout: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """A layout text -> (the length of its labels blob, each name and where its value's id
+    sits in the blob's ids followed by the key's)."""
+    at: dict[str, int | None] = json.loads(layout)
+    width = 1 + sum(i is None for i in at.values())
+    stored = iter(range(1, width))
+    return width, tuple((name, next(stored) if i is None else width + i) for name, i in at.items())
 
 
 class Names:
@@ -79,7 +104,7 @@ class Names:
         self._id: dict[str, int] = {}
         self._kinds: dict[tuple[str, str], int] = {}
         self._kind: dict[int, tuple[str, str]] = {}
-        self._label_names: dict[int, tuple[str, ...]] = {}  # a labels blob's first id, read
+        self._layouts: dict[int, tuple[int, tuple[tuple[str, int], ...]]] = {}  # `_reading`s
 
     # -- reading ----------------------------------------------------------------------------
     def texts(self, ids: Iterable[int], cursor: Any = None) -> dict[int, str]:
@@ -170,41 +195,25 @@ class Names:
     def key_blob(self, key: str, ids: Mapping[str, int]) -> bytes:
         return pack(ids[part] for part in key.split(KEY_SEPARATOR))
 
-    @staticmethod
-    def blobs(
-        key: str, labels: Mapping[str, str], packed: Mapping[str, bytes]
-    ) -> tuple[bytes, bytes]:
-        """A series' key and labels blobs, from each text's packed id (`pack([id])`): an
-        import builds tens of thousands at once."""
-        key_blob = b"".join([packed[part] for part in key.split(KEY_SEPARATOR)])
-        if not labels:
-            return key_blob, b""
-        names, text = _layout(tuple(labels))
-        return key_blob, b"".join([packed[text], *[packed[labels[n]] for n in names]])
-
-    @staticmethod
-    def texts_of(key: str, labels: Mapping[str, str]) -> list[str]:
-        """The texts a series' key and labels are stored as."""
-        found = key.split(KEY_SEPARATOR)
-        if labels:
-            found += [label_names(labels), *labels.values()]
-        return found
-
     def key(self, ids: Sequence[int]) -> str:
         """The key of a key blob's ids (`unpack`), their texts cached (`texts`)."""
         texts = self._text
         return KEY_SEPARATOR.join([texts[i] for i in ids])
 
-    def labels(self, ids: Sequence[int]) -> dict[str, str]:
-        """The labels of a labels blob's ids (`unpack`), their texts cached (`texts`)."""
+    def labels(self, ids: Sequence[int], key: Sequence[int]) -> dict[str, str]:
+        """The labels of a labels blob's ids and its key blob's (`unpack`), their texts
+        cached (`texts`)."""
         if not ids:
             return {}
         texts = self._text
-        first = ids[0]
-        names = self._label_names.get(first)
-        if names is None:
-            names = self._label_names[first] = tuple(json.loads(texts[first]))
-        return {name: texts[v] for name, v in zip(names, ids[1:], strict=True)}
+        reading = self._layouts.get(ids[0])
+        if reading is None:
+            reading = self._layouts[ids[0]] = _reading(texts[ids[0]])
+        width, places = reading
+        if len(ids) != width:
+            raise ValueError(f"a labels blob of {len(ids)} ids for a layout of {width}")
+        row = [*ids, *key]
+        return {name: texts[row[at]] for name, at in places}
 
     # -- cache ------------------------------------------------------------------------------
     def _read_texts(self, texts: list[str], cursor: Any = None) -> None:

@@ -57,7 +57,8 @@ class Kind(SQLModel, table=True):
 
 class Series(SQLModel, table=True):
     """What is measured: one metric of one target on one source. Its texts are ids of
-    `name` rows, its key and labels varint-packed lists of them (`tracker.store.interned`)."""
+    `name` rows, its key and labels varint-packed lists of them (`tracker.store.interned`);
+    a label value that is a part of the key is not stored twice."""
 
     __table_args__ = (
         UniqueConstraint("kind", "key", name="uq_series_identity"),
@@ -78,10 +79,9 @@ class Series(SQLModel, table=True):
     subject: int = Field(index=True)
     # The human handle, which may change while `key` stays; NULL when it is the subject.
     label: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    # Extra labels ({"country": "GB", "chart": "TV (English)"}): the id of their names, then
-    # of each value.
+    # Extra labels ({"country": "United Kingdom", "list": "GB"}): the id of their layout (their
+    # names, and which key part each value is), then of each value the key does not hold.
     labels: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Snapshot(SQLModel, table=True):

@@ -8,14 +8,12 @@ one query, and creating the unknown ones a few more. Its texts are stored once e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from tracker.core import Observation
 from tracker.store.engine import Gateway
-from tracker.store.interned import Names, pack, unpack
-from tracker.timeutil import to_epoch
+from tracker.store.interned import Names, coded, pack, unpack
 
 # Series created in one batch past which PostgreSQL's statistics are refreshed at once.
 ANALYZE_AFTER = 1_000
@@ -37,9 +35,8 @@ class SeriesInfo:
 class SeriesIndex:
     """Series ids by source, metric and key, created on first sight."""
 
-    def __init__(self, gateway: Gateway, clock: Callable[[], datetime]) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self._db = gateway
-        self._clock = clock
         self.names = Names(gateway)
         # source -> metric -> key -> (id, label, subject): nested, so a look-up builds no tuple.
         self._cache: dict[str, dict[str, dict[str, tuple[int, str, str]]]] = {}
@@ -128,24 +125,26 @@ class SeriesIndex:
         return list(firsts.values())
 
     def _create(self, source: str, firsts: Sequence[Observation]) -> None:
-        created = to_epoch(self._clock())
         names = self.names
+        blobs = [coded(o.key, o.labels) for o in firsts]
         texts: list[str] = []
-        for o in firsts:
-            texts += names.texts_of(o.key, o.labels)
+        for (parts, stored), o in zip(blobs, firsts, strict=True):
+            texts += parts
+            texts += stored
             texts += (o.subject, o.label)
         ids = names.intern(texts)
+        # Each text's packed id, joined: an import builds tens of thousands of blobs at once.
         packed = {text: pack((i,)) for text, i in ids.items()}
         kinds = {m: names.kind_id(source, m) for m in {o.metric for o in firsts}}
         rows = [
             (
                 kinds[o.metric],
-                *names.blobs(o.key, o.labels, packed),
+                b"".join([packed[t] for t in parts]),
+                b"".join([packed[t] for t in stored]),
                 ids[o.subject],
                 None if o.label == o.subject else ids[o.label],
-                created,
             )
-            for o in firsts
+            for (parts, stored), o in zip(blobs, firsts, strict=True)
         ]
         self._fresh = {row[1]: o.key for row, o in zip(rows, firsts, strict=True)}
         # Another process may create the same series meanwhile: its row wins, ours is skipped.
@@ -153,8 +152,8 @@ class SeriesIndex:
             if self._db.is_sqlite or len(rows) < COPY_AFTER:
                 cursor.executemany(
                     self._db.sql(
-                        "INSERT INTO series (kind, key, labels, subject, label, created) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO NOTHING"
+                        "INSERT INTO series (kind, key, labels, subject, label) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO NOTHING"
                     ),
                     rows,
                 )
@@ -163,17 +162,17 @@ class SeriesIndex:
                 # waiting on the server for seconds.
                 cursor.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS series_in (kind integer, key bytea, "
-                    "labels bytea, subject integer, label integer, created bigint) "
+                    "labels bytea, subject integer, label integer) "
                     "ON COMMIT DELETE ROWS"
                 )
                 with cursor.copy(
-                    "COPY series_in (kind, key, labels, subject, label, created) FROM STDIN"
+                    "COPY series_in (kind, key, labels, subject, label) FROM STDIN"
                 ) as copy:
                     for row in rows:
                         copy.write_row(row)
                 cursor.execute(
-                    "INSERT INTO series (kind, key, subject, label, labels, created) "
-                    "SELECT kind, key, subject, label, labels, created FROM series_in "
+                    "INSERT INTO series (kind, key, subject, label, labels) "
+                    "SELECT kind, key, subject, label, labels FROM series_in "
                     "ON CONFLICT (kind, key) DO NOTHING"
                 )
         self._unanalyzed += len(rows)
@@ -269,8 +268,11 @@ class SeriesIndex:
 
     @property
     def _holds(self) -> str:
-        """The labels blob holds the bytes given."""
-        return "instr(s.labels, ?) > 0" if self._db.is_sqlite else "position(? in s.labels) > 0"
+        """The labels or the key blob holds the bytes given (a value the key holds is not
+        stored again in the labels: `tracker.store.interned`)."""
+        if self._db.is_sqlite:
+            return "(instr(s.labels, ?) > 0 OR instr(s.key, ?) > 0)"
+        return "(position(? in s.labels) > 0 OR position(? in s.key) > 0)"
 
     def _select(
         self,
@@ -285,15 +287,16 @@ class SeriesIndex:
         names = self.names
         with self._db.cursor() as cursor:
             if labels:
-                # Filtered by the database too: only series whose labels blob holds each
-                # wanted value's id are sent and decoded (a show's 57 series for its one
+                # Filtered by the database too: only series whose labels or key blob holds
+                # each wanted value's id are sent and decoded (a show's 57 series for its one
                 # country). Python's check below stays the rule: an id's bytes may match
                 # elsewhere in a blob.
                 ids = names.known(labels.values(), cursor)
                 if len(ids) < len(set(labels.values())):
                     return []  # a value never stored: no series has it
                 where = [*where, *[self._holds] * len(ids)]
-                args = [*args, *(pack([i]) for i in ids.values())]
+                for i in ids.values():
+                    args += [pack([i])] * 2  # the labels blob's test, the key's
             where = where or ["1 = 1"]
             cursor.execute(
                 self._db.sql(
@@ -320,7 +323,7 @@ class SeriesIndex:
                 names.key(key),
                 texts[who],
                 texts[who if handle is None else handle],
-                names.labels(blob),
+                names.labels(blob, key),
             )
             for sid, src, met, key, who, handle, blob in rows
         ]

@@ -17,13 +17,13 @@ Create Date: 2026-11-29
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 from tracker.bounds import MAX_KEY, MAX_LABEL, MAX_METRIC, MAX_SOURCE, MAX_SUBJECT
-from tracker.store.interned import KEY_SEPARATOR, label_names, pack, unpack
 
 revision = "0007"
 down_revision = "0006"
@@ -31,6 +31,39 @@ branch_labels = None
 depends_on = None
 
 _CHUNK = 5_000
+# The format this revision writes, frozen here (`tracker.store.interned` moves on: 0008).
+KEY_SEPARATOR = "|"
+
+
+def label_names(labels: dict[str, str]) -> str:
+    """A labels blob's first text: the sorted names as a JSON list."""
+    return json.dumps(sorted(labels), ensure_ascii=False, separators=(",", ":"))
+
+
+def pack(ids: Iterable[int]) -> bytes:
+    """Non-negative integers as LEB128 varints."""
+    out = bytearray()
+    for n in ids:
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+    return bytes(out)
+
+
+def unpack(blob: bytes) -> list[int]:
+    """The integers `pack` wrote."""
+    found: list[int] = []
+    n = shift = 0
+    for byte in blob:
+        if byte < 0x80:
+            found.append(n | byte << shift)
+            n = shift = 0
+        else:
+            n |= (byte & 0x7F) << shift
+            shift += 7
+    return found
+
 
 _old = sa.table(
     "series_old",
