@@ -12,6 +12,7 @@ from alembic import command
 from sqlalchemy import text
 
 from tests.test_interned import SERIES as SHAPES_0007
+from tests.test_schema import _differences
 from tracker.collectors.base import Observation
 from tracker.migrate import alembic_config, upgrade
 from tracker.store import Database
@@ -124,6 +125,7 @@ def test_an_upgrade_keeps_every_series_and_stores_a_key_part_once(database_url: 
         store.upgrade()
         assert store.find_series() == _expected(SERIES)
         _check_lean(store, SERIES)
+        assert _differences(store) == []  # the table rebuilt with its indexes and constraint
         names = set(_texts(store).values())
         assert '["list"]' in names  # a key part still, though no labels' names list now
         assert {t for t in names if t.startswith("[")} == {'["list"]'}  # the lists unused, gone

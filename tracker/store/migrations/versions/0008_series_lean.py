@@ -38,7 +38,9 @@ _UPDATE = sa.text("UPDATE series SET labels = :labels WHERE id = :id")
 
 
 def upgrade() -> None:
-    op.drop_column("series", "created")
+    # In batch: SQLite before 3.35 has no DROP COLUMN; the table is copied instead.
+    with op.batch_alter_table("series") as batch:
+        batch.drop_column("created")
     _convert(_lean)
 
 
