@@ -198,3 +198,17 @@ def test_series_past_a_chunk_convert_both_ways(database_url: str) -> None:
         assert _rows_0007(store) == [(*row[:-1], 0) for row in before]
     finally:
         store.close()
+
+
+def test_the_metric_of_most_new_series_gets_the_smallest_kind_id(store: Database) -> None:
+    # A kind id of 1 takes no byte of a SQLite record: the chart's main metric gets it, by
+    # count and then name, never by a set's order.
+    at = datetime.fromtimestamp(T0, UTC)
+    store.write(
+        "netflix",
+        [Observation("views", "a", 1, at, "A"), Observation("hours_viewed", "a", 1, at, "A")]
+        + [Observation("chart_rank", f"s{i}", 1, at, f"S{i}") for i in range(3)],
+    )
+    with store.engine.connect() as conn:
+        kinds = conn.execute(text("SELECT metric FROM kind ORDER BY id")).scalars().all()
+    assert kinds == ["chart_rank", "hours_viewed", "views"]
