@@ -40,6 +40,9 @@ MAX_SOURCE = MAX_METRIC = 40
 MAX_KEY = MAX_LABEL = 300
 MAX_SUBJECT = 200
 MAX_NAME = 100
+# Significant figures a value may be rounded to (a 64-bit integer has at most 19 digits): the
+# store keeps them in a 16-bit integer beside two flag bits (`tracker.store.models.SIG_SHIFT`).
+MAX_SIG = 2**13 - 1
 
 
 def refuse_hostile(value: Any) -> Any:

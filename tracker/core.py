@@ -24,6 +24,7 @@ from tracker.bounds import (
     MAX_KEY,
     MAX_LABEL,
     MAX_METRIC,
+    MAX_SIG,
     MAX_SUBJECT,
     bounded,
     duration_setting,
@@ -47,7 +48,8 @@ MAX_TAG_LENGTH = 100
 # and the round checks every value against these before it reaches the database.
 INT64_MIN, INT64_MAX = -MAX_INT64 - 1, MAX_INT64
 INT32_MAX = 2**31 - 1
-INT16_MAX = 2**15 - 1
+# A period is of whole days (the store keeps it in days).
+_DAY = timedelta(days=1)
 
 
 def normalize_tag(text: str) -> str:
@@ -256,10 +258,16 @@ def unstorable(obs: Observation) -> str:
             return f"label {label!r} {why}"
     if obs.at.tzinfo is None:
         return f"{obs.metric}: time {obs.at.isoformat()} has no timezone"
-    if obs.period is not None and not 0 <= obs.period.total_seconds() <= INT32_MAX:
-        return f"{obs.metric}: period {obs.period} out of range"
-    if obs.sig is not None and not 0 <= obs.sig <= INT16_MAX:
-        return f"{obs.metric}: {obs.sig} significant figures is out of range"
+    if obs.period is not None:
+        if not 0 <= obs.period.total_seconds() <= INT32_MAX:
+            return f"{obs.metric}: period {obs.period} out of range"
+        if obs.period % _DAY:
+            return (
+                f"{obs.metric}: period {obs.period} is not a whole number of days "
+                "(the store keeps a value's period in days)"
+            )
+    if obs.sig is not None and not 1 <= obs.sig <= MAX_SIG:
+        return f"{obs.metric}: {obs.sig} significant figures is out of range (1 .. {MAX_SIG})"
     return ""
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.store.engine import Gateway, id_lists
-from tracker.store.timeseries import PointRow
+from tracker.store.timeseries import POINT_COLUMNS, PointRow
 
 # Outbox statuses.
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -287,7 +287,7 @@ class AlertBook:
             with self._db.cursor() as cursor:
                 cursor.execute(
                     self._db.sql(
-                        "SELECT s.id, n.ts, n.value, n.period, n.sig, n.flags FROM series s "
+                        "SELECT s.id, n.ts, n.value, " + POINT_COLUMNS + " FROM series s "
                         "JOIN snapshot n ON n.series_id = s.id AND n.ts = (SELECT max(ts) "
                         "FROM snapshot WHERE series_id = s.id AND ts <= ?) "
                         f"WHERE s.id IN ({placeholders})"
@@ -305,7 +305,7 @@ class AlertBook:
             with self._db.cursor() as cursor:
                 cursor.execute(
                     self._db.sql(
-                        "SELECT series_id, ts, value, period, sig, flags FROM snapshot "
+                        "SELECT series_id, ts, value, " + POINT_COLUMNS + " FROM snapshot "
                         f"WHERE series_id IN ({placeholders}) ORDER BY series_id, ts"
                     ),
                     chunk,

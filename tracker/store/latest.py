@@ -8,6 +8,7 @@ series' MAX(ts) an index look-up, so a store of ~50,000 series answers in one pa
 from __future__ import annotations
 
 from tracker.store.engine import Gateway, id_lists
+from tracker.store.timeseries import PERIOD
 
 # (series_id, ts, value, period): period in seconds where the value is of a period (a weekly
 # chart rank), else None
@@ -20,7 +21,7 @@ def latest_values(gateway: Gateway) -> list[LatestRow]:
     """(series_id, ts, value, period) of the newest point of every series that has one."""
     with gateway.cursor() as cursor:
         cursor.execute(
-            "SELECT s.series_id, s.ts, s.value, s.period FROM snapshot s "
+            "SELECT s.series_id, s.ts, s.value, " + PERIOD + " FROM snapshot s "
             "JOIN (SELECT series_id, MAX(ts) AS ts FROM snapshot GROUP BY series_id) m "
             "ON s.series_id = m.series_id AND s.ts = m.ts ORDER BY s.series_id"
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracker.store.engine import Gateway, id_lists
+from tracker.store.models import DAY
 
 _EARLIEST, _LATEST = -(2**62), 2**62
 
@@ -25,6 +26,8 @@ def period_starts(
 ) -> list[int]:
     """The distinct starts in [since, until) of the `period`-second periods that any of
     `series_ids` has a point for, oldest first: one statement per 500 ids."""
+    if period % DAY:  # the table keeps whole days: no point has a period of this length
+        return []
     lo = since if since is not None else _EARLIEST
     hi = until if until is not None else _LATEST
     found: set[int] = set()
@@ -33,9 +36,9 @@ def period_starts(
             cursor.execute(
                 gateway.sql(
                     f"SELECT DISTINCT ts FROM snapshot WHERE series_id IN ({placeholders}) "
-                    "AND period = ? AND ts >= ? AND ts < ?"
+                    "AND days = ? AND ts >= ? AND ts < ?"
                 ),
-                [*chunk, period, lo, hi],
+                [*chunk, period // DAY, lo, hi],
             )
             found.update(int(ts) for (ts,) in cursor.fetchall())
     return sorted(found)

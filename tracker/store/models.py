@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from tracker.bounds import MAX_METRIC, MAX_SOURCE
+from tracker.bounds import MAX_METRIC, MAX_SIG, MAX_SOURCE
 
 metadata = SQLModel.metadata
 
@@ -30,6 +30,12 @@ BACKFILLED = 1
 SUDDEN = 2
 # Every flag bit a snapshot may carry: `flags & FLAG_BITS` indexes what is written per flag set.
 FLAG_BITS = BACKFILLED | SUDDEN
+# `snapshot.flags` holds the significant figures above the flag bits: `flags >> SIG_SHIFT`
+# (0: exact). The most a value may have (MAX_SIG) keeps the column a 16-bit integer.
+SIG_SHIFT = 2
+assert FLAG_BITS < 1 << SIG_SHIFT and (MAX_SIG << SIG_SHIFT | FLAG_BITS) < 2**15
+# `snapshot.days` counts periods in these: a stored row's period is `days * DAY` seconds.
+DAY = 86_400
 
 
 class Name(SQLModel, table=True):
@@ -85,7 +91,12 @@ class Series(SQLModel, table=True):
 
 
 class Snapshot(SQLModel, table=True):
-    """One value of one series at one time."""
+    """One value of one series at one time.
+
+    Every byte of a row counts (160,000 rows a Netflix import): the period is kept in days,
+    the significant figures beside the flag bits. The store reads them back as the rows it
+    gives, (ts, value, period in seconds, sig, flags), in the SQL (`tracker.store.timeseries`).
+    """
 
     __table_args__ = (
         Index(
@@ -101,11 +112,13 @@ class Snapshot(SQLModel, table=True):
     ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     # Exact up to 10**15 and beyond: a 64-bit integer.
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
-    # Length of the reporting period in seconds, where the source reports periods (a weekly
-    # chart: 604800).
-    period: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    # Significant figures when the platform rounds (3 for "1.28M"); NULL = exact.
-    sig: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    # Length in whole days of the period the value is for, where the source reports periods
+    # (a weekly chart: 7, a day's count: 1); NULL for an instant. 7 takes one byte in SQLite
+    # where 604800 seconds took three.
+    days: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    # The flag bits (FLAG_BITS), and above them (SIG_SHIFT) the significant figures when the
+    # platform rounds (3 for "1.28M", 0 when exact); NULL when all are 0. One column where two
+    # took a byte each.
     flags: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
 
 

@@ -3,28 +3,60 @@
 Bulk paths go straight to the DB-API cursor with bound parameters: no ORM object per row.
 SQLite takes `executemany` of `INSERT OR IGNORE`; PostgreSQL takes `COPY`, with a savepoint
 and a set-based fallback that keeps writes idempotent.
+
+Rows keep one shape on both sides of the store, (…, period in seconds, sig, flags); the table
+holds the period in days and the figures above the flag bits (`tracker.store.models.Snapshot`).
+The conversion is the store's edge: in the SQL that reads (POINT_COLUMNS) and, on writing, in
+SQLite's insert and in the rows PostgreSQL's COPY takes (`stored`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
+from operator import attrgetter
 from typing import Any, Protocol
 
 from tracker.core import Observation, Sudden, clash_examples, split_collisions
-from tracker.errors import Clashed, StoreError
+from tracker.errors import Clashed, StoreError, StoreRefused
 from tracker.store.engine import Gateway
-from tracker.store.models import SUDDEN
+from tracker.store.models import DAY, FLAG_BITS, SIG_SHIFT, SUDDEN
 from tracker.store.recent import NOTHING, Recent
 from tracker.store.series import SeriesIndex
 from tracker.timeutil import to_epoch
 
-# A snapshot row as the bulk path takes it: series_id, ts, value, period, sig, flags.
+# A snapshot row as the bulk path takes it: series_id, ts, value, period (seconds, whole
+# days), sig, flags.
 Row = tuple[int, int, int, int | None, int | None, int | None]
 # (ts, value, period, sig, flags) of one series.
 PointRow = tuple[int, int, int | None, int | None, int | None]
 
 # The bounds of a range given open (past any time a store holds).
 EARLIEST, LATEST = -(2**62), 2**62
+
+assert (DAY, SIG_SHIFT, FLAG_BITS) == (86_400, 2, 3), "the statements below spell them out"
+# A stored row's period in seconds (NULL: an instant), as the column `period` held it.
+PERIOD = "days * 86400"
+# A stored row's (period in seconds, sig, flags), each NULL where there is none (an instant,
+# an exact value, no flag), as the columns `period`, `sig` and `flags` held them.
+POINT_COLUMNS = PERIOD + ", nullif(flags >> 2, 0), nullif(flags & 3, 0)"
+# The stored columns of a row's (period, sig, flags), the period whole days (`write` refuses
+# others), the flags NULL when there is no flag and no figure.
+_SQLITE_STORED = "? / 86400, nullif(ifnull(? << 2, 0) | ifnull(?, 0), 0)"
+_PERIOD = attrgetter("period")
+_ONE_DAY = timedelta(seconds=DAY)
+
+
+def stored(rows: Iterable[Row]) -> Iterator[tuple[int, int, int, int | None, int | None]]:
+    """`rows` as the table stores them: (series_id, ts, value, days, flags)."""
+    for sid, ts, value, period, sig, flags in rows:
+        yield (
+            sid,
+            ts,
+            value,
+            None if period is None else period // DAY,
+            (flags or 0) | sig << SIG_SHIFT if sig else flags or None,
+        )
 
 
 class RowWriter(Protocol):
@@ -42,8 +74,8 @@ class SQLiteInsert:
     def __call__(self, rows: Sequence[Row]) -> int:
         with self._db.cursor(write=True) as cursor:
             cursor.executemany(
-                "INSERT OR IGNORE INTO snapshot (series_id, ts, value, period, sig, flags) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO snapshot (series_id, ts, value, days, flags) "
+                "VALUES (?, ?, ?, " + _SQLITE_STORED + ")",
                 rows,
             )
             return int(cursor.rowcount)
@@ -66,9 +98,9 @@ class PostgresCopy:
             cursor.execute("SAVEPOINT bulk_copy")
             try:
                 with cursor.copy(
-                    "COPY snapshot (series_id, ts, value, period, sig, flags) FROM STDIN"
+                    "COPY snapshot (series_id, ts, value, days, flags) FROM STDIN"
                 ) as copy:
-                    for row in rows:
+                    for row in stored(rows):
                         copy.write_row(row)
             except self._db.unique_violation:
                 cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
@@ -81,17 +113,15 @@ class PostgresCopy:
         """The slow path: the rows into a scratch table, then one insert of those not there."""
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS snapshot_in "
-            "(series_id integer, ts bigint, value bigint, period integer, sig smallint, "
-            "flags smallint) ON COMMIT DELETE ROWS"
+            "(series_id integer, ts bigint, value bigint, days smallint, flags smallint) "
+            "ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(
-            "COPY snapshot_in (series_id, ts, value, period, sig, flags) FROM STDIN"
-        ) as copy:
-            for row in rows:
+        with cursor.copy("COPY snapshot_in (series_id, ts, value, days, flags) FROM STDIN") as copy:
+            for row in stored(rows):
                 copy.write_row(row)
         cursor.execute(
-            "INSERT INTO snapshot (series_id, ts, value, period, sig, flags) "
-            "SELECT DISTINCT ON (series_id, ts) series_id, ts, value, period, sig, flags "
+            "INSERT INTO snapshot (series_id, ts, value, days, flags) "
+            "SELECT DISTINCT ON (series_id, ts) series_id, ts, value, days, flags "
             "FROM snapshot_in ON CONFLICT (series_id, ts) DO NOTHING"
         )
         return int(cursor.rowcount)
@@ -135,8 +165,11 @@ class TimeSeries:
         With `sudden`, a value beyond its factor from the series' previous value is flagged
         SUDDEN (and stored all the same). One series at one time twice with different values
         is refused, every value of it (neither COPY nor INSERT OR IGNORE may keep one of them
-        silently): the rest is stored, then Clashed says what was refused."""
+        silently): the rest is stored, then Clashed says what was refused. A period that is
+        not whole days is refused, the whole write, before anything is stored (never rounded:
+        a round's values were checked by `unstorable`; this is for any other writer)."""
         observations = list(observations)
+        _whole_days(observations)
         rows = _rows(self._series.ids(source, observations), observations, flags)
         clashes: list[list[Observation]] = []
         if len({row[:2] for row in rows}) != len(rows):  # a series and time twice: look closer
@@ -285,7 +318,7 @@ class TimeSeries:
         with self._db.cursor() as cursor:
             cursor.execute(
                 self._db.sql(
-                    "SELECT ts, value, period, sig, flags FROM snapshot "
+                    "SELECT ts, value, " + POINT_COLUMNS + " FROM snapshot "
                     "WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts"
                 ),
                 (series_id, lo, hi),
@@ -311,6 +344,16 @@ class TimeSeries:
         with self._db.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM snapshot")
             return int(cursor.fetchone()[0])
+
+
+def _whole_days(observations: Sequence[Observation]) -> None:
+    """StoreRefused when a value's period is not whole days (the table keeps days)."""
+    for every in set(map(_PERIOD, observations)):
+        if every is not None and every % _ONE_DAY:
+            raise StoreRefused(
+                f"a period of {every} is not a whole number of days: the store keeps a "
+                "value's period in days"
+            )
 
 
 def _rows(ids: Sequence[int], observations: Sequence[Observation], flags: int | None) -> list[Row]:

@@ -6,7 +6,7 @@ state of its own.
 
 Exported, per series, as `tracker_series_value` and `tracker_series_observed_timestamp_seconds`
 with labels subject, platform, metric, key and the series' own labels (as `label_<name>`).
-A value of a period (a weekly chart rank, a day's page views: `period` set on the snapshot)
+A value of a period (a weekly chart rank, a day's page views: the snapshot's period set)
 is a statement about that period, published after it ends; it is exported as the series'
 current value only while it is current (`current`): of its chart's newest period, and ended
 less than two periods ago. A title that fell off a weekly chart, or a 2022 chart imported from
