@@ -69,12 +69,12 @@ cur.executemany(f"INSERT INTO name (id, text, fold) VALUES ({p}, {p}, {p})",
 cur.execute(f"INSERT INTO kind (id, source, metric) VALUES (1, 'netflix', 'chart_rank')")
 cur.executemany(f"INSERT INTO series (id, kind, key, subject, label, labels) "
                 f"VALUES ({', '.join([p] * 6)})", ids.values())
-rows = [(s, t, v, 604800) for (s, t), v in points.items()]
+rows = [(s, t, v, 7) for (s, t), v in points.items()]  # a week's chart: 7 days
 if pg:
-    with cur.copy("COPY snapshot (series_id, ts, value, period) FROM STDIN") as copy:
+    with cur.copy("COPY snapshot (series_id, ts, value, days) FROM STDIN") as copy:
         for row in rows: copy.write_row(row)
 else:
-    cur.executemany("INSERT INTO snapshot (series_id, ts, value, period) VALUES (?, ?, ?, ?)", rows)
+    cur.executemany("INSERT INTO snapshot (series_id, ts, value, days) VALUES (?, ?, ?, ?)", rows)
 conn.commit()
 """
 

@@ -22,7 +22,7 @@ from benchmarks.timing import Measure, frozen_heap, throughput, timed
 from tracker.store import Database, Row, Store
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
-COPY = "COPY snapshot (series_id, ts, value, period, sig, flags) FROM STDIN"
+COPY = "COPY snapshot (series_id, ts, value, days, flags) FROM STDIN"
 HISTORY = "SELECT ts, value FROM snapshot WHERE series_id = %s AND ts >= %s AND ts < %s ORDER BY ts"
 CACHE_FORMAT = 1
 
@@ -76,8 +76,11 @@ def _copy(conn: psycopg.Connection, batches: Iterable[list[Row]], commit_each: b
     with conn.cursor() as cur:
         for batch in batches:
             with cur.copy(COPY) as copy:
-                for row in batch:
-                    copy.write_row(row)
+                # The store's rows (period in seconds, sig, flags) as the table's columns (days,
+                # the figures above the two flag bits), as the store's COPY writes them.
+                for sid, ts, value, period, sig, flags in batch:
+                    days = None if period is None else period // 86400
+                    copy.write_row((sid, ts, value, days, ((sig or 0) << 2 | (flags or 0)) or None))
             if commit_each:
                 conn.commit()
     conn.commit()

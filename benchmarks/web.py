@@ -6,7 +6,7 @@ page's requests per second under a local load generator.
 
 1. Points: GET /api/series/{id}/points?limit=10000 over one keep-alive HTTP connection to a
    running `tracker serve` (the real command, a subprocess), against the same rows read by
-   raw sqlite3 (`SELECT ts, value, period, sig, flags ... ORDER BY ts`), interleaved, on random
+   raw sqlite3 (`SELECT ts, value, days, flags ... ORDER BY ts`), interleaved, on random
    series; p50 and p99 of each, and the ratio (goal <= 2x). The baseline runs in this process
    on its own connection, with no HTTP and no JSON: the endpoint's time includes the request,
    the same read inside the server, the ~0.9 MB of JSON written, and httpx receiving it all
@@ -54,7 +54,7 @@ from benchmarks.timing import Measure, percentile
 HERE = Path(__file__).parent
 WORKDIR = HERE / ".work"
 RESULTS = HERE / "results" / "web.json"
-POINTS = "SELECT ts, value, period, sig, flags FROM snapshot WHERE series_id = ? ORDER BY ts"
+POINTS = "SELECT ts, value, days, flags FROM snapshot WHERE series_id = ? ORDER BY ts"
 CONFIG = """contact = "bench@example.org"
 
 [campaign]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from tracker.bounds import MAX_SIG
@@ -44,8 +45,19 @@ def _read(row: tuple[int, int, int, int | None, int | None, int | None]) -> tupl
     return (ts, value, period, sig, flags or None)
 
 
+def _before_0009(store: Database) -> str:
+    """Three series and OLD as the schema of revision 0007 held them, brought to the revision
+    0009 follows (0007 itself, or what migrations came between); that revision."""
+    upgrade(store.engine, "0007")
+    _fill_0007(store)
+    config = alembic_config(store.engine)
+    before = ScriptDirectory.from_config(config).get_revision("0009").down_revision
+    assert isinstance(before, str)
+    upgrade(store.engine, before)
+    return before
+
+
 def _fill_0007(store: Database) -> None:
-    """Three series and OLD as the schema of revision 0007 held them."""
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO kind (id, source, metric) VALUES (1, 'x', 'm')"))
         conn.execute(text("INSERT INTO name (id, text, fold) VALUES (1, 'S', 's')"))
@@ -113,9 +125,8 @@ def _check_reads(store: Database) -> None:
 def test_an_existing_database_upgrades_with_every_value_kept(database_url: str) -> None:
     store = Database.open(database_url)
     try:
-        upgrade(store.engine, "0007")
-        _fill_0007(store)
-        upgrade(store.engine, "0009")
+        _before_0009(store)
+        store.upgrade()
         assert _snapshot_rows(store, "series_id, ts, value, days, flags") == [
             (sid, ts, value, None if period is None else period // DAY,
              ((sig or 0) << 2 | (flags or 0)) or None)
@@ -141,15 +152,14 @@ def test_an_existing_database_upgrades_with_every_value_kept(database_url: str) 
 def test_a_downgrade_writes_the_columns_back(database_url: str) -> None:
     store = Database.open(database_url)
     try:
-        upgrade(store.engine, "0007")
-        _fill_0007(store)
-        upgrade(store.engine, "0009")
-        command.downgrade(alembic_config(store.engine), "0007")
-        assert current(store.engine) == "0007"
+        before = _before_0009(store)
+        store.upgrade()
+        command.downgrade(alembic_config(store.engine), before)
+        assert current(store.engine) == before
         assert _snapshot_rows(store, "series_id, ts, value, period, sig, flags") == [
             (*row[:5], row[5] or None) for row in OLD
         ]
-        upgrade(store.engine, "0009")
+        store.upgrade()
         _check_reads(store)
     finally:
         store.close()
@@ -165,8 +175,7 @@ def test_a_row_the_new_columns_cannot_hold_stops_the_upgrade_and_changes_nothing
 ) -> None:
     store = Database.open(database_url)
     try:
-        upgrade(store.engine, "0007")
-        _fill_0007(store)
+        revision = _before_0009(store)
         with store.engine.begin() as conn:
             conn.execute(
                 text("INSERT INTO snapshot VALUES (3, :ts, 8, :period, :sig, :flags)"),
@@ -178,7 +187,7 @@ def test_a_row_the_new_columns_cannot_hold_stops_the_upgrade_and_changes_nothing
         assert f"period {period} s, sig {sig}, flags {flags}" in str(caught.value)
         assert "nothing was changed" in str(caught.value)
         store = Database.open(database_url)
-        assert current(store.engine) == "0007"
+        assert current(store.engine) == revision
         assert _snapshot_rows(store, "series_id, ts, value, period, sig, flags") == before
     finally:
         store.close()
