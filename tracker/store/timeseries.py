@@ -293,7 +293,9 @@ class TimeSeries:
         return "(flags & 2) != 0" if self._db.is_sqlite else "(flags & 2) <> 0"
 
     def write_rows(self, rows: Sequence[Row]) -> int:
-        """The bulk path: rows already keyed by series id. Returns the count of new rows."""
+        """The bulk path: rows already keyed by series id. Returns the count of new rows.
+        Unchecked: a period must be whole days (`write` refuses others; here they would be
+        cut to whole days)."""
         if not rows:
             return 0
         new = self._write_rows(rows)

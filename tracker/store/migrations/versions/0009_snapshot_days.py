@@ -1,20 +1,22 @@
-"""Snapshot rows one to three bytes smaller: the period in days, the figures in `flags`.
+"""Snapshot rows one to four bytes smaller: the period in days, the figures in `flags`.
 
 A weekly chart's row held `period` = 604800 (three bytes in SQLite, and its header byte) and
 `sig`, NULL for most values (a header byte). Now `days` holds the period in whole days (7: one
 byte) and `flags` the significant figures above its two flag bits (`flags >> 2`, 0: exact):
-2.9 B of the 52.4 B per sample of the real Netflix import.
+the real Netflix import went from 52.4 to 49.4 B per sample (`snapshot` 20.8 -> 17.8 B).
 
-Every value keeps what it said: the store reads `days * 86400`, `nullif(flags >> 2, 0)` and
-`nullif(flags & 3, 0)` where it read `period`, `sig` and `flags` (a flags of 0 reads as NULL:
-no flag either way). A row the new columns cannot hold exactly (a period that is not whole
-days, significant figures outside 1 .. 8191, flag bits beyond the two) stops the upgrade
-before anything is changed, saying how many and which: tracker itself never wrote one.
+Every value keeps what it said: the store reads the period as `days * 86400` and the figures
+and flags from the bits of `flags`, NULL where the old columns held NULL (a flags of 0 reads
+as NULL: no flag either way). A row the new columns cannot hold exactly (a period that is not
+whole days, significant figures outside 1 .. 8191, flag bits beyond the two) stops the upgrade
+before anything is changed, saying how many and which: tracker's own collectors and
+importers never wrote one.
 `downgrade` writes the three columns back.
 
 SQLite rebuilds the table (WITHOUT ROWID, as before) with one INSERT .. SELECT; PostgreSQL
 adds the column, updates the rows that change (periods, figures) in one statement and drops
-the old columns.
+the old columns. Set-based, both: no row passes through Python (the Netflix import's 162,214
+rows, on a loaded machine: 0.1 s on SQLite, 0.8 s on PostgreSQL, either way).
 
 Revision ID: 0009
 Revises: 0007
