@@ -125,7 +125,7 @@ def test_kill_9_each_process_in_turn(
     instantaneous = _rows(
         pg_store,
         "SELECT k.source, s.id, k.metric, array_agg(p.ts ORDER BY p.ts) FROM snapshot p "
-        "JOIN series s ON s.id = p.series_id JOIN kind k ON k.id = s.kind WHERE p.period IS NULL "
+        "JOIN series s ON s.id = p.series_id JOIN kind k ON k.id = s.kind WHERE p.days IS NULL "
         "GROUP BY k.source, s.id, k.metric",
     )
     # Followers of two Bluesky accounts and one Mastodon account, at least.
