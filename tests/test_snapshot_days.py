@@ -60,7 +60,11 @@ def _before_0009(store: Database) -> str:
 def _fill_0007(store: Database) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO kind (id, source, metric) VALUES (1, 'x', 'm')"))
-        conn.execute(text("INSERT INTO name (id, text, fold) VALUES (1, 'S', 's')"))
+        for nid, name in ((1, "S"), (2, "k2"), (3, "k3")):  # the subject, the keys' texts
+            conn.execute(
+                text("INSERT INTO name (id, text, fold) VALUES (:id, :text, :text)"),
+                {"id": nid, "text": name.lower()},
+            )
         for sid in (1, 2, 3):
             conn.execute(
                 text(

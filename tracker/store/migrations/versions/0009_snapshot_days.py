@@ -19,7 +19,7 @@ the old columns. Set-based, both: no row passes through Python (the Netflix impo
 rows, on a loaded machine: 0.1 s on SQLite, 0.8 s on PostgreSQL, either way).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-29
 """
 
@@ -31,7 +31,7 @@ from alembic import op
 from tracker.errors import StoreError
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
