@@ -65,7 +65,7 @@ with open(path, encoding="utf-8", newline="") as f:
         points[(ids[parts][0], int(day.timestamp()))] = int(r["weekly_rank"])
 cur = conn.cursor()
 cur.executemany(f"INSERT INTO name (id, text, fold) VALUES ({p}, {p}, {p})",
-                [(i, t, t.casefold()) for t, i in names.items()])
+                [(i, t, None if t.isascii() else t.casefold()) for t, i in names.items()])
 cur.execute(f"INSERT INTO kind (id, source, metric) VALUES (1, 'netflix', 'chart_rank')")
 cur.executemany(f"INSERT INTO series (id, kind, key, subject, label, labels) "
                 f"VALUES ({', '.join([p] * 6)})", ids.values())

@@ -49,10 +49,12 @@ import json
 url, name, since, until = ARGS
 if url.startswith("sqlite"):
     import sqlite3; conn = sqlite3.connect(url.removeprefix("sqlite:///")); p = "?"
+    folded = "coalesce(fold, lower(text))"
 else:
     import psycopg; conn = psycopg.connect(url.replace("+psycopg", "")); p = "%s"
+    folded = 'coalesce(fold, lower(text COLLATE "C"))'
 cur = conn.cursor()
-cur.execute(f"SELECT id FROM series WHERE subject IN (SELECT id FROM name WHERE fold = {p})",
+cur.execute(f"SELECT id FROM series WHERE subject IN (SELECT id FROM name WHERE {folded} = {p})",
             (name.casefold(),))
 (sid,), = cur.fetchall()
 cur.execute(f"SELECT ts, value FROM snapshot WHERE series_id = {p} AND ts >= {p} AND ts < {p} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tracker.store.interned import coded, pack
+from tracker.store.interned import coded, pack, stored_fold
 
 SeriesRow = tuple[int, str, str, str, str, str, dict[str, str]]
 
@@ -40,7 +40,7 @@ def table_rows(
             )
         )
     return (
-        [(i, text, text.casefold()) for text, i in names.items()],
+        [(i, text, stored_fold(text)) for text, i in names.items()],
         [(i, source, metric) for (source, metric), i in kinds.items()],
         out,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from tracker.collectors.base import Observation
 from tracker.migrate import upgrade
 from tracker.store import Database
+from tracker.store.models import FOLDED
 
 T0 = datetime(2022, 4, 22, tzinfo=UTC)
 
@@ -49,7 +50,8 @@ def test_casefolding_goes_beyond_ascii(store: Database) -> None:
 
 def test_the_name_lookups_use_the_indexes(store: Database) -> None:
     store.write("bluesky", [_kit()])
-    folded = "(SELECT id FROM name WHERE fold = 'kit connor')"
+    fold = FOLDED[store.engine.dialect.name]
+    folded = f"(SELECT id FROM name WHERE {fold} = 'kit connor')"
     match = "IN " + folded if store.is_sqlite else f"= ANY(ARRAY{folded})"  # as the store asks
     query = f"SELECT id FROM series WHERE subject {match} OR label {match}"
     with store.engine.connect() as conn:
@@ -94,7 +96,8 @@ def test_a_name_right_after_a_large_import_is_one_index_lookup(store: Database) 
     )
     query = (
         "SELECT s.id FROM series s JOIN kind k ON k.id = +s.kind WHERE s.subject IN "
-        "(SELECT id FROM name WHERE fold = 'show 7') AND k.source = 'netflix' "
+        f"(SELECT id FROM name WHERE {FOLDED[store.engine.dialect.name]} = 'show 7') "
+        "AND k.source = 'netflix' "
         "AND k.metric = 'chart_rank' ORDER BY s.id"
     )
     with store.engine.connect() as conn:

@@ -220,6 +220,8 @@ FRAGMENTS = {
     "' AND '.join(where)",
     "placeholders",  # "(?, ?), (?, ?)": placeholders only
     "self._sudden_predicate",
+    "folded",  # the dialect's casefolded-name expression (`tracker.store.models.FOLDED`)
+    "self.folded",
 }
 
 

@@ -20,17 +20,23 @@ one layout; decoding a blob takes the key's ids too (`Names.labels`).
 from __future__ import annotations
 
 import json
+import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from tracker.store.engine import IN_LIST, Gateway, id_lists
+from tracker.store.models import FOLDED
 
 # Texts past which the names the database holds are read whole rather than by id lists.
 READ_ALL_AFTER = 2_000
 # Key parts are joined by this: the key "title|season|GB|TV" is stored as four ids.
 KEY_SEPARATOR = "|"
+# PostgreSQL's advisory lock a writer of names holds (a constant key: b"tracker!" as a
+# big-endian integer), so two never add one text twice.
+NAMES_LOCK = int.from_bytes(b"tracker!", "big") - 2**63
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def pack(ids: Iterable[int]) -> bytes:
@@ -59,6 +65,15 @@ def unpack(blob: bytes) -> list[int]:
             n |= (byte & 0x7F) << shift
             shift += 7
     return found
+
+
+def stored_fold(text: str) -> str | None:
+    """What `name.fold` holds for `text`: its casefolded text, or None where lowering its
+    ASCII letters gives that (every ASCII text), which SQL's `lower()` does (`FOLDED`)."""
+    if text.isascii():
+        return None
+    folded = text.casefold()
+    return None if folded == text.translate(_ASCII_LOWER) else folded
 
 
 def coded(key: str, labels: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -108,6 +123,8 @@ class Names:
 
     def __init__(self, gateway: Gateway) -> None:
         self._db = gateway
+        # A name's casefolded text in this database's SQL (`ix_name_fold` indexes it).
+        self.folded = FOLDED["sqlite" if gateway.is_sqlite else "postgresql"]
         self._text: dict[int, str] = {}
         self._id: dict[str, int] = {}
         self._kinds: dict[tuple[str, str], int] = {}
@@ -173,13 +190,19 @@ class Names:
         self._read_texts([t for t in wanted if t not in self._id])
         new = sorted((t for t in wanted if t not in self._id), key=lambda t: (-counts[t], t))
         if new:
-            # Another process may intern the same text meanwhile: its row wins, ours is skipped.
+            # Another process may intern the same text meanwhile: a text is added only where
+            # none is, one writer at a time (SQLite's write lock; PostgreSQL's, taken here),
+            # so its row wins and ours is skipped.
+            folded = self.folded
             with self._db.cursor(write=True) as cursor:
+                if not self._db.is_sqlite:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (NAMES_LOCK,))
                 cursor.executemany(
                     self._db.sql(
-                        "INSERT INTO name (text, fold) VALUES (?, ?) ON CONFLICT (text) DO NOTHING"
+                        "INSERT INTO name (text, fold) SELECT ?, ? WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM name WHERE {folded} = ? AND text = ?)"
                     ),
-                    [(t, t.casefold()) for t in new],
+                    [(t, stored_fold(t), t.casefold(), t) for t in new],
                 )
             self._read_texts(new)
         return {t: self._id[t] for t in wanted}
@@ -235,11 +258,15 @@ class Names:
             cursor.execute("SELECT id, text FROM name")
             self._remember(cursor.fetchall())
             return
-        for at in range(0, len(texts), IN_LIST):
-            chunk = texts[at : at + IN_LIST]
+        # By their casefolded text (the index there is): other texts that fold alike come
+        # too, and are remembered all the same.
+        folds = sorted({t.casefold() for t in texts})
+        for at in range(0, len(folds), IN_LIST):
+            chunk = folds[at : at + IN_LIST]
             placeholders = ", ".join("?" * len(chunk))
             cursor.execute(
-                self._db.sql(f"SELECT id, text FROM name WHERE text IN ({placeholders})"), chunk
+                self._db.sql(f"SELECT id, text FROM name WHERE {self.folded} IN ({placeholders})"),
+                chunk,
             )
             self._remember(cursor.fetchall())
 

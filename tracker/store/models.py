@@ -7,6 +7,8 @@ on SQLite so a series' history is one contiguous range of the primary key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -14,9 +16,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     SmallInteger,
+    String,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
 from tracker.bounds import MAX_METRIC, MAX_SIG, MAX_SOURCE
@@ -38,17 +43,43 @@ assert FLAG_BITS < 1 << SIG_SHIFT and (MAX_SIG << SIG_SHIFT | FLAG_BITS) < 2**15
 DAY = 86_400
 
 
+# A name's casefolded text, as SQL: `fold` where the text is not plain ASCII, else the text
+# lowered by SQL's ASCII-only `lower()` (PostgreSQL's in the "C" collation, which lowers ASCII
+# alone in every database). `ix_name_fold` indexes this expression; look-ups compare it.
+FOLDED = {
+    "sqlite": "coalesce(fold, lower(text))",
+    "postgresql": 'coalesce(fold, lower(text COLLATE "C"))',
+}
+
+
+class _Folded(FunctionElement[str]):
+    """`FOLDED` of the dialect compiling it, for the model's index."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Folded)
+def _folded(element: _Folded, compiler: Any, **kw: Any) -> str:
+    return FOLDED[compiler.dialect.name]
+
+
 class Name(SQLModel, table=True):
     """A text series are known by, stored once (`tracker.store.interned`): a subject, a
-    handle, a part of a key, a label's name or value."""
+    handle, a part of a key, a label's name or value.
+
+    No unique index on `text` (1.5 B per sample of a chart's import): texts are found
+    through `ix_name_fold`, and a writer adds a text only where none is (SQLite writes one
+    transaction at a time; PostgreSQL's writers of names take a lock)."""
 
     __tablename__ = "name"
-    __table_args__ = (UniqueConstraint("text", name="uq_name_text"),)
+    __table_args__ = (Index("ix_name_fold", _Folded()),)
 
     id: int | None = Field(default=None, primary_key=True)
     text: str
-    # `text` casefolded and indexed: a subject or handle is found by one index look-up.
-    fold: str = Field(index=True)
+    # `text` casefolded where that differs from lowering its ASCII letters: NULL for an ASCII
+    # text (nearly every name), whose fold SQL's `lower()` gives (`FOLDED`).
+    fold: str | None = Field(default=None, sa_column=Column(String, nullable=True))
 
 
 class Kind(SQLModel, table=True):

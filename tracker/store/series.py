@@ -265,11 +265,12 @@ class SeriesIndex:
 
     def _folded(self, column: str) -> str:
         """`column` is the id of a text that casefolds to the parameter: an index look-up of
-        `name.fold`, then of `column` (PostgreSQL plans a hashed scan for `IN (SELECT ...)`
+        `ix_name_fold`, then of `column` (PostgreSQL plans a hashed scan for `IN (SELECT ...)`
         under an OR, and an index scan for the array of its result)."""
+        folded = self.names.folded
         if self._db.is_sqlite:
-            return f"{column} IN (SELECT id FROM name WHERE fold = ?)"
-        return f"{column} = ANY(ARRAY(SELECT id FROM name WHERE fold = ?))"
+            return f"{column} IN (SELECT id FROM name WHERE {folded} = ?)"
+        return f"{column} = ANY(ARRAY(SELECT id FROM name WHERE {folded} = ?))"
 
     @property
     def _holds(self) -> str:
