@@ -40,6 +40,7 @@ from tracker import config as config_module
 from tracker import daemon, migrate
 from tracker.commands.formats import HISTORY_COLUMNS
 from tracker.store import Database
+from tracker.store.schema import revisions
 from tracker.timeutil import day_start, to_epoch
 
 if TYPE_CHECKING:
@@ -592,10 +593,25 @@ def test_import_refuses_a_file_that_is_not_a_top10_file(cli: Cli) -> None:
         store.close()
 
 
+def test_db_upgrade_says_which_schema_it_found(db_cli: Cli) -> None:
+    store = Database.open(db_cli.database_url)
+    try:
+        migrate.upgrade(store.engine, "0007")
+    finally:
+        store.close()
+    result = db_cli("db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(f" upgraded from schema 0007 to {revisions()[1]}\n")
+
+
 def test_db_upgrade_creates_the_schema_and_is_idempotent(db_cli: Cli) -> None:
     result = db_cli("db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("database ") and result.stdout.endswith(" is up to date\n")
+    newest = revisions()[1]
+    assert result.stdout.startswith("database ")
+    assert result.stdout.endswith(f" created (schema {newest})\n")
+    again = db_cli("db", "upgrade")
+    assert again.stdout.endswith(f" is up to date (schema {newest})\n"), again.stdout
     store = Database.open(db_cli.database_url)
     try:
         assert migrate.current(store.engine) == _head()

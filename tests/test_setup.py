@@ -13,6 +13,7 @@ import pytest
 from tests import entry
 from tracker import config, configfile
 from tracker.errors import ConfigError
+from tracker.store.schema import revisions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "config" / "tracker.toml"
@@ -166,7 +167,7 @@ def test_a_new_user_from_any_directory(home: Path, tmp_path: Path) -> None:
 
     upgraded = tracker(home, "db", "upgrade", cwd=elsewhere)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout == f"database sqlite:///{data} is up to date\n"
+    assert upgraded.stdout == f"database sqlite:///{data} created (schema {revisions()[1]})\n"
     status = tracker(home, "status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert list(elsewhere.iterdir()) == [] and list(Path.cwd().iterdir()) == []

@@ -261,9 +261,18 @@ def db_upgrade(ctx: typer.Context) -> None:
       tracker --database postgresql://postgres@127.0.0.1/tracker db upgrade
     """
     from tracker.store import redact
+    from tracker.store.schema import revisions
 
-    context(ctx).store().upgrade()  # only the URL is read: a config being fixed is no obstacle
-    typer.echo(f"database {redact(context(ctx).database())} is up to date")
+    # Only the URL is read: a config being fixed is no obstacle.
+    found = context(ctx).store().upgrade()
+    newest = revisions()[1]
+    name = redact(context(ctx).database())
+    if found == newest:
+        typer.echo(f"database {name} is up to date (schema {newest})")
+    elif found is None:
+        typer.echo(f"database {name} created (schema {newest})")
+    else:
+        typer.echo(f"database {name} upgraded from schema {found} to {newest}")
 
 
 # Registered last so `tracker --help` lists them after the everyday commands.

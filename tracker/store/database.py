@@ -101,15 +101,16 @@ class Database(Store):
         self._gateway.release()
         self._gateway.dispose()
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (Alembic). A database already there is
-        told by one statement, without Alembic (importing it and its scripts cost every
-        writing command ~65 ms)."""
+    def upgrade(self) -> str | None:
+        """Bring the schema to the newest migration (Alembic); returns the revision found
+        (None: a new database). A database already there is told by one statement, without
+        Alembic (importing it and its scripts cost every writing command ~65 ms)."""
         from tracker.store.schema import check, revisions
 
         try:
-            if check(self._gateway) == revisions()[1]:
-                return
+            found = check(self._gateway)
+            if found == revisions()[1]:
+                return found
         except StoreError:  # unreachable, not tracker's, or a newer tracker's: let go of it
             self._gateway.dispose()
             raise
@@ -128,6 +129,7 @@ class Database(Store):
                 raise StoreError(f"database {redact(str(self.engine.url))}: {exc}") from None
             # Unreachable, a file that is not SQLite, a refused statement.
             raise database_error(exc, self.engine.url) from None
+        return found
 
     # -- time series ---------------------------------------------------------------------
     def series_ids(self, source: str, observations: Sequence[Observation]) -> list[int]:

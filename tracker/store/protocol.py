@@ -33,8 +33,8 @@ class Store(Protocol):
         """Which database this is (the spool keys its files by it)."""
         ...
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration."""
+    def upgrade(self) -> str | None:
+        """Bring the schema to the newest migration; the revision found (None: new)."""
         ...
 
     def close(self) -> None: ...
