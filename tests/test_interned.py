@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
@@ -76,22 +77,32 @@ def _expected() -> list[SeriesInfo]:
     ]
 
 
+def series_0006(conn: Any, series: list[Any]) -> None:
+    """`series` (SERIES' shape) as the schema of revision 0006 held them: text per series,
+    ids 1, 2, ... and creation times T0, T0 + 1, ..."""
+    conn.execute(
+        text(
+            "INSERT INTO series (id, source, metric, key, subject, label, labels, "
+            "created, subject_key, label_key) VALUES (:id, :src, :met, :key, :subj, "
+            ":label, :labels, :created, :sk, :lk)"
+        ),
+        [
+            {
+                "id": i + 1, "src": src, "met": met, "key": key, "subj": subj,
+                "label": label, "labels": json.dumps(labels, sort_keys=True),
+                "created": T0 + i, "sk": subj.casefold(), "lk": label.casefold(),
+            }
+            for i, (src, met, key, subj, label, labels) in enumerate(series)
+        ],
+    )  # fmt: skip
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT setval('series_id_seq', :n)"), {"n": len(series)})
+
+
 def _fill_0006(store: Database) -> None:
     """The series and points as the schema of revision 0006 held them: text per series."""
     with store.engine.begin() as conn:
-        for i, (src, met, key, subj, label, labels) in enumerate(SERIES):
-            conn.execute(
-                text(
-                    "INSERT INTO series (id, source, metric, key, subject, label, labels, "
-                    "created, subject_key, label_key) VALUES (:id, :src, :met, :key, :subj, "
-                    ":label, :labels, :created, :sk, :lk)"
-                ),
-                {
-                    "id": i + 1, "src": src, "met": met, "key": key, "subj": subj,
-                    "label": label, "labels": json.dumps(labels, sort_keys=True),
-                    "created": T0 + i, "sk": subj.casefold(), "lk": label.casefold(),
-                },
-            )  # fmt: skip
+        series_0006(conn, SERIES)
         for i, ts, value, period, sig, flags in POINTS:
             conn.execute(
                 text(
@@ -101,8 +112,6 @@ def _fill_0006(store: Database) -> None:
                 {"sid": i + 1, "ts": ts, "value": value, "period": period, "sig": sig,
                  "flags": flags},
             )  # fmt: skip
-        if not store.is_sqlite:
-            conn.execute(text("SELECT setval('series_id_seq', 5)"))
 
 
 def _points(store: Database, series_id: int) -> list[tuple[object, ...]]:

@@ -12,6 +12,7 @@ from alembic import command
 from sqlalchemy import text
 
 from tests.test_interned import SERIES as SHAPES_0007
+from tests.test_interned import series_0006
 from tests.test_schema import _differences
 from tracker.collectors.base import Observation
 from tracker.migrate import alembic_config, upgrade
@@ -57,23 +58,7 @@ def _fill_0007(store: Database, series: list[Any]) -> None:
     """`series` as revision 0007 holds them: written as text at 0006, converted by 0007."""
     upgrade(store.engine, "0006")
     with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO series (id, source, metric, key, subject, label, labels, "
-                "created, subject_key, label_key) VALUES (:id, :src, :met, :key, :subj, "
-                ":label, :labels, :created, :sk, :lk)"
-            ),
-            [
-                {
-                    "id": i + 1, "src": src, "met": met, "key": key, "subj": subj,
-                    "label": label, "labels": json.dumps(labels, sort_keys=True),
-                    "created": T0 + i, "sk": subj.casefold(), "lk": label.casefold(),
-                }
-                for i, (src, met, key, subj, label, labels) in enumerate(series)
-            ],
-        )  # fmt: skip
-        if not store.is_sqlite:
-            conn.execute(text("SELECT setval('series_id_seq', :n)"), {"n": len(series)})
+        series_0006(conn, series)
     upgrade(store.engine, "0007")
 
 
