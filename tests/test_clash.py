@@ -53,6 +53,8 @@ def test_a_clash_in_one_write_is_refused_and_the_rest_stored(store: Store, size:
     assert _values(store, "k0") == []
     assert _values(store, "k1") == [1] and _values(store, "k2") == [2]
     assert store.count() == size - 1
+    # k0 was new, and every value of it refused: no series made to sit there with no points.
+    assert "k0" not in {s.key for s in store.find_series(source="bluesky")}
     # The same batch again: nothing new, the clash said again, still neither value kept.
     with pytest.raises(Clashed) as again:
         store.write("bluesky", batch)

@@ -177,11 +177,12 @@ class TimeSeries:
         a round's values were checked by `unstorable`; this is for any other writer)."""
         observations = list(observations)
         _whole_days(observations)
-        rows = _rows(self._series.ids(source, observations), observations, flags)
         clashes: list[list[Observation]] = []
-        if len({row[:2] for row in rows}) != len(rows):  # a series and time twice: look closer
+        # A series and time twice: look closer, before any series is created (a new series
+        # whose every value is refused is not made, to sit there with no points).
+        if len({(o.metric, o.key, o.at) for o in observations}) != len(observations):
             observations, _, clashes = split_collisions(observations)
-            rows = _rows(self._series.ids(source, observations), observations, flags)
+        rows = _rows(self._series.ids(source, observations), observations, flags)
         if sudden is not None and rows:
             rows = self._flag_sudden(rows, sudden)
         new = self.write_rows(rows)
