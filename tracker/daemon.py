@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tracker import __version__
-from tracker import config as config_module
 from tracker import scheduler as scheduling
 from tracker.alerts.deliver import after_round
 from tracker.baselines import references
@@ -28,6 +27,7 @@ from tracker.config import Config
 from tracker.errors import ConfigError, LockHeld, StoreError
 from tracker.http import make_client
 from tracker.lineup import lineup, summary
+from tracker.reload import POLL_SECONDS, reread, stamp
 from tracker.round import Runner, SourceReport
 from tracker.spool import Spool
 from tracker.store import Store, redact
@@ -39,11 +39,7 @@ log = logging.getLogger("tracker.daemon")
 # round is cancelled and what it has is spooled.
 STOP_GRACE_SECONDS = 30.0
 # How often the daemon looks at the config file's modification time.
-CONFIG_POLL_SECONDS = 3.0
-# Read once at start: a reload that changes these says a restart is needed.
-_RESTART_ONLY = ("database_url", "http", "contact", "spool_dir", "log_format")
-
-Stamp = tuple[int, int, int] | None
+CONFIG_POLL_SECONDS = POLL_SECONDS
 
 # glibc's malloc arenas for the daemon's threads; see `limit_malloc_arenas`.
 MALLOC_ARENAS = 1
@@ -222,7 +218,7 @@ class _Service:
     async def _watch(self, poll: float) -> None:
         """Until stopped: reload on SIGHUP and whenever the config file changes."""
         path = self.runner.config.path
-        seen = _stamp(path)
+        seen = stamp(path)
         while not self.stop.is_set():
             waits = {
                 asyncio.ensure_future(self.stop.wait()),
@@ -237,29 +233,18 @@ class _Service:
                 return
             if self.hangup.is_set():
                 self.hangup.clear()
-                seen = _stamp(path)
+                seen = stamp(path)
                 await self.reload("SIGHUP")
-            elif path != Path("") and (stamp := _stamp(path)) != seen:
-                seen = stamp
+            elif path != Path("") and (changed := stamp(path)) != seen:
+                seen = changed
                 await self.reload(f"{path} changed")
 
     async def reload(self, why: str) -> bool:
         """Load the file again and reschedule; a bad file keeps the running config."""
         old = self.runner.config
-        try:
-            new = await asyncio.to_thread(
-                config_module.load, old.path, database_url=old.database_url
-            )
-        except ConfigError as exc:
-            log.error("config reload (%s) refused, the previous config keeps running: %s", why, exc)
+        new = await asyncio.to_thread(reread, old, why, log)
+        if new is None:
             return False
-        except Exception:  # a reload must never take the daemon down
-            log.exception("config reload (%s) failed, the previous config keeps running", why)
-            return False
-        later = [key for key in _RESTART_ONLY if getattr(old, key) != getattr(new, key)]
-        if later:
-            log.warning("config reload: %s take effect at the next restart", ", ".join(later))
-            new = new.model_copy(update={key: getattr(old, key) for key in later})
         self.runner.reconfigure(new)
         sources, _ = self.runner.plan()
         entries = lineup(new, self.runner.collector)
@@ -300,17 +285,6 @@ class _Service:
             await asyncio.to_thread(
                 _quietly, "clear the next run", self.store.set_next_run, name, None
             )
-
-
-def _stamp(path: Path) -> Stamp:
-    """What tells a changed file: modification time, size and inode (None: no such file)."""
-    if path == Path(""):
-        return None
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 def _quietly(what: str, call: Callable[..., object], *args: object) -> None:

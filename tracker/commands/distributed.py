@@ -39,6 +39,7 @@ def dispatch(
 ) -> None:
     """Send each due slot of every source, once, as messages for `tracker worker`s
     (the distributed mode: PostgreSQL and RabbitMQ; run any number of dispatchers).
+    SIGHUP or a change to the config file reloads it; SIGTERM/SIGINT stop.
 
     \b
     Example:
@@ -49,10 +50,12 @@ def dispatch(
     from tracker.distributed.messages import make_broker
 
     stop = _stop_on_signals()
+    hangup = threading.Event()  # SIGHUP: reload the config now (a changed file is polled)
+    signal.signal(signal.SIGHUP, lambda *_: hangup.set())
     config, store, url, name = _setup(ctx, broker, queue, log_format)
     dispatcher = dispatching.Dispatcher(config, store, make_broker(url), name, batch=batch)
     try:
-        dispatching.serve(dispatcher, tick, stop, broker_url=url)
+        dispatching.serve(dispatcher, tick, stop, broker_url=url, hangup=hangup)
     finally:
         store.close()
 

@@ -5,16 +5,27 @@ them with FOR UPDATE SKIP LOCKED and advances them in the same transaction) and 
 slot as parts of `batch` targets (default 50, a multiple of the platforms' request sizes),
 one Dramatiq message each. Run as many dispatchers as you like: each slot goes out once.
 Slots nobody dispatched (every dispatcher down) are not replayed one by one: the next one
-covers them, and the skip is recorded as a failed attempt of kind 'missed'. A changed config
-takes a restart (`tracker run`'s reload is the embedded daemon's); jitter is not applied.
+covers them, and the skip is recorded as a failed attempt of kind 'missed'. Jitter is not
+applied.
+
+The config is reloaded as the embedded daemon's is (tracker/reload.py): on SIGHUP and when the
+file changes (its stamp is polled every few seconds). The next tick dispatches the new targets,
+sources and intervals: a new source gets its slots from the current one, a removed one is no
+longer sent (its slot row goes, so a source added back later starts afresh instead of counting
+the time between as missed), a changed interval takes effect from the next slot of the new
+interval. A bad file keeps the running config and logs the file and the problem; a reload logs
+what changed. The database URL and the broker are read once: they take a restart. Several
+dispatchers should run one config: until each has reloaded they disagree on the intervals.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from tracker.collectors import registry
@@ -23,6 +34,7 @@ from tracker.config import Config
 from tracker.distributed.messages import ACTOR, Part, mask
 from tracker.errors import StoreError
 from tracker.lineup import lineup
+from tracker.reload import POLL_SECONDS, reread, stamp
 from tracker.store import Store
 from tracker.store.models import Attempt
 from tracker.store.slots import Claim
@@ -32,6 +44,8 @@ log = logging.getLogger("tracker.dispatch")
 
 DEFAULT_TICK = 1.0
 DEFAULT_BATCH = 50
+# How soon the command's loop sees a stop or a SIGHUP (the file itself is polled less often).
+WAKE_SECONDS = 0.2
 
 
 class Dispatcher:
@@ -53,20 +67,50 @@ class Dispatcher:
         self.queue = queue
         self.batch = max(1, batch)
         self.clock = clock
+        # A tick and a reload take turns: a tick sends with one config from start to end.
+        self._turn = threading.Lock()
         self._collectors: dict[str, Collector] = {}
-        self.every = {
-            entry.name: max(1, int(entry.interval.total_seconds()))
-            for entry in lineup(config, self.collector)
-            if entry.runs and entry.interval is not None
-        }
+        self.every = _every(config, self._collectors)
 
     def collector(self, name: str) -> Collector:
-        if name not in self._collectors:
-            self._collectors[name] = registry.get(name)(self.config.source_settings[name])
-        return self._collectors[name]
+        return _collector(self.config, self._collectors, name)
 
     def tick(self) -> list[Claim]:
         """Send every slot due now; a database or broker failure waits for the next tick."""
+        with self._turn:
+            return self._tick()
+
+    def reload(self, why: str) -> bool:
+        """Read the config file again; the next tick sends what it says. A file that cannot be
+        used keeps the running config (the error names the file and the problem)."""
+        new = reread(self.config, why, log)
+        if new is None:
+            return False
+        collectors: dict[str, Collector] = {}
+        try:
+            every = _every(new, collectors)
+        except Exception:  # a plugin that fails on the new settings: the old config runs on
+            log.exception("config reload (%s) failed, the previous config keeps running", why)
+            return False
+        with self._turn:
+            old, before = self.config, self.every
+            self.config, self.every, self._collectors = new, every, collectors
+        gone = sorted(set(before) - set(every))
+        for name in gone:
+            try:
+                self.store.set_next_run(name, None)
+                self.store.dispatch_forget(name)
+            except StoreError as exc:
+                log.warning("%s: its slots stay in the database: %s", name, _one_line(exc))
+        log.info(
+            "config reloaded (%s): %s",
+            why,
+            _changes(old, new, before, every),
+            extra={"event": "reload", "every": every},
+        )
+        return True
+
+    def _tick(self) -> list[Claim]:
         at = to_epoch(self.clock())
         try:
             claims = self.store.dispatch_due(self.every, at, self._send)
@@ -147,14 +191,52 @@ class Dispatcher:
         ]
 
 
+def _collector(config: Config, cache: dict[str, Collector], name: str) -> Collector:
+    if name not in cache:
+        cache[name] = registry.get(name)(config.source_settings[name])
+    return cache[name]
+
+
+def _every(config: Config, cache: dict[str, Collector]) -> dict[str, int]:
+    """Source -> interval in seconds, of every source the config runs."""
+    return {
+        entry.name: max(1, int(entry.interval.total_seconds()))
+        for entry in lineup(config, lambda name: _collector(config, cache, name))
+        if entry.runs and entry.interval is not None
+    }
+
+
+def _changes(old: Config, new: Config, before: dict[str, int], after: dict[str, int]) -> str:
+    """'bluesky every 60s -> 120s, mastodon 2 -> 3 targets, x added (every 60s, 2 targets)'"""
+    said: list[str] = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            said.append(f"{name} removed")
+        elif name not in before:
+            said.append(f"{name} added (every {after[name]}s, {len(new.targets(name))} targets)")
+        else:
+            if before[name] != after[name]:
+                said.append(f"{name} every {before[name]}s -> {after[name]}s")
+            was, now_ = old.targets(name), new.targets(name)
+            if len(was) != len(now_):
+                said.append(f"{name} {len(was)} -> {len(now_)} targets")
+            elif was != now_:
+                said.append(f"{name} targets changed ({len(now_)})")
+    return ", ".join(said) or "no source changed"
+
+
 def serve(
     dispatcher: Dispatcher,
     tick: float = DEFAULT_TICK,
     stop: threading.Event | None = None,
     broker_url: str = "",
+    *,
+    hangup: threading.Event | None = None,
+    poll: float = POLL_SECONDS,
 ) -> None:
     """Tick until `stop` is set (the command sets it on SIGTERM/SIGINT); the tick in flight
-    finishes first."""
+    finishes first. Meanwhile reload the config when `hangup` is set (SIGHUP) and when its
+    file changes (looked at every `poll` seconds)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -176,11 +258,30 @@ def serve(
         log.warning("nothing to dispatch: the config names no runnable source")
     scheduler.start()
     try:
-        stop.wait()
+        _watch(dispatcher, stop, hangup or threading.Event(), poll)
     finally:
         scheduler.shutdown(wait=True)
         dispatcher.broker.close()
     log.info("dispatcher stopped")
+
+
+def _watch(
+    dispatcher: Dispatcher, stop: threading.Event, hangup: threading.Event, poll: float
+) -> None:
+    """Until stopped: reload on SIGHUP and whenever the config file changes."""
+    path = dispatcher.config.path
+    seen = stamp(path)
+    looked = time.monotonic()
+    while not stop.wait(min(poll, WAKE_SECONDS)):
+        if hangup.is_set():
+            hangup.clear()
+            seen = stamp(path)
+            dispatcher.reload("SIGHUP")
+        elif time.monotonic() - looked >= poll:
+            looked = time.monotonic()
+            if path != Path("") and (changed := stamp(path)) != seen:
+                seen = changed
+                dispatcher.reload(f"{path} changed")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -249,6 +249,9 @@ class Database(Store):
     ) -> bool:
         return self._slots.done(source, slot, part, targets, sent, outcome, at, keep=keep)
 
+    def dispatch_forget(self, source: str) -> None:
+        self._slots.forget(source)
+
     def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:
         self._slots.seen(name, started, at, messages)
 

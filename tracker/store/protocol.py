@@ -161,6 +161,10 @@ class Store(Protocol):
         (with `keep`, an outcome already recorded stays)."""
         ...
 
+    def dispatch_forget(self, source: str) -> None:
+        """Drop the slot row of a source no longer dispatched (added back, it starts afresh)."""
+        ...
+
     def worker_seen(self, name: str, started: int, at: int, messages: int) -> None:
         """A worker process's heartbeat."""
         ...

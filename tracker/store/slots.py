@@ -98,7 +98,9 @@ class Slots:
         return claims
 
     def _register(self, every: Mapping[str, int], at: int) -> None:
-        """A row per source, due now; a changed interval takes effect from the next slot.
+        """A row per source, due now; a changed interval takes effect from the next slot of
+        the new interval after the last one sent (the current one when that is later), so
+        no slot start is sent twice and the change counts no slot as missed.
 
         Reads first and writes only what is new or changed: an upsert of every row would wait
         on the rows another dispatcher has locked while it sends.
@@ -115,7 +117,8 @@ class Slots:
                 cursor.execute(
                     "INSERT INTO slot (source, every, next_slot, updated) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (source) DO UPDATE SET every = EXCLUDED.every, "
-                    "next_slot = LEAST(slot.next_slot, EXCLUDED.next_slot + EXCLUDED.every), "
+                    "next_slot = GREATEST((slot.next_slot - slot.every) / EXCLUDED.every "
+                    "* EXCLUDED.every + EXCLUDED.every, EXCLUDED.next_slot), "
                     "updated = EXCLUDED.updated WHERE slot.every <> EXCLUDED.every",
                     (source, seconds, at - at % seconds, at),
                 )
@@ -144,6 +147,14 @@ class Slots:
                 (start + seconds, at, source),
             )
         return Claim(source, start, len(sizes), missed)
+
+    def forget(self, source: str) -> None:
+        """A source no longer dispatched loses its row: added back later, it is due at once
+        instead of counting the slots in between as missed."""
+        self._postgres()
+        with self._db.cursor(write=True) as cursor:
+            _bounded(cursor)
+            cursor.execute("DELETE FROM slot WHERE source = %s", (source,))
 
     def done(
         self,
