@@ -5,8 +5,9 @@
     file changed       reloaded too (the file's mtime is polled every few seconds)
 
 A reload that fails (bad TOML, a bad key or value) keeps the running config and logs the file,
-the key and why. The database URL, the HTTP settings and the spool directory are read once:
-changing them takes a restart (the reload says so).
+the key and why (tracker/reload.py: the stamp and the reread, shared with `tracker dispatch`).
+The database URL, the HTTP settings and the spool directory are read once: changing them takes a
+restart (the reload says so).
 """
 
 from __future__ import annotations

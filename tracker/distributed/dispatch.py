@@ -12,10 +12,11 @@ The config is reloaded as the embedded daemon's is (tracker/reload.py): on SIGHU
 file changes (its stamp is polled every few seconds). The next tick dispatches the new targets,
 sources and intervals: a new source gets its slots from the current one, a removed one is no
 longer sent (its slot row goes, so a source added back later starts afresh instead of counting
-the time between as missed), a changed interval takes effect from the next slot of the new
-interval. A bad file keeps the running config and logs the file and the problem; a reload logs
-what changed. The database URL and the broker are read once: they take a restart. Several
-dispatchers should run one config: until each has reloaded they disagree on the intervals.
+the time between as missed), a changed interval takes over after the last slot sent (no slot
+goes out twice, none counts as missed). A bad file keeps the running config and logs the file
+and the problem; a reload logs what changed. The database URL and the broker are read once: they
+take a restart. Several dispatchers should run one config: until each has reloaded they disagree
+on the intervals.
 """
 
 from __future__ import annotations
