@@ -108,7 +108,7 @@ def _by_other_names(
         tagged = store.find_series(tag, platform, metric, labels or None)
         if tagged:
             return tagged
-    # Handle or platform id: index look-ups (name.fold, then series.subject, label; key) ...
+    # Handle or platform id: index look-ups (ix_name_fold, then series.subject, label; key) ...
     names = list(dict.fromkeys(n for n in (subject.strip(), tag) if n))
     found: dict[int, SeriesInfo] = {}
     for name in names:
