@@ -20,6 +20,7 @@ from benchmarks.data import Shape, collection_order
 from benchmarks.history import Query, plan_queries, run_queries
 from benchmarks.timing import Measure, frozen_heap, throughput, timed
 from tracker.store import Database, Row, Store
+from tracker.store.timeseries import stored
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
 COPY = "COPY snapshot (series_id, ts, value, days, flags) FROM STDIN"
@@ -76,11 +77,9 @@ def _copy(conn: psycopg.Connection, batches: Iterable[list[Row]], commit_each: b
     with conn.cursor() as cur:
         for batch in batches:
             with cur.copy(COPY) as copy:
-                # The store's rows (period in seconds, sig, flags) as the table's columns (days,
-                # the figures above the two flag bits), as the store's COPY writes them.
-                for sid, ts, value, period, sig, flags in batch:
-                    days = None if period is None else period // 86400
-                    copy.write_row((sid, ts, value, days, ((sig or 0) << 2 | (flags or 0)) or None))
+                # The store's rows as the table's columns, as the store's COPY writes them.
+                for row in stored(batch):
+                    copy.write_row(row)
             if commit_each:
                 conn.commit()
     conn.commit()

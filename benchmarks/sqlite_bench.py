@@ -12,12 +12,14 @@ from benchmarks.data import Shape, collection_order, key_order
 from benchmarks.history import Query, plan_queries, run_queries
 from benchmarks.timing import Measure, frozen_heap, throughput, timed
 from tracker.store import SQLITE_PRAGMAS, Database, Row, Store  # the same pragmas the store sets
+from tracker.store.timeseries import SQLITE_STORED
 
 # Rows as the store takes them (period in seconds, sig, flags) into the table's columns (days,
-# the figures above the two flag bits): the conversion the store's own insert makes.
+# the figures above the two flag bits): the store's own conversion.
 INSERT = (
-    "INSERT INTO snapshot (series_id, ts, value, days, flags) "
-    "VALUES (?, ?, ?, ? / 86400, nullif(ifnull(? << 2, 0) | ifnull(? & 3, 0), 0))"
+    "INSERT INTO snapshot (series_id, ts, value, days, flags) VALUES (?, ?, ?, "
+    + SQLITE_STORED
+    + ")"
 )
 HISTORY = "SELECT ts, value FROM snapshot WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts"
 CACHE_FORMAT = 1  # bump when the way the cached history database is built changes

@@ -39,8 +39,6 @@ log = logging.getLogger("tracker.daemon")
 # How long a stop waits for the round in flight to write what it collected; after that the
 # round is cancelled and what it has is spooled.
 STOP_GRACE_SECONDS = 30.0
-# How often the daemon looks at the config file's modification time.
-CONFIG_POLL_SECONDS = POLL_SECONDS
 
 # glibc's malloc arenas for the daemon's threads; see `limit_malloc_arenas`.
 MALLOC_ARENAS = 1
@@ -91,7 +89,7 @@ async def run_forever(
     ready: Callable[[], Awaitable[None]] | None = None,
     stop: asyncio.Event | None = None,
     grace: float = STOP_GRACE_SECONDS,
-    poll: float = CONFIG_POLL_SECONDS,
+    poll: float = POLL_SECONDS,
 ) -> None:
     """Until SIGTERM/SIGINT (or `stop` is set): every source on its own schedule."""
     limit_malloc_arenas()

@@ -47,7 +47,7 @@ POINT_COLUMNS = (
 )
 # The stored columns of a row's (period, sig, flags), the period whole days (`write` refuses
 # others), the flags NULL when there is no flag and no figure (bits beyond FLAG_BITS are none).
-_SQLITE_STORED = "? / 86400, nullif(ifnull(? << 2, 0) | ifnull(? & 3, 0), 0)"
+SQLITE_STORED = "? / 86400, nullif(ifnull(? << 2, 0) | ifnull(? & 3, 0), 0)"
 _PERIOD = attrgetter("period")
 _ONE_DAY = timedelta(seconds=DAY)
 
@@ -82,7 +82,7 @@ class SQLiteInsert:
         with self._db.cursor(write=True) as cursor:
             cursor.executemany(
                 "INSERT OR IGNORE INTO snapshot (series_id, ts, value, days, flags) "
-                "VALUES (?, ?, ?, " + _SQLITE_STORED + ")",
+                "VALUES (?, ?, ?, " + SQLITE_STORED + ")",
                 rows,
             )
             return int(cursor.rowcount)
